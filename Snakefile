@@ -1,0 +1,41 @@
+"""Weekly ML lifecycle of a credit-scoring classifier, backfilled week after week.
+
+Each week D: decide (retrain or not, from week D-7's files), train both candidates when
+due, register the winner, predict D's applications, evaluate on D's labels.
+"""
+import sys
+
+from weekly import steps
+from weekly.config import validate_params
+
+# The chain is 156 weeks of ~6 dependent jobs: deeper than the default recursion limit
+# of Snakemake's DAG build.
+sys.setrecursionlimit(100_000)
+
+
+configfile: "params.yaml"
+
+
+config.update(validate_params(config, "params.yaml (with --config overrides)"))
+
+
+wildcard_constraints:
+    week=r"\d{4}-\d{2}-\d{2}",
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/decide.smk"
+include: "rules/train.smk"
+include: "rules/register.smk"
+include: "rules/score.smk"
+include: "rules/report.smk"
+
+
+rule all_weeks:
+    default_target: True
+    input:
+        weeks=all_week_files(),
+        weekly="reports/weekly.csv",
+        summary="reports/summary.json",
+        latest="models/last_retraining_date.json",

@@ -1,0 +1,108 @@
+"""Load and validate `params.yaml`: one schema, every key typed, described and defaulted."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """A bad `params.yaml`: the message names the file and the key."""
+
+
+def _schema() -> dict:
+    text = resources.files("weekly").joinpath("schemas/params.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _with_defaults(validator_class):
+    """A validator that fills each missing property with its schema default before checking it."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _dates_to_iso(value: Any) -> Any:
+    # YAML (and `dvc exp run -S start=2022-01-16`) turn unquoted dates into date objects.
+    if isinstance(value, dict):
+        return {k: _dates_to_iso(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_to_iso(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _parse_date(params: dict, key: str, source: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(params[key])
+    except ValueError:
+        raise ConfigError(f"{source}: '{key}' is {params[key]!r}, not an ISO date (YYYY-MM-DD)") from None
+
+
+def validate_params(raw: dict | None, source: str = "params.yaml") -> dict:
+    """Return a validated copy of the parameters with every default filled in.
+
+    Raises ConfigError naming the file and the offending key on an unknown key, a wrong
+    type, a date that is not a week of the chain or inconsistent column roles.
+    """
+    params = _dates_to_iso(copy.deepcopy(raw or {}))
+    errors = sorted(_Validator(_schema()).iter_errors(params), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(f"{source}: key '{where}': {err.message}")
+
+    start, end, week = (_parse_date(params, k, source) for k in ("start", "end", "week"))
+    if end < start:
+        raise ConfigError(f"{source}: 'end' ({end}) is before 'start' ({start})")
+    for key, day in (("end", end), ("week", week)):
+        if (day - start).days % 7:
+            raise ConfigError(f"{source}: '{key}' ({day}) is not a whole number of weeks after 'start' ({start})")
+    if not start <= week <= end:
+        raise ConfigError(f"{source}: 'week' ({week}) is outside start..end ({start}..{end})")
+
+    train = params["train"]
+    if train["valid_weeks"] >= train["window_weeks"]:
+        raise ConfigError(
+            f"{source}: 'train.valid_weeks' ({train['valid_weeks']}) must be smaller than "
+            f"'train.window_weeks' ({train['window_weeks']})"
+        )
+    cols = params["data"]["columns"]
+    features = cols["numeric"] + cols["categorical"]
+    if not features:
+        raise ConfigError(f"{source}: 'data.columns' lists no numeric or categorical feature")
+    roles = [cols["id"], cols["date"], cols["target"], *features]
+    repeated = sorted({c for c in roles if roles.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"{source}: 'data.columns' gives column(s) {repeated} more than one role")
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    """Read `path` and validate it (see validate_params)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys, got {type(raw).__name__}")
+    return validate_params(raw, str(path))

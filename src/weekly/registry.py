@@ -1,0 +1,168 @@
+"""MLflow: one run per candidate, the winner registered and promoted with the `champion` alias.
+
+Only weeks that retrain come here, so MLflow is imported inside these functions.
+The embedded store is a SQLite file; every access to it holds a file lock, so parallel
+processes (two `snakemake` runs, queued `dvc exp` runs) queue up instead of failing on a
+locked database or racing on the store's creation.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+
+def tracking_uri(registry: dict) -> str:
+    """MLFLOW_TRACKING_URI when set, else the embedded store of params.yaml."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or registry["tracking_uri"]
+
+
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Serialise access to a SQLite store across processes; a no-op for a server."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    db = Path(uri.removeprefix("sqlite:///"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{db}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _experiment_id(client: Any, registry: dict, embedded: bool) -> str:
+    exp = client.get_experiment_by_name(registry["experiment"])
+    if exp is not None:
+        return exp.experiment_id
+    location = Path(registry["artifact_dir"]).resolve().as_uri() if embedded else None
+    return client.create_experiment(registry["experiment"], artifact_location=location)
+
+
+def _log_candidate(mlflow: Any, exp_id: str, week: str, candidate: dict, example: pd.DataFrame, model: Any, proba) -> Any:
+    from mlflow.models import infer_signature
+
+    algo = candidate["algo"]
+    valid = candidate["valid_metrics"]
+    with mlflow.start_run(
+        experiment_id=exp_id,
+        run_name=f"{week}-{algo}",
+        tags={"week": week, "model_type": algo, "fingerprint": candidate["fingerprint"]},
+    ):
+        mlflow.log_params({**candidate["hyperparameters"], "seed": candidate["seed"],
+                           "train_rows": candidate["train_rows"], "valid_rows": candidate["valid_rows"],
+                           "window_first_week": candidate["window"][0], "window_last_week": candidate["window"][-1]})
+        mlflow.log_metrics({
+            "valid_macro_f1": valid["macro_f1"],
+            "valid_accuracy": valid["accuracy"],
+            **{f"valid_f1_{c}": m["f1"] for c, m in valid["per_class"].items()},
+        })
+        signature = infer_signature(example, proba)
+        flavor = getattr(mlflow, algo)
+        requirements = [f"{algo}=={flavor_version(algo)}", f"pandas=={pd.__version__}"]
+        kwargs = {"lgb_model" if algo == "lightgbm" else "cb_model": model}
+        return flavor.log_model(
+            **kwargs, name="model", signature=signature, input_example=example, pip_requirements=requirements
+        )
+
+
+def flavor_version(algo: str) -> str:
+    """Installed version of an algorithm's package (for the logged pip requirements)."""
+    from importlib.metadata import version
+
+    return version(algo)
+
+
+def register_week(
+    week: str,
+    candidates: list[dict],
+    winner: str,
+    registry: dict,
+    load_model: Any,
+    example: pd.DataFrame,
+    predict: Any,
+) -> dict:
+    """Log every candidate as a run, register the winner, move the alias to it.
+
+    Idempotent: when a version with the winner's fingerprint (week, data, hyperparameters)
+    exists, it is reused and no run or version is added. The alias moves only if no
+    later week holds it, so re-running an old week never demotes a newer champion.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri = tracking_uri(registry)
+    name, alias = registry["model_name"], registry["alias"]
+    best = next(c for c in candidates if c["algo"] == winner)
+    with store_lock(uri):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        existing = _find_version(client, name, best["fingerprint"])
+        if existing is None:
+            exp_id = _experiment_id(client, registry, embedded=uri == registry["tracking_uri"])
+            infos = {}
+            for cand in candidates:
+                model = load_model(cand["algo"], cand["model_path"])
+                infos[cand["algo"]] = _log_candidate(
+                    mlflow, exp_id, week, cand, example, model, predict(cand["algo"], model, example)
+                )
+            tags = {
+                "week": week,
+                "model_type": winner,
+                "fingerprint": best["fingerprint"],
+                "valid_macro_f1": f"{best['valid_metrics']['macro_f1']:.6f}",
+                **{f"score_{c['algo']}": f"{c['valid_metrics']['macro_f1']:.6f}" for c in candidates},
+            }
+            version = mlflow.register_model(infos[winner].model_uri, name, tags=tags)
+            existing = client.get_model_version(name, version.version)
+            reused = False
+        else:
+            reused = True
+        _move_alias(client, name, alias, existing, week)
+    return {
+        "model_name": name,
+        "version": str(existing.version),
+        "model_uri": f"models:/{name}/{existing.version}",
+        "run_id": existing.run_id,
+        "reused": reused,
+    }
+
+
+def _find_version(client: Any, name: str, fingerprint: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client.search_model_versions(f"name = '{name}' and tags.fingerprint = '{fingerprint}'")
+    except MlflowException:
+        return None
+    return min(found, key=lambda v: int(v.version)) if found else None
+
+
+def _move_alias(client: Any, name: str, alias: str, version: Any, week: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        current = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        current = None
+    if current is None or current.tags.get("week", "") <= week:
+        client.set_registered_model_alias(name, alias, version.version)
+
+
+def champion(registry: dict) -> Any:
+    """The model version the alias points at (for tests and the README's example)."""
+    from mlflow import MlflowClient
+
+    uri = tracking_uri(registry)
+    with store_lock(uri):
+        return MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(
+            registry["model_name"], registry["alias"]
+        )
+

@@ -1,0 +1,40 @@
+"""The backfill's reports: one row per week, and a summary."""
+from __future__ import annotations
+
+import pandas as pd
+
+
+def weekly_rows(weeks: list[str], trackers: list[dict], evaluations: list[dict]) -> pd.DataFrame:
+    """One row per week: macro F1, accuracy, serving model, whether the week retrained, rows."""
+    return pd.DataFrame(
+        [
+            {
+                "week": week,
+                "macro_f1": ev["macro_f1"],
+                "accuracy": ev["accuracy"],
+                "model_version": str(tr["model_version"]),
+                "model_type": tr["model_type"],
+                "retrained": bool(tr["retrained"]),
+                "rows": ev["rows"],
+            }
+            for week, tr, ev in zip(weeks, trackers, evaluations, strict=True)
+        ],
+        columns=["week", "macro_f1", "accuracy", "model_version", "model_type", "retrained", "rows"],
+    )
+
+
+def summarise(rows: pd.DataFrame) -> dict:
+    """Weeks, retrainings, mean and worst weekly macro F1, and wins per model type."""
+    worst = rows.loc[rows["macro_f1"].idxmin()]
+    wins = rows.loc[rows["retrained"], "model_type"].value_counts()
+    return {
+        "weeks": int(len(rows)),
+        "first_week": str(rows["week"].iloc[0]),
+        "last_week": str(rows["week"].iloc[-1]),
+        "retrains": int(rows["retrained"].sum()),
+        "mean_macro_f1": float(rows["macro_f1"].mean()),
+        "worst_macro_f1": float(worst["macro_f1"]),
+        "worst_week": str(worst["week"]),
+        "mean_accuracy": float(rows["accuracy"].mean()),
+        "wins": {algo: int(wins.get(algo, 0)) for algo in sorted(set(rows["model_type"]) | set(wins.index))},
+    }
