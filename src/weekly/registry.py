@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from importlib.metadata import version
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,8 +46,11 @@ def _experiment_id(client: Any, registry: dict, embedded: bool) -> str:
     return client.create_experiment(registry["experiment"], artifact_location=location)
 
 
-def _log_candidate(mlflow: Any, exp_id: str, week: str, candidate: dict, example: pd.DataFrame, model: Any, proba) -> Any:
+def _log_candidate(mlflow: Any, exp_id: str, week: str, candidate: dict, example: pd.DataFrame, columns: dict) -> Any:
     from mlflow.models import infer_signature
+
+    import weekly
+    from weekly.serving import LocalContext, ProbabilityModel
 
     algo = candidate["algo"]
     valid = candidate["valid_metrics"]
@@ -55,28 +59,35 @@ def _log_candidate(mlflow: Any, exp_id: str, week: str, candidate: dict, example
         run_name=f"{week}-{algo}",
         tags={"week": week, "model_type": algo, "fingerprint": candidate["fingerprint"]},
     ):
-        mlflow.log_params({**candidate["hyperparameters"], "seed": candidate["seed"],
-                           "train_rows": candidate["train_rows"], "valid_rows": candidate["valid_rows"],
-                           "window_first_week": candidate["window"][0], "window_last_week": candidate["window"][-1]})
+        mlflow.log_params({
+            **candidate["hyperparameters"],
+            "algo": algo,
+            "seed": candidate["seed"],
+            "train_rows": candidate["train_rows"],
+            "valid_rows": candidate["valid_rows"],
+            "window_first_week": candidate["window"][0],
+            "window_last_week": candidate["window"][-1],
+        })
         mlflow.log_metrics({
             "valid_macro_f1": valid["macro_f1"],
             "valid_accuracy": valid["accuracy"],
             **{f"valid_f1_{c}": m["f1"] for c, m in valid["per_class"].items()},
         })
-        signature = infer_signature(example, proba)
-        flavor = getattr(mlflow, algo)
-        requirements = [f"{algo}=={flavor_version(algo)}", f"pandas=={pd.__version__}"]
-        kwargs = {"lgb_model" if algo == "lightgbm" else "cb_model": model}
-        return flavor.log_model(
-            **kwargs, name="model", signature=signature, input_example=example, pip_requirements=requirements
+        wrapper = ProbabilityModel()
+        wrapper.load_context(LocalContext(candidate["model_path"], algo, columns))
+        signature = infer_signature(example, wrapper.predict(None, example))
+        # Explicit requirements: inferring them costs seconds per logged model.
+        requirements = [f"{pkg}=={version(pkg)}" for pkg in (algo, "pandas", "numpy", "mlflow")]
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(Path(weekly.__file__).parent / "pyfunc_model.py"),
+            artifacts={"native_model": candidate["model_path"]},
+            model_config={"algo": algo, "columns": columns},
+            code_paths=[str(Path(weekly.__file__).parent)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=requirements,
         )
-
-
-def flavor_version(algo: str) -> str:
-    """Installed version of an algorithm's package (for the logged pip requirements)."""
-    from importlib.metadata import version
-
-    return version(algo)
 
 
 def register_week(
@@ -84,9 +95,8 @@ def register_week(
     candidates: list[dict],
     winner: str,
     registry: dict,
-    load_model: Any,
     example: pd.DataFrame,
-    predict: Any,
+    columns: dict,
 ) -> dict:
     """Log every candidate as a run, register the winner, move the alias to it.
 
@@ -109,10 +119,7 @@ def register_week(
             exp_id = _experiment_id(client, registry, embedded=uri == registry["tracking_uri"])
             infos = {}
             for cand in candidates:
-                model = load_model(cand["algo"], cand["model_path"])
-                infos[cand["algo"]] = _log_candidate(
-                    mlflow, exp_id, week, cand, example, model, predict(cand["algo"], model, example)
-                )
+                infos[cand["algo"]] = _log_candidate(mlflow, exp_id, week, cand, example, columns)
             tags = {
                 "week": week,
                 "model_type": winner,

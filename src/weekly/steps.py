@@ -163,10 +163,7 @@ def register(
     chosen = selection.select(candidates, order)
     winner = next(c for c in candidates if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
-    registration = mlflow_registry.register_week(
-        week, candidates, chosen["winner"], registry, models.load, example,
-        lambda algo, model, frame: models.predict_proba(algo, model, frame, columns),
-    )
+    registration = mlflow_registry.register_week(week, candidates, chosen["winner"], registry, example, columns)
     state = tracker.after_retraining(week, winner, chosen, registration)
     write_json(out, state)
     say(
@@ -243,3 +240,30 @@ def publish_tracker(tracker_path: str, out: str, log: str | None = None) -> None
     state = read_json(tracker_path)
     write_json(out, state)
     StepLog(log)(f"latest tracker: week {state['week']}, version {state['model_version']}")
+
+
+def import_table(table_path: str, out_dir: str, columns: dict, start: str, log: str | None = None) -> list[str]:
+    """Split one CSV or Parquet table into weekly raw files `<out_dir>/<week>.parquet`.
+
+    Weeks are 7-day bins aligned on `start`; every week is validated like a raw file.
+    """
+    from weekly.data import DataError, check_week_frame, split_by_week
+
+    path = Path(table_path)
+    try:
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:
+        raise DataError(f"{path}: unreadable table: {exc}") from None
+    if columns["date"] not in table.columns:
+        raise DataError(f"{path}: missing date column '{columns['date']}'")
+    try:
+        parts = split_by_week(table, columns["date"], start)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: column '{columns['date']}' does not parse as dates: {exc}") from None
+    written = []
+    for week, part in parts.items():
+        out = f"{out_dir}/{week}.parquet"
+        write_parquet(out, check_week_frame(part, columns, str(path), week))
+        written.append(out)
+    StepLog(log)(f"{path}: {len(table)} rows into {len(written)} weekly files under {out_dir}")
+    return written

@@ -1,0 +1,28 @@
+"""Select, register and promote one week's model (rule register).
+
+When the week retrains: picks the candidate with the best validation macro F1, logs one
+MLflow run per candidate, registers the winner as a new model version and moves the
+alias to it. Otherwise the previous week's tracker carries over. Writes tracker.json.
+"""
+from weekly import steps
+from weekly.cli import parser
+from weekly.config import load_params
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument("--week", required=True, help="the week (YYYY-MM-DD)")
+    p.add_argument("--decision", required=True, help="the week's decision.json")
+    p.add_argument("--candidates", nargs="+", required=True, help="the week's candidate records")
+    p.add_argument("--previous-tracker", help="the previous week's tracker.json (omit for the first week)")
+    p.add_argument("--out", required=True, help="tracker.json to write")
+    args = p.parse_args(argv)
+    params = load_params(args.params)
+    steps.register(
+        args.week, args.decision, args.candidates, args.previous_tracker, args.out,
+        params["train"]["models"], params["registry"], params["data"]["columns"], args.log,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Write the backfill's reports (rule report): reports/weekly.csv and reports/summary.json.
+
+Give the weeks' trackers and evaluations in week order.
+"""
+from pathlib import Path
+
+from weekly import steps
+from weekly.cli import parser
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument("--trackers", nargs="+", required=True, help="weeks/<week>/tracker.json, in week order")
+    p.add_argument("--evaluations", nargs="+", required=True, help="weeks/<week>/eval.json, same order")
+    p.add_argument("--weekly", required=True, help="weekly CSV to write")
+    p.add_argument("--summary", required=True, help="summary JSON to write")
+    args = p.parse_args(argv)
+    weeks = [Path(t).parent.name for t in args.trackers]
+    steps.write_reports(weeks, args.trackers, args.evaluations, args.weekly, args.summary, args.log)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The registered model: a pyfunc that takes raw application rows and returns class probabilities.
+
+Logged as code (`pyfunc_model.py`) with this package, the native model file as artifact
+and the algorithm and column roles as model config, so that
+`mlflow.pyfunc.load_model("models:/<name>@champion")` scores the same raw columns as the
+weekly files, whichever algorithm won.
+"""
+from __future__ import annotations
+
+import mlflow.pyfunc
+import pandas as pd
+
+from weekly import models
+from weekly.data import labels
+
+
+class ProbabilityModel(mlflow.pyfunc.PythonModel):
+    """Wraps a native LightGBM or CatBoost file with the feature preparation it was trained with."""
+
+    def load_context(self, context) -> None:
+        self.algo = context.model_config["algo"]
+        self.columns = context.model_config["columns"]
+        self.model = models.load(self.algo, context.artifacts["native_model"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        frame = model_input.copy()
+        for col in self.columns["categorical"]:
+            # JSON round trips turn a missing category into NaN; the models expect None.
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+        proba = models.predict_proba(self.algo, self.model, frame, self.columns)
+        return pd.DataFrame(proba, columns=[f"proba_{c}" for c in labels(self.columns)])
+
+
+class LocalContext:
+    """The context MLflow hands to load_context, built from local values (to infer a signature)."""
+
+    def __init__(self, native_model: str, algo: str, columns: dict):
+        self.artifacts = {"native_model": native_model}
+        self.model_config = {"algo": algo, "columns": columns}
