@@ -1,0 +1,77 @@
+import datetime as dt
+
+import pytest
+import yaml
+
+from weekly.config import ConfigError, load_params, validate_params
+
+
+def test_defaults_fill_every_section():
+    params = validate_params({})
+    assert params["retrain"]["time"] == {"enabled": True, "max_days": 90}
+    assert params["train"]["models"] == ["lightgbm", "catboost"]
+    assert params["data"]["columns"]["classes"] == ["Poor", "Standard", "Good"]
+    assert params["registry"]["alias"] == "champion"
+
+
+def test_project_params_file_is_valid(repo_root):
+    params = load_params(repo_root / "params.yaml")
+    assert params["start"] == "2022-01-16" and params["end"] == "2024-12-29"
+
+
+def test_unquoted_yaml_dates_are_accepted():
+    params = validate_params({"start": dt.date(2022, 1, 16), "end": dt.date(2022, 3, 6), "week": dt.date(2022, 3, 6)})
+    assert params["end"] == "2022-03-06"
+
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ({"retrian": {}}, ["retrian", "(top level)"]),
+        ({"retrain": {"time": {"max_dayz": 3}}}, ["retrain.time", "max_dayz"]),
+        ({"retrain": {"time": {"max_days": "ninety"}}}, ["retrain.time.max_days", "'ninety'"]),
+        ({"train": {"models": ["xgboost"]}}, ["train.models.0", "xgboost"]),
+        ({"seed": 1.5}, ["seed"]),
+        ({"start": "2022-13-01"}, ["start", "2022-13-01"]),
+        ({"end": "2022-01-20"}, ["end", "whole number of weeks"]),
+        ({"end": "2021-01-17"}, ["end", "before"]),
+        ({"week": "2025-01-05"}, ["week", "outside"]),
+        ({"train": {"window_weeks": 4, "valid_weeks": 4}}, ["valid_weeks", "smaller"]),
+        ({"data": {"columns": {"numeric": ["credit_score"]}}}, ["credit_score", "more than one role"]),
+    ],
+)
+def test_bad_params_name_the_key(raw, words):
+    with pytest.raises(ConfigError) as err:
+        validate_params(raw, "params.yaml")
+    message = str(err.value)
+    assert message.startswith("params.yaml")
+    for word in words:
+        assert word in message
+
+
+def test_load_params_reports_unreadable_yaml(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("start: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(path)
+
+
+def test_load_params_reports_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_schema_gives_every_key_a_type_description_and_default():
+    from importlib import resources
+
+    schema = yaml.safe_load(resources.files("weekly").joinpath("schemas/params.schema.yaml").read_text())
+
+    def walk(node, path):
+        for name, sub in node.get("properties", {}).items():
+            where = f"{path}.{name}"
+            assert "description" in sub, where
+            assert "default" in sub, where
+            assert "type" in sub or "enum" in sub, where
+            walk(sub, where)
+
+    walk(schema, "params")

@@ -1,0 +1,76 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from weekly import models
+from weekly.steps import split_window
+
+COLUMNS = {
+    "id": "id",
+    "date": "date",
+    "target": "label",
+    "classes": ["low", "mid", "high"],
+    "numeric": ["x1", "x2"],
+    "categorical": ["cat"],
+}
+HYPER = {
+    "lightgbm": {"num_iterations": 20, "learning_rate": 0.1, "num_leaves": 7, "min_data_in_leaf": 5, "feature_fraction": 1.0},
+    "catboost": {"iterations": 20, "learning_rate": 0.2, "depth": 3},
+}
+
+
+def labelled(n=400, seed=0, classes=("low", "mid", "high")):
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    cat = rng.choice(["a", "b", None], n)
+    score = x1 + (cat == "a") * 1.0
+    cuts = np.quantile(score, np.linspace(0, 1, len(classes) + 1)[1:-1])
+    label = np.asarray(classes)[np.searchsorted(cuts, score)]
+    return pd.DataFrame({
+        "id": [str(i) for i in range(n)],
+        "date": pd.Timestamp("2022-01-02") + pd.to_timedelta(np.sort(rng.integers(0, 14 * 24, n)), unit="h"),
+        "x1": x1,
+        "x2": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        "cat": pd.Series(cat, dtype=object),
+        "label": label,
+    })
+
+
+@pytest.mark.parametrize("algo", ["lightgbm", "catboost"])
+@pytest.mark.parametrize("classes", [("low", "mid", "high"), ("no", "yes")])
+def test_fit_predict_save_load(algo, classes, tmp_path):
+    cols = {**COLUMNS, "classes": list(classes)}
+    data = labelled(classes=classes)
+    model = models.fit(algo, data, cols, HYPER[algo], seed=1, threads=1)
+    proba = models.predict_proba(algo, model, data, cols)
+    assert proba.shape == (len(data), len(classes))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    report = models.evaluate_model(algo, model, data, cols)
+    assert report["macro_f1"] > 0.6  # the signal is strong: a fitted model must find it
+    path = models.save(algo, model, tmp_path)
+    assert path.name == models.MODEL_FILES[algo]
+    np.testing.assert_allclose(models.predict_proba(algo, models.load(algo, path), data, cols), proba, rtol=1e-6)
+
+
+@pytest.mark.parametrize("algo", ["lightgbm", "catboost"])
+def test_training_is_deterministic_with_a_seed(algo):
+    data = labelled()
+    a = models.predict_proba(algo, models.fit(algo, data, COLUMNS, HYPER[algo], 7, 1), data, COLUMNS)
+    b = models.predict_proba(algo, models.fit(algo, data, COLUMNS, HYPER[algo], 7, 1), data, COLUMNS)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_unseen_category_at_prediction_time():
+    data = labelled()
+    model = models.fit("lightgbm", data, COLUMNS, HYPER["lightgbm"], 1, 1)
+    new = data.head(5).assign(cat="never-seen")
+    assert models.predict_proba("lightgbm", model, new, COLUMNS).shape == (5, 3)
+
+
+def test_split_window_is_time_ordered_and_guards_the_week():
+    data = labelled()
+    train, valid = split_window(data, "date", "2022-01-16", ["2022-01-09"])
+    assert train["date"].max() < pd.Timestamp("2022-01-09") <= valid["date"].min()
+    assert len(train) + len(valid) == len(data)
+    with pytest.raises(ValueError, match="on or after the week"):
+        split_window(data, "date", "2022-01-10", ["2022-01-09"])

@@ -1,0 +1,31 @@
+import pytest
+
+from weekly.selection import select
+
+
+def cand(algo, f1):
+    return {"algo": algo, "valid_metrics": {"macro_f1": f1}}
+
+
+def test_best_validation_macro_f1_wins_and_both_scores_are_kept():
+    result = select([cand("lightgbm", 0.70), cand("catboost", 0.72)], ["lightgbm", "catboost"])
+    assert result["winner"] == "catboost"
+    assert result["scores"] == {"lightgbm": 0.70, "catboost": 0.72}
+    assert result["tie"] is False
+
+
+@pytest.mark.parametrize("order", [["lightgbm", "catboost"], ["catboost", "lightgbm"]])
+def test_tie_goes_to_the_first_listed_algorithm_whatever_the_input_order(order):
+    for candidates in ([cand("lightgbm", 0.7), cand("catboost", 0.7)], [cand("catboost", 0.7), cand("lightgbm", 0.7)]):
+        result = select(candidates, order)
+        assert result["winner"] == order[0]
+        assert result["tie"] is True
+
+
+def test_single_candidate():
+    assert select([cand("catboost", 0.5)], ["lightgbm", "catboost"])["winner"] == "catboost"
+
+
+def test_no_candidate_is_an_error():
+    with pytest.raises(ValueError):
+        select([], ["lightgbm"])
