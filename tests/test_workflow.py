@@ -1,0 +1,225 @@
+"""Integration tests: the real Snakemake, MLflow, LightGBM and CatBoost on the tiny configuration."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score
+
+from conftest import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, snakemake
+
+CLASSES = ["Poor", "Standard", "Good"]
+
+
+def read(root, path):
+    return json.loads((root / path).read_text())
+
+
+def registry_client(root):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def test_every_week_has_its_four_files(backfill):
+    root, _ = backfill
+    for week in TINY_WEEKS:
+        for name in ("decision.json", "tracker.json", "preds.parquet", "eval.json"):
+            assert (root / "weeks" / week / name).is_file(), f"{week}/{name}"
+    assert sorted(p.name for p in (root / "weeks").iterdir()) == TINY_WEEKS
+
+
+def test_decisions_follow_the_chain(backfill):
+    root, _ = backfill
+    retrained = [w for w in TINY_WEEKS if read(root, f"weeks/{w}/decision.json")["retrain"]]
+    assert retrained == TINY_RETRAIN_WEEKS
+    first = read(root, f"weeks/{TINY_WEEKS[0]}/decision.json")
+    assert first["reasons"] == ["initial"]
+    fourth = read(root, "weeks/2022-02-06/decision.json")
+    assert fourth["reasons"] == ["time"]
+    assert fourth["triggers"]["time"]["inputs"] == {"last_retraining_date": "2022-01-16", "days_since_last_retraining": 21}
+    third = read(root, "weeks/2022-01-30/decision.json")
+    assert third["triggers"]["time"]["inputs"]["days_since_last_retraining"] == 14 and not third["retrain"]
+
+
+def test_trackers_carry_over_between_retrainings(backfill):
+    root, _ = backfill
+    previous = None
+    for week in TINY_WEEKS:
+        tracker = read(root, f"weeks/{week}/tracker.json")
+        assert {"last_retraining_date", "model_name", "model_version", "model_type", "macro_f1_score",
+                "registration_date", "model_path", "model_uri"} <= set(tracker)
+        if week in TINY_RETRAIN_WEEKS:
+            assert tracker["last_retraining_date"] == week and tracker["retrained"]
+            assert tracker["model_path"].startswith(f"models/{week}/{tracker['model_type']}/")
+            if previous:
+                assert int(tracker["model_version"]) == int(previous["model_version"]) + 1
+            scores = tracker["selection"]["scores"]
+            assert set(scores) == {"lightgbm", "catboost"}
+            assert tracker["macro_f1_score"] == max(scores.values())
+        else:
+            assert not tracker["retrained"]
+            for key in ("last_retraining_date", "model_version", "model_type", "model_path", "macro_f1_score"):
+                assert tracker[key] == previous[key]
+        previous = tracker
+    assert read(root, "models/last_retraining_date.json") == previous
+
+
+def test_models_and_candidates_exist_only_for_retraining_weeks(backfill):
+    root, _ = backfill
+    assert sorted(p.name for p in (root / "models").iterdir() if p.is_dir()) == TINY_RETRAIN_WEEKS
+    for week in TINY_WEEKS:
+        for algo, native in (("lightgbm", "model.txt"), ("catboost", "model.cbm")):
+            record = read(root, f"weeks/{week}/candidates/{algo}.json")
+            assert record["trained"] is (week in TINY_RETRAIN_WEEKS)
+            if record["trained"]:
+                assert (root / "models" / week / algo / native).is_file()
+                metrics = read(root, f"models/{week}/{algo}/metrics.json")
+                assert metrics["valid"]["macro_f1"] == record["valid_metrics"]["macro_f1"]
+                # point in time: trained on the six weeks before the week only
+                assert record["window"][-1] < week and len(record["window"]) == 6
+
+
+def test_predictions_and_evaluation_match_the_serving_model(backfill):
+    root, _ = backfill
+    for week in TINY_WEEKS:
+        tracker = read(root, f"weeks/{week}/tracker.json")
+        preds = pd.read_parquet(root / "weeks" / week / "preds.parquet")
+        raw = pd.read_parquet(root / "data" / "raw" / f"{week}.parquet")
+        assert preds["application_id"].tolist() == raw["application_id"].tolist()
+        assert list(preds.columns) == ["application_id", "application_date", "prediction",
+                                       "proba_Poor", "proba_Standard", "proba_Good", "model_version", "model_type"]
+        proba = preds[[f"proba_{c}" for c in CLASSES]].to_numpy()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+        assert (preds["prediction"] == np.asarray(CLASSES)[proba.argmax(axis=1)]).all()
+        assert set(preds["model_version"]) == {tracker["model_version"]}
+        ev = read(root, f"weeks/{week}/eval.json")
+        assert ev["model_version"] == tracker["model_version"] and ev["model_type"] == tracker["model_type"]
+        assert ev["rows"] == len(raw) == 300
+        expected = f1_score(raw["credit_score"], preds["prediction"], labels=CLASSES, average="macro", zero_division=0)
+        assert ev["macro_f1"] == pytest.approx(expected)
+        assert set(ev["per_class"]) == set(CLASSES)
+        assert sum(ev["per_class"][c]["support"] for c in CLASSES) == 300
+        assert np.asarray(ev["confusion_matrix"]["matrix"]).sum() == 300
+        assert ev["macro_f1"] > 0.5  # a sensible model, far above chance (0.33)
+
+
+def test_reports(backfill):
+    root, _ = backfill
+    weekly = pd.read_csv(root / "reports" / "weekly.csv")
+    assert weekly["week"].tolist() == TINY_WEEKS
+    assert weekly["retrained"].tolist() == [w in TINY_RETRAIN_WEEKS for w in TINY_WEEKS]
+    summary = read(root, "reports/summary.json")
+    assert summary["weeks"] == 8 and summary["retrains"] == 3
+    assert sum(summary["wins"].values()) == 3
+    assert summary["mean_macro_f1"] == pytest.approx(weekly["macro_f1"].mean())
+    assert summary["worst_macro_f1"] == pytest.approx(weekly["macro_f1"].min())
+
+
+def test_registry_holds_one_version_per_retraining(backfill):
+    root, _ = backfill
+    client = registry_client(root)
+    versions = sorted(client.search_model_versions("name = 'credit-scoring'"), key=lambda v: int(v.version))
+    assert [v.tags["week"] for v in versions] == TINY_RETRAIN_WEEKS
+    for v in versions:
+        tracker = read(root, f"weeks/{v.tags['week']}/tracker.json")
+        assert str(v.version) == tracker["model_version"]
+        assert v.tags["model_type"] == tracker["model_type"]
+    champion = client.get_model_version_by_alias("credit-scoring", "champion")
+    assert str(champion.version) == str(versions[-1].version)
+    experiment = client.get_experiment_by_name("credit-scoring-weekly")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted((r.data.tags["week"], r.data.tags["model_type"]) for r in runs) == sorted(
+        (w, a) for w in TINY_RETRAIN_WEEKS for a in ("lightgbm", "catboost")
+    )
+    assert all("valid_macro_f1" in r.data.metrics for r in runs)
+
+
+def test_champion_loads_from_the_registry_and_scores_raw_rows(backfill):
+    import mlflow
+
+    root, _ = backfill
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model("models:/credit-scoring@champion")
+    assert model.metadata.signature is not None
+    raw = pd.read_parquet(root / "data" / "raw" / f"{TINY_WEEKS[-1]}.parquet").drop(
+        columns=["application_id", "application_date", "credit_score"])
+    proba = model.predict(raw)
+    assert list(proba.columns) == [f"proba_{c}" for c in CLASSES]
+    preds = pd.read_parquet(root / "weeks" / TINY_WEEKS[-1] / "preds.parquet")
+    np.testing.assert_allclose(proba.to_numpy(), preds[proba.columns].to_numpy(), rtol=1e-6)
+
+
+def test_trainers_run_in_parallel(backfill):
+    _, result = backfill
+    # Snakemake logs "rule <name>: ... jobid: N" when a job starts and "Finished jobid: N" when it ends.
+    events = re.findall(r"rule (train_lightgbm|train_catboost):\n(?:.*\n)*?\s+jobid: (\d+)|Finished jobid: (\d+)", result.stderr)
+    started, running, overlapped = {}, set(), False
+    for rule, jobid, finished in events:
+        if rule:
+            started[jobid] = rule
+            running.add(jobid)
+            overlapped |= {started[j] for j in running} == {"train_lightgbm", "train_catboost"}
+        elif finished in running:
+            running.discard(finished)
+    assert overlapped, "train_lightgbm and train_catboost never ran at the same time"
+
+
+def test_second_run_has_nothing_to_do_and_adds_no_version(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "again")
+    before = file_states(root, "weeks/**/*")
+    dry = snakemake(root, "-n", "all_weeks")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+    snakemake(root, "all_weeks")
+    assert file_states(root, "weeks/**/*") == before
+    assert len(registry_client(root).search_model_versions("name = 'credit-scoring'")) == 3
+
+
+def test_rerunning_a_registered_week_adds_no_version(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "rerun")
+    week = TINY_RETRAIN_WEEKS[1]
+    before = read(root, f"weeks/{week}/tracker.json")
+    snakemake(root, "--force", f"weeks/{week}/tracker.json")
+    after = read(root, f"weeks/{week}/tracker.json")
+    assert after["model_version"] == before["model_version"]
+    client = registry_client(root)
+    assert len(client.search_model_versions("name = 'credit-scoring'")) == 3
+    # re-registering an old week does not take the alias away from the latest winner
+    assert client.get_model_version_by_alias("credit-scoring", "champion").tags["week"] == TINY_RETRAIN_WEEKS[-1]
+
+
+def test_changing_a_later_week_leaves_earlier_weeks_untouched(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "pit")
+    changed = "2022-02-13"  # week 5; weeks 1-4 must not move
+    earlier = [w for w in TINY_WEEKS if w < changed]
+    watched = [f"weeks/{w}/**/*" for w in earlier] + [f"models/{w}/**/*" for w in earlier] + [f"logs/*/{w}.log" for w in earlier]
+    before = {pattern: states for pattern in watched if (states := file_states(root, pattern))}
+    assert all(f"weeks/{w}/**/*" in before for w in earlier) and "models/2022-01-16/**/*" in before
+    later_before = file_states(root, f"weeks/{changed}/preds.parquet")
+
+    path = root / "data" / "raw" / f"{changed}.parquet"
+    raw = pd.read_parquet(path)
+    raw["outstanding_debt"] = raw["outstanding_debt"] * 3
+    raw.to_parquet(path, index=False)
+
+    dry = snakemake(root, "-n", "all_weeks")
+    for week in earlier:
+        assert f"week={week}" not in dry.stdout + dry.stderr, f"{week} would be re-run"
+    snakemake(root, "all_weeks")
+    for pattern, state in before.items():
+        assert file_states(root, pattern) == state, pattern
+    assert file_states(root, f"weeks/{changed}/preds.parquet") != later_before  # the changed week was re-scored
+    # week 7 retrains on a window holding the changed week: a new model, so a new version
+    assert len(registry_client(root).search_model_versions("name = 'credit-scoring'")) == 4
+
+
+def test_step_scripts_run_by_hand(repo_root):
+    from conftest import run
+
+    for script in sorted((repo_root / "scripts").glob("*.py")):
+        result = run(["python", str(script), "--help"], repo_root)
+        assert "usage:" in result.stdout and "--params" in result.stdout, script.name
