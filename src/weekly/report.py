@@ -24,8 +24,9 @@ def weekly_rows(weeks: list[str], trackers: list[dict], evaluations: list[dict])
 
 
 def summarise(rows: pd.DataFrame) -> dict:
-    """Weeks, retrainings, mean and worst weekly macro F1, and wins per model type."""
+    """Weeks, retrainings, mean and worst weekly macro F1, wins per model type, and the last week."""
     worst = rows.loc[rows["macro_f1"].idxmin()]
+    last = rows.iloc[-1]
     wins = rows.loc[rows["retrained"], "model_type"].value_counts()
     return {
         "weeks": int(len(rows)),
@@ -37,4 +38,7 @@ def summarise(rows: pd.DataFrame) -> dict:
         "worst_week": str(worst["week"]),
         "mean_accuracy": float(rows["accuracy"].mean()),
         "wins": {algo: int(wins.get(algo, 0)) for algo in sorted(set(rows["model_type"]) | set(wins.index))},
+        "last_week_macro_f1": float(last["macro_f1"]),
+        "last_week_model_version": str(last["model_version"]),
+        "last_week_model_type": str(last["model_type"]),
     }

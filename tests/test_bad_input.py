@@ -1,0 +1,104 @@
+"""Bad input stops the real workflow with one clear message and loses nothing already produced."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TINY_WEEKS, clone, file_states, snakemake
+
+WEEK = "2022-02-20"  # week 6 of the tiny chain: weeks 1-5 are already done and must stay so
+RAW = f"data/raw/{WEEK}.parquet"
+
+
+def drop_column(df):
+    return df.drop(columns=["age"])
+
+
+def add_column(df):
+    return df.assign(favourite_colour="blue")
+
+
+def text_dtype(df):
+    return df.assign(age=df["age"].astype(str))
+
+
+def unknown_label(df):
+    df.loc[0, "credit_score"] = "Excellent"
+    return df
+
+
+def empty(df):
+    return df.iloc[0:0]
+
+
+@pytest.mark.parametrize(
+    "corrupt, words",
+    [
+        (drop_column, ["missing column", "'age'"]),
+        (add_column, ["unexpected column", "'favourite_colour'"]),
+        (text_dtype, ["'age'", "dtype", "expected a numeric dtype"]),
+        (unknown_label, ["'credit_score'", "unknown class label", "Excellent"]),
+        (empty, ["no rows"]),
+        (None, ["unreadable parquet file"]),
+    ],
+    ids=["missing-column", "extra-column", "wrong-dtype", "unknown-label", "empty-week", "unreadable-file"],
+)
+def test_bad_week_file(backfill, tmp_path, corrupt, words):
+    root = clone(backfill[0], tmp_path / "bad")
+    done = {w: file_states(root, f"weeks/{w}/*") for w in TINY_WEEKS if w < WEEK}
+    path = root / RAW
+    if corrupt is None:
+        path.write_bytes(b"PAR1 this is not parquet")
+    else:
+        corrupt(pd.read_parquet(path)).to_parquet(path, index=False)
+
+    result = snakemake(root, "all_weeks", check=False)
+    assert result.returncode != 0
+    assert f"{RAW} (week {WEEK})" in result.stderr
+    for word in words:
+        assert word in result.stderr
+    # no partial output for the bad week, nothing lost before it
+    assert not (root / "weeks" / WEEK / "preds.parquet").exists()
+    assert not list((root / "weeks").glob("**/*.tmp")) and not list((root / "models").glob(".*"))
+    for week, state in done.items():
+        assert file_states(root, f"weeks/{week}/*") == state, week
+
+
+def test_missing_week_file_with_your_own_data(backfill, tmp_path):
+    # Moving `end` one week later when that week's file has not arrived.
+    root = clone(backfill[0], tmp_path / "missing")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"]["generate"] = False
+    params["end"] = "2022-03-13"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    before = file_states(root, "weeks/**/*")
+
+    result = snakemake(root, "all_weeks", check=False)
+    assert result.returncode != 0
+    assert "Missing input files" in result.stderr and "data/raw/2022-03-13.parquet" in result.stderr
+    assert file_states(root, "weeks/**/*") == before
+    assert not (root / "weeks" / "2022-03-13").exists()
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda p: p.update(retrian={}), ["params.yaml", "retrian"]),
+        (lambda p: p["retrain"]["time"].update(max_days="ninety"), ["params.yaml", "retrain.time.max_days", "'ninety'"]),
+        (lambda p: p.update(end="2022-03-09"), ["params.yaml", "'end'", "whole number of weeks"]),
+    ],
+    ids=["unknown-key", "wrong-type", "misaligned-end"],
+)
+def test_bad_params_file(backfill, tmp_path, edit, words):
+    root = clone(backfill[0], tmp_path / "params")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    edit(params)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    before = file_states(root, "weeks/**/*")
+
+    result = snakemake(root, "all_weeks", check=False)
+    assert result.returncode != 0
+    for word in words:
+        assert word in result.stderr
+    assert file_states(root, "weeks/**/*") == before
