@@ -1,0 +1,148 @@
+"""Benchmark: the Snakemake backfill against a plain single-process loop doing the same work.
+
+Both sides start from clean folders with the same params.yaml, generate the same data,
+train the same candidates with the same thread settings (1 thread per trainer), log and
+register to a fresh MLflow store, and write the same files with the same package
+functions. Each side runs as one fresh process, so each pays its imports once.
+
+Prints both wall times, their ratio (Snakemake / loop), the number of Snakemake jobs,
+and the mean wall time that a week without retraining adds to each chain (measured
+between the eval.json files of consecutive weeks).
+
+  python benchmarks/backfill.py                # the default 155-week backfill
+  python benchmarks/backfill.py --end 2022-06-05   # a shorter chain
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import mean
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+COPIED = ["Snakefile", "rules", "profiles"]
+TRAIN_THREADS = 1  # the rules' `threads: 1`
+
+
+def prepare(folder: Path, end: str | None) -> Path:
+    """A clean copy of the workflow with the project's params.yaml (end optionally moved)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name in COPIED:
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, folder / name)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    if end:
+        params["end"] = params["week"] = end
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return folder
+
+
+def environment() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(args, cwd=cwd, env=environment(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode:
+        sys.exit(f"{' '.join(args)} failed in {cwd}:\n{result.stderr[-3000:]}")
+    return elapsed, result.stdout + result.stderr
+
+
+def loop(folder: Path) -> None:
+    """The plain loop: every step of every week, in order, in this one process."""
+    os.chdir(folder)
+    from weekly import steps
+    from weekly import weeks as calendar
+    from weekly.config import load_params
+
+    p = load_params("params.yaml")
+    cols, train, raw = p["data"]["columns"], p["train"], p["data"]["raw_dir"]
+    chain = calendar.chain(p["start"], p["end"])
+    for week in calendar.raw_weeks(p["start"], p["end"], train["window_weeks"]):
+        steps.generate_week(week, p["data"]["rows_per_week"], p["seed"], f"{raw}/{week}.parquet")
+    for i, week in enumerate(chain):
+        prev = f"weeks/{chain[i - 1]}" if i else None
+        here = f"weeks/{week}"
+        steps.decide(week, prev and f"{prev}/tracker.json", prev and f"{prev}/eval.json", f"{here}/decision.json",
+                     p["retrain"], train["window_weeks"], train["valid_weeks"])
+        window = [f"{raw}/{w}.parquet" for w in calendar.window(week, train["window_weeks"])]
+        for algo in train["models"]:
+            steps.train(algo, week, f"{here}/decision.json", window, f"models/{week}/{algo}",
+                        f"{here}/candidates/{algo}.json", cols, train[algo], p["seed"], TRAIN_THREADS)
+        steps.register(week, f"{here}/decision.json", [f"{here}/candidates/{a}.json" for a in train["models"]],
+                       prev and f"{prev}/tracker.json", f"{here}/tracker.json", train["models"], p["registry"], cols)
+        steps.predict(week, f"{here}/tracker.json", f"{raw}/{week}.parquet", f"{here}/preds.parquet", cols)
+        steps.evaluate(week, f"{here}/preds.parquet", f"{raw}/{week}.parquet", f"{here}/eval.json", cols)
+    steps.write_reports(chain, [f"weeks/{w}/tracker.json" for w in chain], [f"weeks/{w}/eval.json" for w in chain],
+                        "reports/weekly.csv", "reports/summary.json")
+    steps.publish_tracker(f"weeks/{chain[-1]}/tracker.json", "models/last_retraining_date.json")
+
+
+def quiet_week_cost(folder: Path) -> tuple[float, int]:
+    """Mean seconds between consecutive weeks' eval.json when the later week did not retrain."""
+    weeks = sorted(p.name for p in (folder / "weeks").iterdir())
+    gaps = []
+    for before, week in zip(weeks, weeks[1:]):
+        if not json.loads((folder / "weeks" / week / "decision.json").read_text())["retrain"]:
+            gap = (folder / "weeks" / week / "eval.json").stat().st_mtime - (folder / "weeks" / before / "eval.json").stat().st_mtime
+            gaps.append(gap)
+    return mean(gaps), len(gaps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--end", help="last week of the benchmarked chain (default: params.yaml end)")
+    parser.add_argument("--cores", default="2", help="snakemake --cores (default: %(default)s)")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"), help="scratch folder (default: %(default)s)")
+    parser.add_argument("--loop", help=argparse.SUPPRESS)  # internal: run the plain loop in this folder
+    args = parser.parse_args()
+    if args.loop:
+        loop(Path(args.loop))
+        return
+
+    out = Path(args.out)
+    snake_dir, loop_dir = prepare(out / "snakemake", args.end), prepare(out / "loop", args.end)
+    snake_s, log = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
+    loop_s, _ = timed([sys.executable, __file__, "--loop", str(loop_dir)], REPO)
+    jobs = int(re.findall(r"(\d+) of \d+ steps \(100%\) done", log)[-1])
+    summary = json.loads((snake_dir / "reports" / "summary.json").read_text())
+    if summary != json.loads((loop_dir / "reports" / "summary.json").read_text()):
+        sys.exit("the two sides produced different reports: the benchmark is not comparing the same work")
+    snake_week, n_quiet = quiet_week_cost(snake_dir)
+    loop_week, _ = quiet_week_cost(loop_dir)
+    result = {
+        "weeks": summary["weeks"],
+        "retrains": summary["retrains"],
+        "snakemake_jobs": jobs,
+        "snakemake_seconds": round(snake_s, 1),
+        "loop_seconds": round(loop_s, 1),
+        "ratio": round(snake_s / loop_s, 2),
+        "quiet_week_seconds_snakemake": round(snake_week, 3),
+        "quiet_week_seconds_loop": round(loop_week, 3),
+        "quiet_weeks": n_quiet,
+    }
+    (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"weeks {result['weeks']} ({result['retrains']} retrainings), snakemake jobs {jobs}")
+    print(f"snakemake backfill : {snake_s:8.1f} s")
+    print(f"plain python loop  : {loop_s:8.1f} s")
+    print(f"ratio              : {result['ratio']:8.2f}  (snakemake / loop)")
+    print(f"week without retraining adds {snake_week:.3f} s to the snakemake chain, {loop_week:.3f} s to the loop "
+          f"(mean of {n_quiet} weeks)")
+
+
+if __name__ == "__main__":
+    main()
