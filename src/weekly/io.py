@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,12 +12,16 @@ from typing import Any, Iterator
 import pandas as pd
 
 
+def _sibling(path: Path) -> Path:
+    # Not tempfile.mkstemp/mkdtemp: their 0600/0700 modes would outlive the rename.
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
 @contextmanager
 def _atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _sibling(path)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -54,7 +58,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Fill a temporary sibling folder, then put it in place of `path` in one rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    tmp = _sibling(path)
+    tmp.mkdir()
     try:
         yield tmp
         if path.exists():

@@ -143,12 +143,7 @@ def register_week(
 
 
 def _find_version(client: Any, name: str, fingerprint: str) -> Any:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        found = client.search_model_versions(f"name = '{name}' and tags.fingerprint = '{fingerprint}'")
-    except MlflowException:
-        return None
+    found = client.search_model_versions(f"name = '{name}' and tags.fingerprint = '{fingerprint}'")
     return min(found, key=lambda v: int(v.version)) if found else None
 
 

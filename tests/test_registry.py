@@ -1,0 +1,33 @@
+"""The MLflow registration step on its own: concurrency on a fresh SQLite store."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from conftest import TINY_RETRAIN_WEEKS, clone, tool_env
+
+
+def test_parallel_registrations_on_a_fresh_store_both_succeed(backfill, tmp_path, repo_root):
+    # Two processes opening a fresh SQLite store at once race on its schema migrations
+    # unless access is serialised; both must succeed and register one version each.
+    root = clone(backfill[0], tmp_path / "parallel")
+    (root / "mlflow.db").unlink()
+    shutil.rmtree(root / "mlartifacts")
+    procs = []
+    for week in TINY_RETRAIN_WEEKS[:2]:
+        args = ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
+                "--decision", f"weeks/{week}/decision.json",
+                "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
+                "--out", f"out-{week}.json"]
+        if week != TINY_RETRAIN_WEEKS[0]:
+            args += ["--previous-tracker", "weeks/2022-01-30/tracker.json"]
+        procs.append(subprocess.Popen(args, cwd=root, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    versions = MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions("name = 'credit-scoring'")
+    assert sorted(v.tags["week"] for v in versions) == TINY_RETRAIN_WEEKS[:2]
