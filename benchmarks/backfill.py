@@ -84,7 +84,7 @@ def loop(folder: Path) -> None:
             steps.train(algo, week, f"{here}/decision.json", window, f"models/{week}/{algo}",
                         f"{here}/candidates/{algo}.json", cols, train[algo], p["seed"], TRAIN_THREADS)
         steps.register(week, f"{here}/decision.json", [f"{here}/candidates/{a}.json" for a in train["models"]],
-                       prev and f"{prev}/tracker.json", f"{here}/tracker.json", train["models"], p["registry"], cols)
+                       prev and f"{prev}/tracker.json", f"{here}/tracker.json", p["registry"], cols)
         steps.predict(week, f"{here}/tracker.json", f"{raw}/{week}.parquet", f"{here}/preds.parquet", cols)
         steps.evaluate(week, f"{here}/preds.parquet", f"{raw}/{week}.parquet", f"{here}/eval.json", cols)
     steps.write_reports(chain, [f"weeks/{w}/tracker.json" for w in chain], [f"weeks/{w}/eval.json" for w in chain],

@@ -1,17 +1,25 @@
-# Week arithmetic and input functions shared by the rules.
+# Paths, week arithmetic and input functions shared by the rules. Each path is written
+# here once, as a pattern with the {week} wildcard.
 # Imported as a module: bare names like `chain` would shadow Snakemake's own globals.
 from weekly import weeks as week_calendar
 
 WEEKS = week_calendar.chain(config["start"], config["end"])
-RAW = config["data"]["raw_dir"]
+RAW = f"{config['data']['raw_dir']}/{{week}}.parquet"
+DECISION = "weeks/{week}/decision.json"
+TRACKER = "weeks/{week}/tracker.json"
+PREDS = "weeks/{week}/preds.parquet"
+EVALUATION = "weeks/{week}/eval.json"
+WEEK_FILES = [DECISION, TRACKER, PREDS, EVALUATION]
 
 
-def raw_file(week):
-    return f"{RAW}/{week}.parquet"
+def candidate(algo):
+    """The record a trainer writes for the week, trained or not."""
+    return f"weeks/{{week}}/candidates/{algo}.json"
 
 
-def week_dir(week):
-    return f"weeks/{week}"
+def model_dir(algo):
+    """Where a trainer puts its native model when the week retrains."""
+    return f"models/{{week}}/{algo}"
 
 
 def chain_week(wildcards):
@@ -29,8 +37,8 @@ def previous_week_state(wildcards):
     week = chain_week(wildcards)
     if week == WEEKS[0]:
         return {}
-    prev = week_dir(week_calendar.previous(week))
-    return {"tracker": f"{prev}/tracker.json", "evaluation": f"{prev}/eval.json"}
+    prev = week_calendar.previous(week)
+    return {"tracker": TRACKER.format(week=prev), "evaluation": EVALUATION.format(week=prev)}
 
 
 def previous_tracker(wildcards):
@@ -41,17 +49,18 @@ def previous_tracker(wildcards):
 
 def training_window(wildcards):
     """Raw files of the N weeks before the week, oldest first (never the week itself)."""
-    return [raw_file(w) for w in week_calendar.window(chain_week(wildcards), config["train"]["window_weeks"])]
+    weeks = week_calendar.window(chain_week(wildcards), config["train"]["window_weeks"])
+    return [RAW.format(week=w) for w in weeks]
 
 
 def week_raw_file(wildcards):
-    return raw_file(chain_week(wildcards))
+    return RAW.format(week=chain_week(wildcards))
 
 
 def candidate_records(wildcards):
-    return [f"{week_dir(chain_week(wildcards))}/candidates/{algo}.json" for algo in config["train"]["models"]]
+    week = chain_week(wildcards)
+    return [candidate(algo).format(week=week) for algo in config["train"]["models"]]
 
 
-def all_week_files():
-    files = ("decision.json", "tracker.json", "preds.parquet", "eval.json")
-    return [f"{week_dir(week)}/{name}" for week in WEEKS for name in files]
+def every_week(pattern):
+    return [pattern.format(week=week) for week in WEEKS]

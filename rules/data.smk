@@ -4,7 +4,7 @@ if config["data"]["generate"]:
 
     rule generate_week:
         output:
-            raw=raw_file("{week}"),
+            raw=RAW,
         params:
             rows=config["data"]["rows_per_week"],
             seed=config["seed"],

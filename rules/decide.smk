@@ -2,7 +2,7 @@ rule decide:
     input:
         unpack(previous_week_state),
     output:
-        decision=week_dir("{week}") + "/decision.json",
+        decision=DECISION,
     params:
         retrain=config["retrain"],
         window_weeks=config["train"]["window_weeks"],
@@ -11,12 +11,6 @@ rule decide:
         "logs/decide/{week}.log",
     run:
         steps.decide(
-            wildcards.week,
-            input.get("tracker"),
-            input.get("evaluation"),
-            output.decision,
-            params.retrain,
-            params.window_weeks,
-            params.valid_weeks,
-            log[0],
+            wildcards.week, input.get("tracker"), input.get("evaluation"), output.decision,
+            params.retrain, params.window_weeks, params.valid_weeks, log[0],
         )

@@ -1,25 +1,17 @@
 rule register:
     input:
         unpack(previous_tracker),
-        decision=week_dir("{week}") + "/decision.json",
+        decision=DECISION,
         candidates=candidate_records,
     output:
-        tracker=week_dir("{week}") + "/tracker.json",
+        tracker=TRACKER,
     params:
-        order=config["train"]["models"],
         registry=config["registry"],
         columns=config["data"]["columns"],
     log:
         "logs/register/{week}.log",
     run:
         steps.register(
-            wildcards.week,
-            input.decision,
-            list(input.candidates),
-            input.get("previous_tracker"),
-            output.tracker,
-            params.order,
-            params.registry,
-            params.columns,
-            log[0],
+            wildcards.week, input.decision, list(input.candidates), input.get("previous_tracker"),
+            output.tracker, params.registry, params.columns, log[0],
         )

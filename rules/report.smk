@@ -1,21 +1,19 @@
 rule report:
     input:
-        trackers=[f"{week_dir(week)}/tracker.json" for week in WEEKS],
-        evaluations=[f"{week_dir(week)}/eval.json" for week in WEEKS],
+        trackers=every_week(TRACKER),
+        evaluations=every_week(EVALUATION),
     output:
         weekly="reports/weekly.csv",
         summary="reports/summary.json",
     log:
         "logs/report/report.log",
     run:
-        steps.write_reports(
-            WEEKS, list(input.trackers), list(input.evaluations), output.weekly, output.summary, log[0]
-        )
+        steps.write_reports(WEEKS, list(input.trackers), list(input.evaluations), output.weekly, output.summary, log[0])
 
 
 rule publish_tracker:
     input:
-        tracker=week_dir(WEEKS[-1]) + "/tracker.json",
+        tracker=TRACKER.format(week=WEEKS[-1]),
     output:
         latest="models/last_retraining_date.json",
     log:

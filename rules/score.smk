@@ -1,9 +1,9 @@
 rule predict:
     input:
-        tracker=week_dir("{week}") + "/tracker.json",
+        tracker=TRACKER,
         raw=week_raw_file,
     output:
-        preds=week_dir("{week}") + "/preds.parquet",
+        preds=PREDS,
     params:
         columns=config["data"]["columns"],
     log:
@@ -14,10 +14,10 @@ rule predict:
 
 rule evaluate:
     input:
-        preds=week_dir("{week}") + "/preds.parquet",
+        preds=PREDS,
         raw=week_raw_file,
     output:
-        evaluation=week_dir("{week}") + "/eval.json",
+        evaluation=EVALUATION,
     params:
         columns=config["data"]["columns"],
     log:

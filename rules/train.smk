@@ -4,12 +4,12 @@
 
 rule train_lightgbm:
     input:
-        decision=week_dir("{week}") + "/decision.json",
+        decision=DECISION,
         window=training_window,
     output:
-        candidate=week_dir("{week}") + "/candidates/lightgbm.json",
+        candidate=candidate("lightgbm"),
     params:
-        model_dir="models/{week}/lightgbm",
+        model_dir=model_dir("lightgbm"),
         columns=config["data"]["columns"],
         hyper=config["train"]["lightgbm"],
         seed=config["seed"],
@@ -18,28 +18,19 @@ rule train_lightgbm:
     threads: 1
     run:
         steps.train(
-            "lightgbm",
-            wildcards.week,
-            input.decision,
-            list(input.window),
-            params.model_dir,
-            output.candidate,
-            params.columns,
-            params.hyper,
-            params.seed,
-            threads,
-            log[0],
+            "lightgbm", wildcards.week, input.decision, list(input.window), params.model_dir,
+            output.candidate, params.columns, params.hyper, params.seed, threads, log[0],
         )
 
 
 rule train_catboost:
     input:
-        decision=week_dir("{week}") + "/decision.json",
+        decision=DECISION,
         window=training_window,
     output:
-        candidate=week_dir("{week}") + "/candidates/catboost.json",
+        candidate=candidate("catboost"),
     params:
-        model_dir="models/{week}/catboost",
+        model_dir=model_dir("catboost"),
         columns=config["data"]["columns"],
         hyper=config["train"]["catboost"],
         seed=config["seed"],
@@ -48,15 +39,6 @@ rule train_catboost:
     threads: 1
     run:
         steps.train(
-            "catboost",
-            wildcards.week,
-            input.decision,
-            list(input.window),
-            params.model_dir,
-            output.candidate,
-            params.columns,
-            params.hyper,
-            params.seed,
-            threads,
-            log[0],
+            "catboost", wildcards.week, input.decision, list(input.window), params.model_dir,
+            output.candidate, params.columns, params.hyper, params.seed, threads, log[0],
         )

@@ -13,14 +13,14 @@ def main(argv=None):
     p = parser(__doc__)
     p.add_argument("--week", required=True, help="the week (YYYY-MM-DD)")
     p.add_argument("--decision", required=True, help="the week's decision.json")
-    p.add_argument("--candidates", nargs="+", required=True, help="the week's candidate records")
+    p.add_argument("--candidates", nargs="+", required=True, help="the week's candidate records, in params.yaml train.models order (it breaks ties)")
     p.add_argument("--previous-tracker", help="the previous week's tracker.json (omit for the first week)")
     p.add_argument("--out", required=True, help="tracker.json to write")
     args = p.parse_args(argv)
     params = load_params(args.params)
     steps.register(
         args.week, args.decision, args.candidates, args.previous_tracker, args.out,
-        params["train"]["models"], params["registry"], params["data"]["columns"], args.log,
+        params["registry"], params["data"]["columns"], args.log,
     )
 
 

@@ -223,3 +223,11 @@ def test_step_scripts_run_by_hand(repo_root):
     for script in sorted((repo_root / "scripts").glob("*.py")):
         result = run(["python", str(script), "--help"], repo_root)
         assert "usage:" in result.stdout and "--params" in result.stdout, script.name
+
+
+def test_workflow_passes_snakemake_lint(tmp_path):
+    from conftest import make_project, run
+
+    root = make_project(tmp_path / "lint")
+    result = run(["snakemake", "--lint"], root, check=False)
+    assert result.returncode == 0 and "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr

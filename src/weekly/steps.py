@@ -142,12 +142,14 @@ def register(
     candidate_paths: list[str],
     previous_tracker_path: str | None,
     out: str,
-    order: list[str],
     registry: dict,
     columns: dict,
     log: str | None = None,
 ) -> dict:
-    """Select, register and promote the week's winner, or carry the previous tracker over."""
+    """Select, register and promote the week's winner, or carry the previous tracker over.
+
+    `candidate_paths` come in the order of params.yaml train.models, which breaks ties.
+    """
     say = StepLog(log)
     decision = read_json(decision_path)
     if not decision["retrain"]:
@@ -159,8 +161,9 @@ def register(
         return state
     from weekly import registry as mlflow_registry
 
-    candidates = [c for c in map(read_json, candidate_paths) if c["trained"]]
-    chosen = selection.select(candidates, order)
+    records = [read_json(p) for p in candidate_paths]
+    candidates = [c for c in records if c["trained"]]
+    chosen = selection.select(candidates, [c["algo"] for c in records])
     winner = next(c for c in candidates if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
     registration = mlflow_registry.register_week(week, candidates, chosen["winner"], registry, example, columns)
