@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 import lightgbm as lgb
@@ -214,12 +213,18 @@ def test_rate_shock_raises_interest_rates() -> None:
     assert after["interest_rate"].median() - before["interest_rate"].median() > 3.0
 
 
-def test_generation_fast() -> None:
-    generate_week(WEEK, ROWS, SEED)  # warm-up
-    start = time.perf_counter()
-    for k in range(10):
-        generate_week(WEEK + dt.timedelta(weeks=k), ROWS, SEED)
-    assert (time.perf_counter() - start) / 10 < 0.05
+def test_default_columns_match_params_yaml_and_schema(repo_root) -> None:
+    from weekly.config import load_params, validate_params
+
+    assert load_params(repo_root / "params.yaml")["data"]["columns"] == dict(DEFAULT_COLUMNS)
+    assert validate_params({})["data"]["columns"] == dict(DEFAULT_COLUMNS)
+
+
+def test_generated_week_passes_the_raw_file_checks() -> None:
+    from weekly.data import check_week_frame
+
+    out = check_week_frame(generate_week(WEEK, ROWS, SEED), dict(DEFAULT_COLUMNS), "generated", WEEK.isoformat())
+    assert len(out) == ROWS
 
 
 # ------------------------------------------------------------------------ drift
