@@ -8,9 +8,10 @@ locked database or racing on the store's creation.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
-from importlib.metadata import version
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -100,8 +101,9 @@ def register_week(
 ) -> dict:
     """Log every candidate as a run, register the winner, move the alias to it.
 
-    Idempotent: when a version with the winner's fingerprint (week, data, hyperparameters)
-    exists, it is reused and no run or version is added. The alias moves only if no
+    Idempotent: when a version with the same registration key (the fingerprints of all
+    candidates: week, data, hyperparameters) exists, it is reused and no run or version
+    is added. The alias moves only if no
     later week holds it, so re-running an old week never demotes a newer champion.
     """
     import mlflow
@@ -110,11 +112,12 @@ def register_week(
     uri = tracking_uri(registry)
     name, alias = registry["model_name"], registry["alias"]
     best = next(c for c in candidates if c["algo"] == winner)
+    key = registration_key(candidates)
     with store_lock(uri):
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        existing = _find_version(client, name, best["fingerprint"])
+        existing = _find_version(client, name, key)
         if existing is None:
             exp_id = _experiment_id(client, registry, embedded=uri == registry["tracking_uri"])
             infos = {}
@@ -123,7 +126,7 @@ def register_week(
             tags = {
                 "week": week,
                 "model_type": winner,
-                "fingerprint": best["fingerprint"],
+                "registration_key": key,
                 "valid_macro_f1": f"{best['valid_metrics']['macro_f1']:.6f}",
                 **{f"score_{c['algo']}": f"{c['valid_metrics']['macro_f1']:.6f}" for c in candidates},
             }
@@ -142,8 +145,14 @@ def register_week(
     }
 
 
-def _find_version(client: Any, name: str, fingerprint: str) -> Any:
-    found = client.search_model_versions(f"name = '{name}' and tags.fingerprint = '{fingerprint}'")
+def registration_key(candidates: list[dict]) -> str:
+    """What identifies a week's registration: every candidate's fingerprint."""
+    joined = "|".join(sorted(c["fingerprint"] for c in candidates))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def _find_version(client: Any, name: str, key: str) -> Any:
+    found = client.search_model_versions(f"name = '{name}' and tags.registration_key = '{key}'")
     return min(found, key=lambda v: int(v.version)) if found else None
 
 
@@ -156,15 +165,4 @@ def _move_alias(client: Any, name: str, alias: str, version: Any, week: str) -> 
         current = None
     if current is None or current.tags.get("week", "") <= week:
         client.set_registered_model_alias(name, alias, version.version)
-
-
-def champion(registry: dict) -> Any:
-    """The model version the alias points at (for tests and the README's example)."""
-    from mlflow import MlflowClient
-
-    uri = tracking_uri(registry)
-    with store_lock(uri):
-        return MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(
-            registry["model_name"], registry["alias"]
-        )
 
