@@ -231,3 +231,10 @@ def test_workflow_passes_snakemake_lint(tmp_path):
     root = make_project(tmp_path / "lint")
     result = run(["snakemake", "--lint"], root, check=False)
     assert result.returncode == 0 and "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_a_week_outside_the_chain_is_a_clear_error(backfill):
+    root, _ = backfill
+    result = snakemake(root, "-n", "weeks/2022-01-17/eval.json", check=False)
+    assert result.returncode != 0
+    assert "2022-01-17 is not a week of the chain" in result.stdout + result.stderr

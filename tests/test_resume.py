@@ -1,0 +1,43 @@
+"""Resume after a crash: kill the real Snakemake mid-backfill, run again, get the same results."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import BIN, TINY_WEEKS, make_project, snakemake, tool_env
+
+
+def test_backfill_resumes_after_a_hard_kill(backfill, tmp_path):
+    root = make_project(tmp_path / "crash")
+    proc = subprocess.Popen(
+        [str(BIN / "snakemake"), "--cores", "2", "all_weeks"], cwd=root, env=tool_env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    marker = root / "weeks" / TINY_WEEKS[3] / "eval.json"  # week 4 done: the crash hits the middle
+    deadline = time.time() + 300
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # no clean-up: a crash, not a Ctrl-C
+    proc.wait()
+    assert marker.exists() and not (root / "reports" / "summary.json").exists()
+
+    snakemake(root, "--unlock")
+    snakemake(root, "all_weeks")
+
+    reference = backfill[0]
+    for week in TINY_WEEKS:
+        for name in ("eval.json", "decision.json"):
+            assert json.loads((root / "weeks" / week / name).read_text()) == json.loads(
+                (reference / "weeks" / week / name).read_text()
+            ), f"{week}/{name}"
+        got = json.loads((root / "weeks" / week / "tracker.json").read_text())
+        want = json.loads((reference / "weeks" / week / "tracker.json").read_text())
+        assert got["model_version"] == want["model_version"] and got["model_type"] == want["model_type"]
+
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    assert len(MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions("name = 'credit-scoring'")) == 3
