@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from weekly import models
-from weekly.steps import split_window
 
 COLUMNS = {
     "id": "id",
@@ -69,8 +68,8 @@ def test_unseen_category_at_prediction_time():
 
 def test_split_window_is_time_ordered_and_guards_the_week():
     data = labelled()
-    train, valid = split_window(data, "date", "2022-01-16", ["2022-01-09"])
+    train, valid = models.split_window(data, "date", "2022-01-16", ["2022-01-09"])
     assert train["date"].max() < pd.Timestamp("2022-01-09") <= valid["date"].min()
     assert len(train) + len(valid) == len(data)
     with pytest.raises(ValueError, match="on or after the week"):
-        split_window(data, "date", "2022-01-10", ["2022-01-09"])
+        models.split_window(data, "date", "2022-01-10", ["2022-01-09"])

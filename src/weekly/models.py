@@ -14,9 +14,22 @@ import pandas as pd
 
 from weekly.data import feature_names, labels
 from weekly.metrics import classification_report
+from weekly.weeks import parse_week
 
 MODEL_FILES = {"lightgbm": "model.txt", "catboost": "model.cbm"}
 _MISSING = "__missing__"
+
+
+def split_window(frame: pd.DataFrame, date_column: str, week: str, valid_weeks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time-ordered split of the training window: validation is its most recent weeks.
+
+    Raises if any row is dated on or after `week` (point-in-time guard).
+    """
+    dates = frame[date_column]
+    if (dates >= pd.Timestamp(parse_week(week))).any():
+        raise ValueError(f"training data for week {week} contains rows dated on or after the week")
+    is_valid = dates >= pd.Timestamp(parse_week(valid_weeks[0]))
+    return frame[~is_valid].reset_index(drop=True), frame[is_valid].reset_index(drop=True)
 
 
 def encode_target(y: pd.Series, classes: list[str]) -> np.ndarray:

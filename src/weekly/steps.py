@@ -16,7 +16,7 @@ import pandas as pd
 
 from weekly import decision as decision_logic
 from weekly import models, report, selection, tracker
-from weekly.data import labels, read_week, read_weeks
+from weekly.data import feature_names, labels, read_week, read_weeks
 from weekly.io import StepLog, atomic_dir, read_json, write_csv, write_json, write_parquet
 from weekly.metrics import classification_report
 from weekly.weeks import parse_week
@@ -64,18 +64,6 @@ def _fingerprint(algo: str, week: str, hyper: dict, seed: int, paths: list[str])
     return digest.hexdigest()[:16]
 
 
-def split_window(frame: pd.DataFrame, date_column: str, week: str, valid_weeks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Time-ordered split of the training window: validation is its most recent weeks.
-
-    Raises if any row is dated on or after `week` (point-in-time guard).
-    """
-    dates = frame[date_column]
-    if (dates >= pd.Timestamp(parse_week(week))).any():
-        raise ValueError(f"training data for week {week} contains rows dated on or after the week")
-    is_valid = dates >= pd.Timestamp(parse_week(valid_weeks[0]))
-    return frame[~is_valid].reset_index(drop=True), frame[is_valid].reset_index(drop=True)
-
-
 def train(
     algo: str,
     week: str,
@@ -105,9 +93,9 @@ def train(
     if len(window_paths) != len(window["weeks"]):
         raise ValueError(f"week {week}: {len(window_paths)} window files given for {len(window['weeks'])} weeks")
     frame = read_weeks(window_paths, window["weeks"], columns)
-    train_part, valid_part = split_window(frame, columns["date"], week, window["valid_weeks"])
+    train_part, valid_part = models.split_window(frame, columns["date"], week, window["valid_weeks"])
     model, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
-    example = valid_part[[*columns["numeric"], *columns["categorical"]]].head(EXAMPLE_ROWS)
+    example = valid_part[feature_names(columns)].head(EXAMPLE_ROWS)
     model_path = Path(model_dir) / models.MODEL_FILES[algo]
     with atomic_dir(model_dir) as tmp:
         models.save(algo, model, tmp)
