@@ -238,3 +238,24 @@ def test_a_week_outside_the_chain_is_a_clear_error(backfill):
     result = snakemake(root, "-n", "weeks/2022-01-17/eval.json", check=False)
     assert result.returncode != 0
     assert "2022-01-17 is not a week of the chain" in result.stdout + result.stderr
+
+
+def test_moving_end_later_runs_only_the_new_week(backfill, tmp_path):
+    import yaml
+
+    root = clone(backfill[0], tmp_path / "next-week")
+    before = {pattern: file_states(root, pattern) for pattern in ("weeks/**/*", "data/raw/*", "models/20*/**/*")}
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["end"] = params["week"] = "2022-03-13"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    dry = snakemake(root, "-n", "all_weeks")
+    planned = set(re.findall(r"wildcards: week=(\S+)", dry.stdout + dry.stderr))
+    assert planned == {"2022-03-13"}
+    snakemake(root, "all_weeks")
+    for pattern, state in before.items():
+        after = file_states(root, pattern)
+        assert {k: v for k, v in after.items() if "2022-03-13" not in k} == state, pattern
+    assert (root / "weeks" / "2022-03-13" / "eval.json").is_file()
+    assert read(root, "models/last_retraining_date.json")["week"] == "2022-03-13"
+    assert read(root, "reports/summary.json")["weeks"] == 9
