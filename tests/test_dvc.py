@@ -44,6 +44,10 @@ def test_dvc_experiments_compare_retraining_policies(dvc_project):
     run(["dvc", "exp", "run", "-n", "weekly-retrain", "-S", "retrain.time.max_days=7"], root)
     diff = run(["dvc", "params", "diff", "--json"], root).stdout
     assert "retrain.time.max_days" in diff
+    # the experiment's results are in the workspace: compare them with the committed baseline
+    metrics = json.loads(run(["dvc", "metrics", "diff", "--json"], root).stdout)
+    retrains = metrics["reports/summary.json"]["retrains"]
+    assert (retrains["old"], retrains["new"]) == (2, 4)
     table = list(csv.DictReader(io.StringIO(run(["dvc", "exp", "show", "--csv"], root).stdout)))
     by_name = {row["Experiment"] or row["rev"]: row for row in table}
     assert by_name["weekly-retrain"]["retrains"] == "4"  # every week retrains
