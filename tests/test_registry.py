@@ -31,3 +31,27 @@ def test_parallel_registrations_on_a_fresh_store_both_succeed(backfill, tmp_path
     uri = f"sqlite:///{root / 'mlflow.db'}"
     versions = MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions("name = 'credit-scoring'")
     assert sorted(v.tags["week"] for v in versions) == TINY_RETRAIN_WEEKS[:2]
+
+
+def test_mlflow_tracking_uri_points_the_registry_elsewhere(backfill, tmp_path, repo_root):
+    root = clone(backfill[0], tmp_path / "elsewhere")
+    other = tmp_path / "server-store.db"
+    week = TINY_RETRAIN_WEEKS[0]
+    env = {**tool_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{other}"}
+    result = subprocess.run(
+        ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
+         "--decision", f"weeks/{week}/decision.json",
+         "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
+         "--out", "out.json"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+    from mlflow import MlflowClient
+
+    def versions(db):
+        uri = f"sqlite:///{db}"
+        return MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions("name = 'credit-scoring'")
+
+    assert [v.tags["week"] for v in versions(other)] == [week]
+    assert len(versions(root / "mlflow.db")) == 3  # the embedded store is untouched
