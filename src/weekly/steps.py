@@ -56,9 +56,9 @@ def decide(
     return result
 
 
-def _fingerprint(algo: str, week: str, hyper: dict, seed: int, paths: list[str]) -> str:
+def _fingerprint(algo: str, week: str, settings: list, paths: list[str]) -> str:
     """What makes a trained model what it is: algorithm, week, settings and the bytes of its data."""
-    digest = hashlib.sha256(json.dumps([algo, week, hyper, seed], sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([algo, week, settings], sort_keys=True).encode())
     for path in paths:
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:16]
@@ -114,7 +114,7 @@ def train(
         "hyperparameters": hyper,
         "seed": seed,
         "window": window["weeks"],
-        "fingerprint": _fingerprint(algo, week, hyper, seed, window_paths),
+        "fingerprint": _fingerprint(algo, week, [columns, hyper, seed, threads], window_paths),
     }
     write_json(out, record)
     say(
