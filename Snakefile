@@ -35,7 +35,7 @@ include: "rules/report.smk"
 rule all_weeks:
     default_target: True
     input:
-        weeks=[path for pattern in WEEK_FILES for path in every_week(pattern)],
-        weekly="reports/weekly.csv",
-        summary="reports/summary.json",
-        latest="models/last_retraining_date.json",
+        weeks=[path for pattern in paths.WEEK_FILES for path in every_week(pattern)],
+        weekly=paths.WEEKLY_REPORT,
+        summary=paths.SUMMARY,
+        latest=paths.LATEST_TRACKER,

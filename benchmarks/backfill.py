@@ -65,31 +65,34 @@ def timed(args: list[str], cwd: Path) -> tuple[float, str]:
 def loop(folder: Path) -> None:
     """The plain loop: every step of every week, in order, in this one process."""
     os.chdir(folder)
-    from weekly import steps
+    from weekly import paths, steps
     from weekly import weeks as calendar
     from weekly.config import load_params
 
     p = load_params("params.yaml")
-    cols, train, raw = p["data"]["columns"], p["train"], p["data"]["raw_dir"]
+    cols, train = p["data"]["columns"], p["train"]
+    raw = paths.raw(p["data"]["raw_dir"])
     chain = calendar.chain(p["start"], p["end"])
     for week in calendar.raw_weeks(p["start"], p["end"], train["window_weeks"]):
-        steps.generate_week(week, p["data"]["rows_per_week"], p["seed"], f"{raw}/{week}.parquet")
+        steps.generate_week(week, p["data"]["rows_per_week"], p["seed"], raw.format(week=week))
     for i, week in enumerate(chain):
-        prev = f"weeks/{chain[i - 1]}" if i else None
-        here = f"weeks/{week}"
-        steps.decide(week, prev and f"{prev}/tracker.json", prev and f"{prev}/eval.json", f"{here}/decision.json",
+        at = {"week": week}
+        prev = {"week": chain[i - 1]} if i else None
+        decision, tracker = paths.DECISION.format(**at), paths.TRACKER.format(**at)
+        preds, evaluation, raw_file = paths.PREDS.format(**at), paths.EVALUATION.format(**at), raw.format(**at)
+        steps.decide(week, prev and paths.TRACKER.format(**prev), prev and paths.EVALUATION.format(**prev), decision,
                      p["retrain"], train["window_weeks"], train["valid_weeks"])
-        window = [f"{raw}/{w}.parquet" for w in calendar.window(week, train["window_weeks"])]
-        for algo in train["models"]:
-            steps.train(algo, week, f"{here}/decision.json", window, f"models/{week}/{algo}",
-                        f"{here}/candidates/{algo}.json", cols, train[algo], p["seed"], TRAIN_THREADS)
-        steps.register(week, f"{here}/decision.json", [f"{here}/candidates/{a}.json" for a in train["models"]],
-                       prev and f"{prev}/tracker.json", f"{here}/tracker.json", p["registry"], cols)
-        steps.predict(week, f"{here}/tracker.json", f"{raw}/{week}.parquet", f"{here}/preds.parquet", cols)
-        steps.evaluate(week, f"{here}/preds.parquet", f"{raw}/{week}.parquet", f"{here}/eval.json", cols)
-    steps.write_reports(chain, [f"weeks/{w}/tracker.json" for w in chain], [f"weeks/{w}/eval.json" for w in chain],
-                        "reports/weekly.csv", "reports/summary.json")
-    steps.publish_tracker(f"weeks/{chain[-1]}/tracker.json", "models/last_retraining_date.json")
+        window = [raw.format(week=w) for w in calendar.window(week, train["window_weeks"])]
+        candidates = [paths.candidate(algo).format(**at) for algo in train["models"]]
+        for algo, record in zip(train["models"], candidates):
+            steps.train(algo, week, decision, window, paths.model_dir(algo).format(**at), record,
+                        cols, train[algo], p["seed"], TRAIN_THREADS)
+        steps.register(week, decision, candidates, prev and paths.TRACKER.format(**prev), tracker, p["registry"], cols)
+        steps.predict(week, tracker, raw_file, preds, cols)
+        steps.evaluate(week, preds, raw_file, evaluation, cols)
+    steps.write_reports(chain, [paths.TRACKER.format(week=w) for w in chain],
+                        [paths.EVALUATION.format(week=w) for w in chain], paths.WEEKLY_REPORT, paths.SUMMARY)
+    steps.publish_tracker(paths.TRACKER.format(week=chain[-1]), paths.LATEST_TRACKER)
 
 
 def quiet_week_cost(folder: Path) -> tuple[float, int]:

@@ -1,25 +1,15 @@
-# Paths, week arithmetic and input functions shared by the rules. Each path is written
-# here once, as a pattern with the {week} wildcard.
-# Imported as a module: bare names like `chain` would shadow Snakemake's own globals.
+# Week arithmetic and input functions shared by the rules. The path patterns (with the
+# {week} wildcard) come from weekly/paths.py, where each is written once.
+# Imported as modules: bare names like `chain` would shadow Snakemake's own globals.
+from weekly import paths
 from weekly import weeks as week_calendar
 
 WEEKS = week_calendar.chain(config["start"], config["end"])
-RAW = f"{config['data']['raw_dir']}/{{week}}.parquet"
-DECISION = "weeks/{week}/decision.json"
-TRACKER = "weeks/{week}/tracker.json"
-PREDS = "weeks/{week}/preds.parquet"
-EVALUATION = "weeks/{week}/eval.json"
-WEEK_FILES = [DECISION, TRACKER, PREDS, EVALUATION]
-
-
-def candidate(algo):
-    """The record a trainer writes for the week, trained or not."""
-    return f"weeks/{{week}}/candidates/{algo}.json"
-
-
-def model_dir(algo):
-    """Where a trainer puts its native model when the week retrains."""
-    return f"models/{{week}}/{algo}"
+RAW = paths.raw(config["data"]["raw_dir"])
+DECISION = paths.DECISION
+TRACKER = paths.TRACKER
+PREDS = paths.PREDS
+EVALUATION = paths.EVALUATION
 
 
 def chain_week(wildcards):
@@ -59,7 +49,7 @@ def week_raw_file(wildcards):
 
 def candidate_records(wildcards):
     week = chain_week(wildcards)
-    return [candidate(algo).format(week=week) for algo in config["train"]["models"]]
+    return [paths.candidate(algo).format(week=week) for algo in config["train"]["models"]]
 
 
 def every_week(pattern):

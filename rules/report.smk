@@ -3,8 +3,8 @@ rule report:
         trackers=every_week(TRACKER),
         evaluations=every_week(EVALUATION),
     output:
-        weekly="reports/weekly.csv",
-        summary="reports/summary.json",
+        weekly=paths.WEEKLY_REPORT,
+        summary=paths.SUMMARY,
     log:
         "logs/report/report.log",
     run:
@@ -15,7 +15,7 @@ rule publish_tracker:
     input:
         tracker=TRACKER.format(week=WEEKS[-1]),
     output:
-        latest="models/last_retraining_date.json",
+        latest=paths.LATEST_TRACKER,
     log:
         "logs/publish_tracker/publish_tracker.log",
     run:

@@ -7,9 +7,9 @@ rule train_lightgbm:
         decision=DECISION,
         window=training_window,
     output:
-        candidate=candidate("lightgbm"),
+        candidate=paths.candidate("lightgbm"),
     params:
-        model_dir=model_dir("lightgbm"),
+        model_dir=paths.model_dir("lightgbm"),
         columns=config["data"]["columns"],
         hyper=config["train"]["lightgbm"],
         seed=config["seed"],
@@ -28,9 +28,9 @@ rule train_catboost:
         decision=DECISION,
         window=training_window,
     output:
-        candidate=candidate("catboost"),
+        candidate=paths.candidate("catboost"),
     params:
-        model_dir=model_dir("catboost"),
+        model_dir=paths.model_dir("catboost"),
         columns=config["data"]["columns"],
         hyper=config["train"]["catboost"],
         seed=config["seed"],
