@@ -90,7 +90,7 @@ def loop(folder: Path) -> None:
         steps.register(week, decision, candidates, prev and paths.TRACKER.format(**prev), tracker, p["registry"], cols)
         steps.predict(week, tracker, raw_file, preds, cols)
         steps.evaluate(week, preds, raw_file, evaluation, cols)
-    steps.write_reports(chain, [paths.TRACKER.format(week=w) for w in chain],
+    steps.write_reports([paths.TRACKER.format(week=w) for w in chain],
                         [paths.EVALUATION.format(week=w) for w in chain], paths.WEEKLY_REPORT, paths.SUMMARY)
     steps.publish_tracker(paths.TRACKER.format(week=chain[-1]), paths.LATEST_TRACKER)
 

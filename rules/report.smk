@@ -8,7 +8,7 @@ rule report:
     log:
         "logs/report/report.log",
     run:
-        steps.write_reports(WEEKS, list(input.trackers), list(input.evaluations), output.weekly, output.summary, log[0])
+        steps.write_reports(list(input.trackers), list(input.evaluations), output.weekly, output.summary, log[0])
 
 
 rule publish_tracker:

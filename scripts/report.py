@@ -2,8 +2,6 @@
 
 Give the weeks' trackers and evaluations in week order.
 """
-from pathlib import Path
-
 from weekly import steps
 from weekly.cli import parser
 
@@ -15,8 +13,7 @@ def main(argv=None):
     p.add_argument("--weekly", required=True, help="weekly CSV to write")
     p.add_argument("--summary", required=True, help="summary JSON to write")
     args = p.parse_args(argv)
-    weeks = [Path(t).parent.name for t in args.trackers]
-    steps.write_reports(weeks, args.trackers, args.evaluations, args.weekly, args.summary, args.log)
+    steps.write_reports(args.trackers, args.evaluations, args.weekly, args.summary, args.log)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,18 @@ from __future__ import annotations
 import pandas as pd
 
 
-def weekly_rows(weeks: list[str], trackers: list[dict], evaluations: list[dict]) -> pd.DataFrame:
-    """One row per week: macro F1, accuracy, serving model, whether the week retrained, rows."""
+def weekly_rows(trackers: list[dict], evaluations: list[dict]) -> pd.DataFrame:
+    """One row per week: macro F1, accuracy, serving model, whether the week retrained, rows.
+
+    Each week's tracker and evaluation name their week; they must come in matching pairs.
+    """
+    for tr, ev in zip(trackers, evaluations, strict=True):
+        if tr["week"] != ev["week"]:
+            raise ValueError(f"tracker of week {tr['week']} paired with the evaluation of week {ev['week']}")
     return pd.DataFrame(
         [
             {
-                "week": week,
+                "week": tr["week"],
                 "macro_f1": ev["macro_f1"],
                 "accuracy": ev["accuracy"],
                 "model_version": str(tr["model_version"]),
@@ -17,7 +23,7 @@ def weekly_rows(weeks: list[str], trackers: list[dict], evaluations: list[dict])
                 "retrained": bool(tr["retrained"]),
                 "rows": ev["rows"],
             }
-            for week, tr, ev in zip(weeks, trackers, evaluations, strict=True)
+            for tr, ev in zip(trackers, evaluations)
         ],
         columns=["week", "macro_f1", "accuracy", "model_version", "model_type", "retrained", "rows"],
     )
@@ -31,7 +37,7 @@ def summarise(rows: pd.DataFrame) -> dict:
     return {
         "weeks": int(len(rows)),
         "first_week": str(rows["week"].iloc[0]),
-        "last_week": str(rows["week"].iloc[-1]),
+        "last_week": str(last["week"]),
         "retrains": int(rows["retrained"].sum()),
         "mean_macro_f1": float(rows["macro_f1"].mean()),
         "worst_macro_f1": float(worst["macro_f1"]),

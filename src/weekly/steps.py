@@ -210,15 +210,14 @@ def evaluate(week: str, preds_path: str, raw_path: str, out: str, columns: dict,
 
 
 def write_reports(
-    weeks: list[str],
     tracker_paths: list[str],
     evaluation_paths: list[str],
     weekly_csv: str,
     summary_json: str,
     log: str | None = None,
 ) -> dict:
-    """One row per week and the backfill's summary."""
-    rows = report.weekly_rows(weeks, [read_json(p) for p in tracker_paths], [read_json(p) for p in evaluation_paths])
+    """One row per week and the backfill's summary, from the weeks' trackers and evaluations in order."""
+    rows = report.weekly_rows([read_json(p) for p in tracker_paths], [read_json(p) for p in evaluation_paths])
     summary = report.summarise(rows)
     write_csv(weekly_csv, rows)
     write_json(summary_json, summary)
