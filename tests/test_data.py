@@ -87,3 +87,10 @@ def test_split_by_week_aligns_on_start():
     assert list(parts) == ["2022-01-09", "2022-01-16", "2022-01-23"]
     assert parts["2022-01-16"]["v"].tolist() == [2, 3]
     assert pd.api.types.is_datetime64_any_dtype(parts["2022-01-16"]["date"])
+
+
+def test_categorical_values_are_strings_with_none_for_missing():
+    from weekly.data import categorical_values
+
+    values = pd.Series(["a", None, np.nan, 3, pd.NA], dtype=object)
+    assert categorical_values(values).tolist() == ["a", None, None, "3", None]

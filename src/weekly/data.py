@@ -22,6 +22,16 @@ def feature_names(columns: dict) -> list[str]:
     return [*columns["numeric"], *columns["categorical"]]
 
 
+def categorical_values(values: pd.Series) -> pd.Series:
+    """A categorical column as strings, every kind of missing value (None, NaN, NA) as None.
+
+    The form both trainers are fed, whether the rows come from a raw file or, at serving
+    time, through a JSON round trip.
+    """
+    values = values.astype(object)
+    return values.astype(str).astype(object).where(values.notna(), None)
+
+
 def expected_columns(columns: dict) -> list[str]:
     """The columns a raw weekly file must have, no more, no less."""
     return [columns["id"], columns["date"], *feature_names(columns), columns["target"]]
@@ -65,9 +75,7 @@ def check_week_frame(frame: pd.DataFrame, columns: dict, source: str, week: str)
             raise DataError(f"{where}: column '{col}' has dtype {dtype}, expected a numeric dtype")
         out[col] = out[col].astype("float64")
     for col in columns["categorical"]:
-        values = out[col].astype(object)
-        out[col] = values.where(values.isna(), values.astype(str)).astype(object)
-        out.loc[out[col].isna(), col] = None
+        out[col] = categorical_values(out[col])
 
     target = columns["target"]
     if out[target].isna().any():

@@ -11,7 +11,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from weekly import models
-from weekly.data import labels
+from weekly.data import categorical_values, labels
 
 
 class ProbabilityModel(mlflow.pyfunc.PythonModel):
@@ -25,8 +25,7 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         frame = model_input.copy()
         for col in self.columns["categorical"]:
-            # JSON round trips turn a missing category into NaN; the models expect None.
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+            frame[col] = categorical_values(frame[col])
         proba = models.predict_proba(self.algo, self.model, frame, self.columns)
         return pd.DataFrame(proba, columns=[f"proba_{c}" for c in labels(self.columns)])
 
