@@ -47,7 +47,8 @@ def _experiment_id(client: Any, registry: dict, embedded: bool) -> str:
     return client.create_experiment(registry["experiment"], artifact_location=location)
 
 
-def _log_candidate(mlflow: Any, exp_id: str, week: str, candidate: dict, example: pd.DataFrame, columns: dict) -> Any:
+def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFrame, columns: dict) -> Any:
+    import mlflow
     from mlflow.models import infer_signature
 
     import weekly
@@ -122,7 +123,7 @@ def register_week(
             exp_id = _experiment_id(client, registry, embedded=uri == registry["tracking_uri"])
             infos = {}
             for cand in candidates:
-                infos[cand["algo"]] = _log_candidate(mlflow, exp_id, week, cand, example, columns)
+                infos[cand["algo"]] = _log_candidate(exp_id, week, cand, example, columns)
             tags = {
                 "week": week,
                 "model_type": winner,
