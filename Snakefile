@@ -1,14 +1,16 @@
 """Weekly ML lifecycle of a credit-scoring classifier, backfilled week after week.
 
-Each week D: decide (retrain or not, from week D-7's files), train both candidates when
+Each week D: decide (retrain or not, from week D-7's files), train every candidate when
 due, register the winner, predict D's applications, evaluate on D's labels.
 """
 import sys
 
 from weekly import steps
+from weekly.algorithms import ALGORITHMS
 from weekly.config import validate_params
+from weekly.logs import weeks_on_console
 
-# The chain is 156 weeks of ~6 dependent jobs: deeper than the default recursion limit
+# The chain is 156 weeks of ~7 dependent jobs: deeper than the default recursion limit
 # of Snakemake's DAG build.
 sys.setrecursionlimit(100_000)
 
@@ -17,10 +19,15 @@ configfile: "params.yaml"
 
 
 config.update(validate_params(config, "params.yaml (with --config overrides)"))
+# One line per finished week on the console instead of Snakemake's lines per job
+# (`--verbose` shows those; a dry run lists its jobs as usual).
+if not (workflow.dryrun or workflow.output_settings.verbose):
+    weeks_on_console()
 
 
 wildcard_constraints:
     week=r"\d{4}-\d{2}-\d{2}",
+    algo="|".join(ALGORITHMS),
 
 
 include: "rules/common.smk"

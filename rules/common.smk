@@ -1,7 +1,7 @@
 # Week arithmetic and input functions shared by the rules. The path patterns (with the
-# {week} wildcard) come from weekly/paths.py, where each is written once.
+# {week} and {algo} wildcards) come from weekly/paths.py, where each is written once.
 # Imported as modules: bare names like `chain` would shadow Snakemake's own globals.
-from weekly import paths
+from weekly import paths, provenance
 from weekly import weeks as week_calendar
 
 WEEKS = week_calendar.chain(config["start"], config["end"])
@@ -10,6 +10,8 @@ DECISION = paths.DECISION
 TRACKER = paths.TRACKER
 PREDS = paths.PREDS
 EVALUATION = paths.EVALUATION
+# A rule parameter: a change of the package's code makes the chain's jobs out of date.
+CODE = provenance.code_digest()
 
 
 def chain_week(wildcards):
@@ -47,9 +49,14 @@ def week_raw_file(wildcards):
     return RAW.format(week=chain_week(wildcards))
 
 
+def hyperparameters(wildcards):
+    return config["train"][wildcards.algo]
+
+
 def candidate_records(wildcards):
+    """The week's candidate records, in params.yaml train.models order (it breaks ties)."""
     week = chain_week(wildcards)
-    return [paths.candidate(algo).format(week=week) for algo in config["train"]["models"]]
+    return [paths.CANDIDATE.format(week=week, algo=algo) for algo in config["train"]["models"]]
 
 
 def every_week(pattern):

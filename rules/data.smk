@@ -8,7 +8,17 @@ if config["data"]["generate"]:
         params:
             rows=config["data"]["rows_per_week"],
             seed=config["seed"],
+            code=provenance.code_digest(["generate"]),
         log:
-            "logs/generate_week/{week}.log",
+            paths.log("generate_week", "week"),
         run:
-            steps.generate_week(wildcards.week, params.rows, params.seed, output.raw, log[0])
+            steps.generate_week(
+                week=wildcards.week, rows=params.rows, seed=params.seed, out=output.raw, log=log[0]
+            )
+
+
+# Every raw file the chain reads, from the training history before start to end: what
+# the DVC stage raw_data makes (generated) or checks is there (your own files).
+rule raw_data:
+    input:
+        raw=[RAW.format(week=w) for w in week_calendar.raw_weeks(config["start"], config["end"], config["train"]["window_weeks"])],

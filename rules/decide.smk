@@ -7,10 +7,17 @@ rule decide:
         retrain=config["retrain"],
         window_weeks=config["train"]["window_weeks"],
         valid_weeks=config["train"]["valid_weeks"],
+        code=CODE,
     log:
-        "logs/decide/{week}.log",
+        paths.log("decide", "week"),
     run:
         steps.decide(
-            wildcards.week, input.get("tracker"), input.get("evaluation"), output.decision,
-            params.retrain, params.window_weeks, params.valid_weeks, log[0],
+            week=wildcards.week,
+            tracker=input.get("tracker"),
+            evaluation=input.get("evaluation"),
+            out=output.decision,
+            retrain=params.retrain,
+            window_weeks=params.window_weeks,
+            valid_weeks=params.valid_weeks,
+            log=log[0],
         )

@@ -8,10 +8,17 @@ rule register:
     params:
         registry=config["registry"],
         columns=config["data"]["columns"],
+        code=CODE,
     log:
-        "logs/register/{week}.log",
+        paths.log("register", "week"),
     run:
         steps.register(
-            wildcards.week, input.decision, list(input.candidates), input.get("previous_tracker"),
-            output.tracker, params.registry, params.columns, log[0],
+            week=wildcards.week,
+            decision=input.decision,
+            candidates=list(input.candidates),
+            previous_tracker=input.get("previous_tracker"),
+            out=output.tracker,
+            registry=params.registry,
+            columns=params.columns,
+            log=log[0],
         )

@@ -5,10 +5,18 @@ rule report:
     output:
         weekly=paths.WEEKLY_REPORT,
         summary=paths.SUMMARY,
+    params:
+        code=provenance.code_digest(["report"]),
     log:
-        "logs/report/report.log",
+        paths.log("report"),
     run:
-        steps.write_reports(list(input.trackers), list(input.evaluations), output.weekly, output.summary, log[0])
+        steps.write_reports(
+            trackers=list(input.trackers),
+            evaluations=list(input.evaluations),
+            weekly_csv=output.weekly,
+            summary_json=output.summary,
+            log=log[0],
+        )
 
 
 rule publish_tracker:
@@ -17,6 +25,6 @@ rule publish_tracker:
     output:
         latest=paths.LATEST_TRACKER,
     log:
-        "logs/publish_tracker/publish_tracker.log",
+        paths.log("publish_tracker"),
     run:
-        steps.publish_tracker(input.tracker, output.latest, log[0])
+        steps.publish_tracker(tracker=input.tracker, out=output.latest, log=log[0])

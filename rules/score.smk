@@ -6,21 +6,39 @@ rule predict:
         preds=PREDS,
     params:
         columns=config["data"]["columns"],
+        code=CODE,
     log:
-        "logs/predict/{week}.log",
+        paths.log("predict", "week"),
     run:
-        steps.predict(wildcards.week, input.tracker, input.raw, output.preds, params.columns, log[0])
+        steps.predict(
+            week=wildcards.week,
+            tracker=input.tracker,
+            raw=input.raw,
+            out=output.preds,
+            columns=params.columns,
+            log=log[0],
+        )
 
 
 rule evaluate:
     input:
+        decision=DECISION,
         preds=PREDS,
         raw=week_raw_file,
     output:
         evaluation=EVALUATION,
     params:
         columns=config["data"]["columns"],
+        code=CODE,
     log:
-        "logs/evaluate/{week}.log",
+        paths.log("evaluate", "week"),
     run:
-        steps.evaluate(wildcards.week, input.preds, input.raw, output.evaluation, params.columns, log[0])
+        steps.evaluate(
+            week=wildcards.week,
+            decision=input.decision,
+            preds=input.preds,
+            raw=input.raw,
+            out=output.evaluation,
+            columns=params.columns,
+            log=log[0],
+        )

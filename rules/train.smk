@@ -1,44 +1,34 @@
-# The two candidates are separate jobs so that they train in parallel. When the week's
-# decision is not to retrain, each only records that in its candidate file.
+# One job per candidate algorithm and week, so that the candidates train in parallel.
+# When the week's decision is not to retrain, each only records that (and leaves its
+# model folder empty).
 
 
-rule train_lightgbm:
+rule train:
     input:
         decision=DECISION,
         window=training_window,
     output:
-        candidate=paths.candidate("lightgbm"),
+        candidate=paths.CANDIDATE,
+        model=directory(paths.MODEL_DIR),
     params:
-        model_dir=paths.model_dir("lightgbm"),
         columns=config["data"]["columns"],
-        hyper=config["train"]["lightgbm"],
+        hyper=hyperparameters,
         seed=config["seed"],
+        code=CODE,
     log:
-        "logs/train_lightgbm/{week}.log",
+        paths.log("train", "algo", "week"),
     threads: 1
     run:
         steps.train(
-            "lightgbm", wildcards.week, input.decision, list(input.window), params.model_dir,
-            output.candidate, params.columns, params.hyper, params.seed, threads, log[0],
-        )
-
-
-rule train_catboost:
-    input:
-        decision=DECISION,
-        window=training_window,
-    output:
-        candidate=paths.candidate("catboost"),
-    params:
-        model_dir=paths.model_dir("catboost"),
-        columns=config["data"]["columns"],
-        hyper=config["train"]["catboost"],
-        seed=config["seed"],
-    log:
-        "logs/train_catboost/{week}.log",
-    threads: 1
-    run:
-        steps.train(
-            "catboost", wildcards.week, input.decision, list(input.window), params.model_dir,
-            output.candidate, params.columns, params.hyper, params.seed, threads, log[0],
+            algo=wildcards.algo,
+            week=wildcards.week,
+            decision=input.decision,
+            window=list(input.window),
+            model_dir=output.model,
+            out=output.candidate,
+            columns=params.columns,
+            hyper=params.hyper,
+            seed=params.seed,
+            threads=threads,
+            log=log[0],
         )

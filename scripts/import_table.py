@@ -7,19 +7,18 @@ file. Column roles come from params.yaml data.columns. Then set data.generate: f
 Example:
   python scripts/import_table.py --table applications.csv --out data/raw
 """
-from weekly import steps
-from weekly.cli import parser
-from weekly.config import load_params
+from weekly import cli, steps
 
 
 def main(argv=None):
-    p = parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--table", required=True, help="CSV or Parquet file with one row per application")
     p.add_argument("--out", help="folder of weekly files (default: params.yaml data.raw_dir)")
     args = p.parse_args(argv)
-    params = load_params(args.params)
-    written = steps.import_table(
-        args.table, args.out or params["data"]["raw_dir"], params["data"]["columns"], params["start"], args.log
+    params = cli.params(args)
+    written = cli.run(
+        steps.import_table, table=args.table, out_dir=args.out or params["data"]["raw_dir"],
+        columns=params["data"]["columns"], start=params["start"], log=args.log,
     )
     print(f"wrote {len(written)} weekly files")
 

@@ -3,20 +3,21 @@
 Loads the serving model's native file named in the week's tracker and writes one row per
 application: id, date, predicted class, one probability column per class, model version.
 """
-from weekly import steps
-from weekly.cli import parser
-from weekly.config import load_params
+from weekly import cli, steps
 
 
 def main(argv=None):
-    p = parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--week", required=True, help="the week (YYYY-MM-DD)")
     p.add_argument("--tracker", required=True, help="the week's tracker.json")
     p.add_argument("--raw", required=True, help="the week's raw file")
     p.add_argument("--out", required=True, help="preds.parquet to write")
     args = p.parse_args(argv)
-    params = load_params(args.params)
-    steps.predict(args.week, args.tracker, args.raw, args.out, params["data"]["columns"], args.log)
+    params = cli.params(args)
+    cli.run(
+        steps.predict, week=args.week, tracker=args.tracker, raw=args.raw, out=args.out,
+        columns=params["data"]["columns"], log=args.log,
+    )
 
 
 if __name__ == "__main__":

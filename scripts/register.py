@@ -4,23 +4,22 @@ When the week retrains: picks the candidate with the best validation macro F1, l
 MLflow run per candidate, registers the winner as a new model version and moves the
 alias to it. Otherwise the previous week's tracker carries over. Writes tracker.json.
 """
-from weekly import steps
-from weekly.cli import parser
-from weekly.config import load_params
+from weekly import cli, steps
 
 
 def main(argv=None):
-    p = parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--week", required=True, help="the week (YYYY-MM-DD)")
     p.add_argument("--decision", required=True, help="the week's decision.json")
     p.add_argument("--candidates", nargs="+", required=True, help="the week's candidate records, in params.yaml train.models order (it breaks ties)")
     p.add_argument("--previous-tracker", help="the previous week's tracker.json (omit for the first week)")
     p.add_argument("--out", required=True, help="tracker.json to write")
     args = p.parse_args(argv)
-    params = load_params(args.params)
-    steps.register(
-        args.week, args.decision, args.candidates, args.previous_tracker, args.out,
-        params["registry"], params["data"]["columns"], args.log,
+    params = cli.params(args)
+    cli.run(
+        steps.register, week=args.week, decision=args.decision, candidates=args.candidates,
+        previous_tracker=args.previous_tracker, out=args.out, registry=params["registry"],
+        columns=params["data"]["columns"], log=args.log,
     )
 
 

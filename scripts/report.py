@@ -2,18 +2,20 @@
 
 Give the weeks' trackers and evaluations in week order.
 """
-from weekly import steps
-from weekly.cli import parser
+from weekly import cli, steps
 
 
 def main(argv=None):
-    p = parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--trackers", nargs="+", required=True, help="weeks/<week>/tracker.json, in week order")
     p.add_argument("--evaluations", nargs="+", required=True, help="weeks/<week>/eval.json, same order")
     p.add_argument("--weekly", required=True, help="weekly CSV to write")
     p.add_argument("--summary", required=True, help="summary JSON to write")
     args = p.parse_args(argv)
-    steps.write_reports(args.trackers, args.evaluations, args.weekly, args.summary, args.log)
+    cli.run(
+        steps.write_reports, trackers=args.trackers, evaluations=args.evaluations,
+        weekly_csv=args.weekly, summary_json=args.summary, log=args.log,
+    )
 
 
 if __name__ == "__main__":

@@ -1,101 +1,12 @@
-"""Shared fixtures: the repository root, tiny copies of the workflow, and how to run its tools."""
+"""Shared fixtures: the repository root and one tiny backfill made by the real Snakemake."""
 from __future__ import annotations
 
-import copy
-import hashlib
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ["Snakefile", "rules", "profiles", "dvc.yaml", ".dvcignore", ".gitignore", "src", "scripts"]
-
-# 8 weeks, retraining every 21 days: weeks 1 (initial), 4 and 7 retrain.
-TINY_OVERRIDES = {
-    "start": "2022-01-16",
-    "end": "2022-03-06",
-    "week": "2022-03-06",
-    "data": {"rows_per_week": 300},
-    "retrain": {"time": {"max_days": 21}},
-    "train": {
-        "window_weeks": 6,
-        "valid_weeks": 2,
-        "lightgbm": {"num_iterations": 30},
-        "catboost": {"iterations": 30},
-    },
-}
-TINY_WEEKS = ["2022-01-16", "2022-01-23", "2022-01-30", "2022-02-06", "2022-02-13", "2022-02-20", "2022-02-27", "2022-03-06"]
-TINY_RETRAIN_WEEKS = ["2022-01-16", "2022-02-06", "2022-02-27"]
-
-
-def merge(base: dict, overrides: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) else value
-    return out
-
-
-def make_project(root: Path, overrides: dict | None = None) -> Path:
-    """A copy of the workflow in `root` with the tiny configuration (plus `overrides`)."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, root / name)
-    shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
-    write_params(root, merge(TINY_OVERRIDES, overrides or {}))
-    return root
-
-
-def write_params(root: Path, overrides: dict) -> None:
-    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), overrides)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def tool_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "tests"
-    env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "tests@example.invalid"
-    return env
-
-
-def run(args: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run a real command-line tool (snakemake, dvc, git) of this environment in `cwd`."""
-    exe = BIN / args[0] if (BIN / args[0]).exists() else args[0]
-    result = subprocess.run(
-        [str(exe), *args[1:]], cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def snakemake(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(["snakemake", "--cores", "2", *args], root, check=check)
-
-
-def file_states(root: Path, pattern: str) -> dict[str, tuple[str, int]]:
-    """Content hash and mtime of every file matching `pattern` under `root`."""
-    return {
-        str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-        for p in sorted(root.glob(pattern))
-        if p.is_file()
-    }
-
-
-def clone(src: Path, dst: Path) -> Path:
-    """A copy of a finished project (outputs, Snakemake metadata and MLflow store included)."""
-    shutil.copytree(src, dst, symlinks=True)
-    return dst
+from helpers import REPO, make_project, snakemake
 
 
 @pytest.fixture(scope="session")

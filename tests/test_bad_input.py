@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import TINY_WEEKS, clone, file_states, snakemake
+from helpers import TINY_WEEKS, clone, file_states, snakemake
 
 WEEK = "2022-02-20"  # week 6 of the tiny chain: weeks 1-5 are already done and must stay so
 RAW = f"data/raw/{WEEK}.parquet"

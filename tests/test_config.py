@@ -30,7 +30,7 @@ def test_unquoted_yaml_dates_are_accepted():
         ({"retrian": {}}, ["retrian", "(top level)"]),
         ({"retrain": {"time": {"max_dayz": 3}}}, ["retrain.time", "max_dayz"]),
         ({"retrain": {"time": {"max_days": "ninety"}}}, ["retrain.time.max_days", "'ninety'"]),
-        ({"train": {"models": ["xgboost"]}}, ["train.models.0", "xgboost"]),
+        ({"train": {"models": ["xgboost"]}}, ["train.models.0", "xgboost", "lightgbm", "hist_gradient_boosting"]),
         ({"seed": 1.5}, ["seed"]),
         ({"start": "2022-13-01"}, ["start", "2022-13-01"]),
         ({"end": "2022-01-20"}, ["end", "whole number of weeks"]),
@@ -75,3 +75,20 @@ def test_schema_gives_every_key_a_type_description_and_default():
             walk(sub, where)
 
     walk(schema, "params")
+
+
+def test_the_schema_knows_exactly_the_adapters(repo_root):
+    # An algorithm is usable when it has an adapter, a place in train.models and a
+    # hyperparameter section, in the schema and in the project's params.yaml.
+    from importlib import resources
+
+    from weekly.algorithms import ALGORITHMS
+
+    schema = yaml.safe_load(resources.files("weekly").joinpath("schemas/params.schema.yaml").read_text())
+    train = schema["properties"]["train"]["properties"]
+    assert train["models"]["items"]["enum"] == list(ALGORITHMS)
+    assert set(ALGORITHMS) <= set(train)
+    defaults = validate_params({})["train"]
+    project = yaml.safe_load((repo_root / "params.yaml").read_text())["train"]
+    for algo in ALGORITHMS:
+        assert defaults[algo] == project[algo], algo

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import TINY_WEEKS, make_project, run
+from helpers import TINY_WEEKS, make_project, run
 
 WEEK = "2022-02-06"  # week 4 of 8
 

@@ -3,6 +3,8 @@ import pandas as pd
 import pytest
 
 from weekly import models
+from weekly.algorithms import ALGORITHMS, algorithm
+from weekly.serving import LocalContext, ProbabilityModel
 
 COLUMNS = {
     "id": "id",
@@ -15,6 +17,7 @@ COLUMNS = {
 HYPER = {
     "lightgbm": {"num_iterations": 20, "learning_rate": 0.1, "num_leaves": 7, "min_data_in_leaf": 5, "feature_fraction": 1.0},
     "catboost": {"iterations": 20, "learning_rate": 0.2, "depth": 3},
+    "hist_gradient_boosting": {"max_iter": 20, "learning_rate": 0.2, "max_leaf_nodes": 7, "min_samples_leaf": 5},
 }
 
 
@@ -35,9 +38,13 @@ def labelled(n=400, seed=0, classes=("low", "mid", "high")):
     })
 
 
-@pytest.mark.parametrize("algo", ["lightgbm", "catboost"])
+def test_every_adapter_has_test_hyperparameters():
+    assert set(HYPER) == set(ALGORITHMS)
+
+
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
 @pytest.mark.parametrize("classes", [("low", "mid", "high"), ("no", "yes")])
-def test_fit_predict_save_load(algo, classes, tmp_path):
+def test_fit_predict_save_load_serve(algo, classes, tmp_path):
     cols = {**COLUMNS, "classes": list(classes)}
     data = labelled(classes=classes)
     model = models.fit(algo, data, cols, HYPER[algo], seed=1, threads=1)
@@ -47,23 +54,49 @@ def test_fit_predict_save_load(algo, classes, tmp_path):
     report = models.evaluate_model(algo, model, data, cols)
     assert report["macro_f1"] > 0.6  # the signal is strong: a fitted model must find it
     path = models.save(algo, model, tmp_path)
-    assert path.name == models.MODEL_FILES[algo]
+    assert path.name == algorithm(algo).native_file and path.is_file()
     np.testing.assert_allclose(models.predict_proba(algo, models.load(algo, path), data, cols), proba, rtol=1e-6)
+    # served as the registry serves it: raw rows in, one probability column per class out
+    served = ProbabilityModel()
+    served.load_context(LocalContext(str(path), algo, cols))
+    raw = data.drop(columns=["id", "date", "label"]).astype({"cat": object})
+    out = served.predict(None, raw)
+    assert list(out.columns) == [f"proba_{c}" for c in classes]
+    np.testing.assert_allclose(out.to_numpy(), proba, rtol=1e-6)
 
 
-@pytest.mark.parametrize("algo", ["lightgbm", "catboost"])
-def test_training_is_deterministic_with_a_seed(algo):
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
+def test_training_is_deterministic_to_the_byte(algo, tmp_path):
+    # The same fit must give the same native file: a re-run week reuses its registered version.
     data = labelled()
-    a = models.predict_proba(algo, models.fit(algo, data, COLUMNS, HYPER[algo], 7, 1), data, COLUMNS)
-    b = models.predict_proba(algo, models.fit(algo, data, COLUMNS, HYPER[algo], 7, 1), data, COLUMNS)
-    np.testing.assert_array_equal(a, b)
+    files = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        files.append(models.save(algo, models.fit(algo, data, COLUMNS, HYPER[algo], 7, 1), tmp_path / run))
+    assert files[0].read_bytes() == files[1].read_bytes()
 
 
-def test_unseen_category_at_prediction_time():
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
+def test_a_class_absent_from_training_still_gets_a_column(algo):
+    cols = {**COLUMNS, "classes": ["low", "mid", "high", "unseen"]}
     data = labelled()
-    model = models.fit("lightgbm", data, COLUMNS, HYPER["lightgbm"], 1, 1)
+    model = models.fit(algo, data, cols, HYPER[algo], 1, 1)
+    proba = models.predict_proba(algo, model, data, cols)
+    assert proba.shape == (len(data), 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_an_unknown_algorithm_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown algorithm 'xgboost'; known: lightgbm, catboost, hist_gradient_boosting"):
+        algorithm("xgboost")
+
+
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
+def test_unseen_category_at_prediction_time(algo):
+    data = labelled()
+    model = models.fit(algo, data, COLUMNS, HYPER[algo], 1, 1)
     new = data.head(5).assign(cat="never-seen")
-    assert models.predict_proba("lightgbm", model, new, COLUMNS).shape == (5, 3)
+    assert models.predict_proba(algo, model, new, COLUMNS).shape == (5, 3)
 
 
 def test_split_window_is_time_ordered_and_guards_the_week():

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from conftest import TINY_WEEKS, make_project, run, snakemake
+from helpers import TINY_WEEKS, make_project, run, snakemake
 from weekly import weeks
 from weekly.generate import generate_week
 

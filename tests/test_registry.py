@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from conftest import TINY_RETRAIN_WEEKS, clone, tool_env
+from helpers import TINY_RETRAIN_WEEKS, clone, tool_env
 
 
 def test_parallel_registrations_on_a_fresh_store_both_succeed(backfill, tmp_path, repo_root):

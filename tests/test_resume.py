@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BIN, TINY_WEEKS, make_project, snakemake, tool_env
+from helpers import BIN, TINY_WEEKS, make_project, snakemake, tool_env
 
 
 def test_backfill_resumes_after_a_hard_kill(backfill, tmp_path):

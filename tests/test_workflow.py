@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from conftest import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, snakemake
+from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, snakemake
 
 CLASSES = ["Poor", "Standard", "Good"]
 
@@ -218,7 +218,7 @@ def test_changing_a_later_week_leaves_earlier_weeks_untouched(backfill, tmp_path
 
 
 def test_step_scripts_run_by_hand(repo_root):
-    from conftest import run
+    from helpers import run
 
     for script in sorted((repo_root / "scripts").glob("*.py")):
         result = run(["python", str(script), "--help"], repo_root)
@@ -226,7 +226,7 @@ def test_step_scripts_run_by_hand(repo_root):
 
 
 def test_workflow_passes_snakemake_lint(tmp_path):
-    from conftest import make_project, run
+    from helpers import make_project, run
 
     root = make_project(tmp_path / "lint")
     result = run(["snakemake", "--lint"], root, check=False)

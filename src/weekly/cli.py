@@ -1,32 +1,38 @@
-"""Command-line plumbing shared by the scripts in `scripts/` (each step also runs by hand)."""
+"""Command-line plumbing shared by the scripts in `scripts/` (each step also runs by hand).
+
+A script parses its options, then calls its step by keyword through `run`, which shows
+the step's log lines on the console and turns a failure into exit status 1 after the
+step has said why.
+"""
 from __future__ import annotations
 
 import argparse
+from typing import Any, Callable
 
-from weekly import steps
-from weekly.config import load_params
+from weekly.config import ConfigError, load_params
+from weekly.logs import to_console
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
     """An argument parser with the options every step takes."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--params", default="params.yaml", help="parameters file (default: %(default)s)")
-    p.add_argument("--log", help="log file to write (default: none)")
+    p.add_argument("--log", help="log file to write, besides the console (default: none)")
     return p
 
 
-def train_main(algo: str, doc: str, argv: list[str] | None = None) -> None:
-    """Command line of train_lightgbm / train_catboost."""
-    p = parser(doc)
-    p.add_argument("--week", required=True, help="the week to train for (YYYY-MM-DD)")
-    p.add_argument("--decision", required=True, help="the week's decision.json")
-    p.add_argument("--window", nargs="+", required=True, help="raw files of the training window, oldest first")
-    p.add_argument("--model-dir", required=True, help=f"folder for the native model, e.g. models/<week>/{algo}")
-    p.add_argument("--out", required=True, help=f"candidate record to write, e.g. weeks/<week>/candidates/{algo}.json")
-    p.add_argument("--threads", type=int, default=1, help="training threads (default: %(default)s)")
-    args = p.parse_args(argv)
-    params = load_params(args.params)
-    steps.train(
-        algo, args.week, args.decision, args.window, args.model_dir, args.out,
-        params["data"]["columns"], params["train"][algo], params["seed"], args.threads, args.log,
-    )
+def params(args: argparse.Namespace) -> dict:
+    """The validated params.yaml named by --params; a bad file ends the command with its message."""
+    try:
+        return load_params(args.params)
+    except ConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def run(step: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call a step by keyword with its log on the console."""
+    to_console()
+    try:
+        return step(**kwargs)
+    except Exception:
+        raise SystemExit(1) from None  # the step has logged why, with the traceback if unexpected

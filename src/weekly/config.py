@@ -10,8 +10,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from weekly.errors import WeeklyError
 
-class ConfigError(ValueError):
+
+class ConfigError(WeeklyError):
     """A bad `params.yaml`: the message names the file and the key."""
 
 

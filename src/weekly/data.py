@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from weekly.errors import WeeklyError
 from weekly.weeks import WEEK, parse_week, week_of
 
 
-class DataError(ValueError):
+class DataError(WeeklyError):
     """Bad input data: the message names the file, the week and the column."""
 
 

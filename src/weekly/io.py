@@ -68,18 +68,3 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-
-
-class StepLog:
-    """The log file a step declares; every step writes one."""
-
-    def __init__(self, path: str | Path | None):
-        self.path = Path(path) if path else None
-        if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("")
-
-    def __call__(self, message: str) -> None:
-        if self.path:
-            with self.path.open("a") as fh:
-                fh.write(message.rstrip() + "\n")

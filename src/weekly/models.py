@@ -1,7 +1,6 @@
-"""The two candidate algorithms behind one small interface: fit, predict, save, load.
+"""Training and scoring, whatever the algorithm: split the window, fit, predict, save, load.
 
-LightGBM and CatBoost are imported inside the functions that need them, so that a week
-which neither trains nor scores with a given algorithm never pays for its import.
+Everything algorithm-specific lives in the adapters of `weekly.algorithms`.
 """
 from __future__ import annotations
 
@@ -12,12 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from weekly.algorithms import algorithm
 from weekly.data import feature_names, labels
 from weekly.metrics import classification_report
 from weekly.weeks import parse_week
-
-MODEL_FILES = {"lightgbm": "model.txt", "catboost": "model.cbm"}
-_MISSING = "__missing__"
 
 
 def split_window(frame: pd.DataFrame, date_column: str, week: str, valid_weeks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -39,64 +36,22 @@ def encode_target(y: pd.Series, classes: list[str]) -> np.ndarray:
 
 
 def features_for(algo: str, frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
-    """The feature frame in the form the algorithm takes: LightGBM wants pandas categories,
-    CatBoost strings with no missing value."""
-    X = frame[feature_names(columns)].copy()
-    for col in columns["categorical"]:
-        if algo == "lightgbm":
-            X[col] = X[col].astype("category")
-        else:
-            X[col] = X[col].fillna(_MISSING).astype(str)
-    return X
+    """The feature frame in the form the algorithm takes (see its adapter)."""
+    return algorithm(algo).features(frame[feature_names(columns)].copy(), columns["categorical"])
 
 
 def fit(algo: str, train: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int) -> Any:
     """Fit one candidate on `train`; hyperparameters and seed come from params.yaml."""
     classes = labels(columns)
-    X, y = features_for(algo, train, columns), encode_target(train[columns["target"]], classes)
-    binary = len(classes) == 2
-    if algo == "lightgbm":
-        import lightgbm as lgb
-
-        params = {
-            **{k: v for k, v in hyper.items() if k != "num_iterations"},
-            "objective": "binary" if binary else "multiclass",
-            "seed": seed,
-            "num_threads": threads,
-            "deterministic": True,
-            "force_col_wise": True,
-            "verbosity": -1,
-        }
-        if not binary:
-            params["num_class"] = len(classes)
-        dataset = lgb.Dataset(X, y, categorical_feature=columns["categorical"] or "auto", free_raw_data=True)
-        return lgb.train(params, dataset, num_boost_round=hyper["num_iterations"])
-    if algo == "catboost":
-        from catboost import CatBoostClassifier
-
-        model = CatBoostClassifier(
-            **hyper,
-            loss_function="Logloss" if binary else "MultiClass",
-            class_names=list(range(len(classes))),
-            random_seed=seed,
-            thread_count=threads,
-            allow_writing_files=False,
-            verbose=False,
-        )
-        return model.fit(X, y, cat_features=columns["categorical"])
-    raise ValueError(f"unknown algorithm {algo!r}")
+    y = encode_target(train[columns["target"]], classes)
+    return algorithm(algo).fit(
+        features_for(algo, train, columns), y, len(classes), columns["categorical"], hyper, seed, threads
+    )
 
 
 def predict_proba(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> np.ndarray:
     """Class probabilities, one column per configured class, rows summing to 1."""
-    X = features_for(algo, frame, columns)
-    if algo == "lightgbm":
-        proba = np.asarray(model.predict(X))
-    else:
-        proba = np.asarray(model.predict_proba(X))
-    if proba.ndim == 1:  # binary LightGBM gives P(second class)
-        proba = np.column_stack([1.0 - proba, proba])
-    return proba
+    return algorithm(algo).predict_proba(model, features_for(algo, frame, columns), len(labels(columns)))
 
 
 def predicted_labels(proba: np.ndarray, classes: list[str]) -> np.ndarray:
@@ -126,21 +81,18 @@ def fit_and_validate(
     }
 
 
+def native_path(algo: str, directory: str | Path) -> Path:
+    """Where the native model file of `algo` lives inside a model folder."""
+    return Path(directory) / algorithm(algo).native_file
+
+
 def save(algo: str, model: Any, directory: str | Path) -> Path:
     """Write the model's native file into `directory`; returns its path."""
-    path = Path(directory) / MODEL_FILES[algo]
-    model.save_model(str(path))
+    path = native_path(algo, directory)
+    algorithm(algo).save(model, path)
     return path
 
 
 def load(algo: str, path: str | Path) -> Any:
     """Load a native model file written by `save`."""
-    if algo == "lightgbm":
-        import lightgbm as lgb
-
-        return lgb.Booster(model_file=str(path))
-    if algo == "catboost":
-        from catboost import CatBoostClassifier
-
-        return CatBoostClassifier().load_model(str(path))
-    raise ValueError(f"unknown algorithm {algo!r}")
+    return algorithm(algo).load(Path(path))

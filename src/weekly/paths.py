@@ -1,6 +1,6 @@
-"""Where each file of the workflow lives: patterns with a `{week}` field, written once.
+"""Where each file of the workflow lives: patterns with `{week}` (and `{algo}`) fields, written once.
 
-The rules (`rules/common.smk`) and the benchmark's plain loop both take their paths here.
+The rules (`rules/common.smk`), the benchmark's plain loop and the tests take their paths here.
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ TRACKER = "weeks/{week}/tracker.json"
 PREDS = "weeks/{week}/preds.parquet"
 EVALUATION = "weeks/{week}/eval.json"
 WEEK_FILES = [DECISION, TRACKER, PREDS, EVALUATION]
+CANDIDATE = "weeks/{week}/candidates/{algo}.json"  # what a trainer did for the week, trained or not
+MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model, on retraining weeks
 WEEKLY_REPORT = "reports/weekly.csv"
 SUMMARY = "reports/summary.json"
 LATEST_TRACKER = "models/last_retraining_date.json"
@@ -19,11 +21,7 @@ def raw(raw_dir: str) -> str:
     return f"{raw_dir}/{{week}}.parquet"
 
 
-def candidate(algo: str) -> str:
-    """The record a trainer writes for the week, trained or not."""
-    return f"weeks/{{week}}/candidates/{algo}.json"
-
-
-def model_dir(algo: str) -> str:
-    """Where a trainer puts its native model when the week retrains."""
-    return f"models/{{week}}/{algo}"
+def log(step: str, *wildcards: str) -> str:
+    """The log of one job of `step`: `logs/<step>/{<wildcard>}/....log`, or `logs/<step>/<step>.log`."""
+    parts = [f"{{{w}}}" for w in wildcards] or [step]
+    return "/".join(["logs", step, *parts]) + ".log"

@@ -7,8 +7,11 @@ locked database or racing on the store's creation.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
+import io
+import logging
 import os
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -16,6 +19,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
+
+from weekly.logs import off_console
+
+log = logging.getLogger(__name__)
 
 
 def tracking_uri(registry: dict) -> str:
@@ -52,6 +59,7 @@ def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFram
     from mlflow.models import infer_signature
 
     import weekly
+    from weekly.algorithms import algorithm
     from weekly.serving import LocalContext, ProbabilityModel
 
     algo = candidate["algo"]
@@ -59,7 +67,13 @@ def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFram
     with mlflow.start_run(
         experiment_id=exp_id,
         run_name=f"{week}-{algo}",
-        tags={"week": week, "model_type": algo, "fingerprint": candidate["fingerprint"]},
+        tags={
+            "week": week,
+            "model_type": algo,
+            "fingerprint": candidate["fingerprint"],
+            "model_sha256": candidate["model_sha256"],
+            "training_code": candidate["training_code"],
+        },
     ):
         mlflow.log_params({
             **candidate["hyperparameters"],
@@ -79,7 +93,8 @@ def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFram
         wrapper.load_context(LocalContext(candidate["model_path"], algo, columns))
         signature = infer_signature(example, wrapper.predict(None, example))
         # Explicit requirements: inferring them costs seconds per logged model.
-        requirements = [f"{pkg}=={version(pkg)}" for pkg in (algo, "pandas", "numpy", "mlflow")]
+        pinned = (*algorithm(algo).distributions, "pandas", "numpy", "mlflow")
+        requirements = [f"{dist}=={version(dist)}" for dist in pinned]
         return mlflow.pyfunc.log_model(
             name="model",
             python_model=str(Path(weekly.__file__).parent / "pyfunc_model.py"),
@@ -102,14 +117,15 @@ def register_week(
 ) -> dict:
     """Log every candidate as a run, register the winner, move the alias to it.
 
-    Idempotent: when a version with the same registration key (the fingerprints of all
-    candidates: week, data, hyperparameters) exists, it is reused and no run or version
-    is added. The alias moves only if no
+    Idempotent: when a version with the same registration key (see registration_key)
+    exists, it is reused and no run or version is added. The alias moves only if no
     later week holds it, so re-running an old week never demotes a newer champion.
     """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     from mlflow import MlflowClient
 
+    off_console("mlflow")
     uri = tracking_uri(registry)
     name, alias = registry["model_name"], registry["alias"]
     best = next(c for c in candidates if c["algo"] == winner)
@@ -128,10 +144,15 @@ def register_week(
                 "week": week,
                 "model_type": winner,
                 "registration_key": key,
+                "model_sha256": best["model_sha256"],
                 "valid_macro_f1": f"{best['valid_metrics']['macro_f1']:.6f}",
                 **{f"score_{c['algo']}": f"{c['valid_metrics']['macro_f1']:.6f}" for c in candidates},
             }
-            version = mlflow.register_model(infos[winner].model_uri, name, tags=tags)
+            # MLflow prints "Created version ..." to stderr: into the job's log instead.
+            with contextlib.redirect_stderr(io.StringIO()) as printed:
+                version = mlflow.register_model(infos[winner].model_uri, name, tags=tags)
+            for line in printed.getvalue().splitlines():
+                log.info("mlflow: %s", line)
             existing = client.get_model_version(name, version.version)
             reused = False
         else:
@@ -147,8 +168,13 @@ def register_week(
 
 
 def registration_key(candidates: list[dict]) -> str:
-    """What identifies a week's registration: every candidate's fingerprint."""
-    joined = "|".join(sorted(c["fingerprint"] for c in candidates))
+    """What identifies a week's registration: every candidate's fingerprint (week, data,
+    settings, training code, library versions) and the bytes of its native file.
+
+    The native file's digest makes the registered artifact and the file the chain serves
+    the same model, even if a fit did not reproduce byte for byte.
+    """
+    joined = "|".join(sorted(f"{c['fingerprint']}:{c['model_sha256']}" for c in candidates))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 

@@ -48,3 +48,13 @@ def summarise(rows: pd.DataFrame) -> dict:
         "last_week_model_version": str(last["model_version"]),
         "last_week_model_type": str(last["model_type"]),
     }
+
+
+def week_line(decision: dict, evaluation: dict) -> str:
+    """The console line of a finished week: decision and reasons, serving model, macro F1."""
+    verdict = f"retrain ({', '.join(decision['reasons'])})" if decision["retrain"] else "keep"
+    serving = f"{evaluation['model_type']} v{evaluation['model_version']}"
+    return (
+        f"{evaluation['week']}  {verdict:<22} serving {serving:<28} "
+        f"macro F1 {evaluation['macro_f1']:.3f} on {evaluation['rows']} rows"
+    )

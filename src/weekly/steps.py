@@ -1,13 +1,14 @@
 """The workflow's steps: read inputs, call the pure logic, write outputs atomically.
 
-Snakemake's rules and the scripts in `scripts/` both call these functions; paths always
-come from the caller. Heavy libraries are imported only by the steps that need them.
+Snakemake's rules, the scripts in `scripts/` and the benchmark's loop call these
+functions, always by keyword; paths always come from the caller. Every step takes
+`log=` (its job log, see weekly.logs). Heavy libraries are imported only by the steps
+that need them.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -15,88 +16,93 @@ from typing import Any
 import pandas as pd
 
 from weekly import decision as decision_logic
-from weekly import models, report, selection, tracker
+from weekly import models, provenance, report, selection, tracker
 from weekly.data import feature_names, labels, read_week, read_weeks
-from weekly.io import StepLog, atomic_dir, read_json, write_csv, write_json, write_parquet
+from weekly.errors import StepError
+from weekly.io import atomic_dir, read_json, write_csv, write_json, write_parquet
+from weekly.logs import PROGRESS, logged
 from weekly.metrics import classification_report
 from weekly.weeks import parse_week
+
+log = logging.getLogger(__name__)
+progress = logging.getLogger(PROGRESS)
 
 EXAMPLE_ROWS = 5
 
 
-def generate_week(week: str, rows: int, seed: int, out: str, log: str | None = None) -> None:
+@logged
+def generate_week(*, week: str, rows: int, seed: int, out: str) -> None:
     """Write the embedded default data of one week."""
     from weekly.generate import generate_week as generate
 
     frame = generate(parse_week(week), rows, seed)
     write_parquet(out, frame)
-    StepLog(log)(f"generated {len(frame)} rows for week {week} (seed {seed}) -> {out}")
+    log.info("generated %d rows for week %s (seed %d) -> %s", len(frame), week, seed, out)
 
 
 def _read_optional(path: str | None) -> dict | None:
     return read_json(path) if path else None
 
 
+@logged
 def decide(
+    *,
     week: str,
-    tracker_path: str | None,
-    evaluation_path: str | None,
+    tracker: str | None,
+    evaluation: str | None,
     out: str,
     retrain: dict,
     window_weeks: int,
     valid_weeks: int,
-    log: str | None = None,
 ) -> dict:
     """Take the retraining decision of `week` from the previous week's tracker and evaluation."""
     result = decision_logic.decide(
-        week, retrain, _read_optional(tracker_path), _read_optional(evaluation_path), window_weeks, valid_weeks
+        week, retrain, _read_optional(tracker), _read_optional(evaluation), window_weeks, valid_weeks
     )
     write_json(out, result)
-    StepLog(log)(f"week {week}: retrain={result['retrain']} reasons={result['reasons']}")
+    log.info("week %s: retrain=%s reasons=%s", week, result["retrain"], result["reasons"])
     return result
 
 
-def _fingerprint(algo: str, week: str, settings: list, paths: list[str]) -> str:
-    """What makes a trained model what it is: algorithm, week, settings and the bytes of its data."""
-    digest = hashlib.sha256(json.dumps([algo, week, settings], sort_keys=True).encode())
-    for path in paths:
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:16]
-
-
+@logged
 def train(
+    *,
     algo: str,
     week: str,
-    decision_path: str,
-    window_paths: list[str],
+    decision: str,
+    window: list[str],
     model_dir: str,
     out: str,
     columns: dict,
     hyper: dict,
     seed: int,
     threads: int,
-    log: str | None = None,
 ) -> dict:
     """Train one candidate when the week's decision says so; record it in `out` either way.
 
-    `window_paths` are the raw files of the training window, oldest first. The native
-    model, its metrics and an input example go to `model_dir`, put in place in one rename.
+    `window` lists the raw files of the training window, oldest first. The native model,
+    its metrics and an input example go to `model_dir`, put in place in one rename; on a
+    week that does not retrain, `model_dir` is left empty.
     """
-    say = StepLog(log)
-    decision = read_json(decision_path)
-    if not decision["retrain"]:
+    verdict = read_json(decision)
+    if not verdict["retrain"]:
+        Path(model_dir).mkdir(parents=True, exist_ok=True)
         record = {"algo": algo, "week": week, "trained": False}
         write_json(out, record)
-        say(f"week {week}: no retraining, {algo} not trained")
+        log.info("week %s: no retraining, %s not trained", week, algo)
         return record
-    window = decision["training_window"]
-    if len(window_paths) != len(window["weeks"]):
-        raise ValueError(f"week {week}: {len(window_paths)} window files given for {len(window['weeks'])} weeks")
-    frame = read_weeks(window_paths, window["weeks"], columns)
-    train_part, valid_part = models.split_window(frame, columns["date"], week, window["valid_weeks"])
+    weeks = verdict["training_window"]
+    if len(window) != len(weeks["weeks"]):
+        raise StepError(
+            f"week {week}: {len(window)} window files given for the {len(weeks['weeks'])} weeks "
+            f"of the training window in {decision}"
+        )
+    frame = read_weeks(window, weeks["weeks"], columns)
+    train_part, valid_part = models.split_window(frame, columns["date"], week, weeks["valid_weeks"])
+    log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
     model, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
     example = valid_part[feature_names(columns)].head(EXAMPLE_ROWS)
-    model_path = Path(model_dir) / models.MODEL_FILES[algo]
+    model_path = models.native_path(algo, model_dir)
     with atomic_dir(model_dir) as tmp:
         models.save(algo, model, tmp)
         write_json(tmp / "metrics.json", fit_metrics)
@@ -113,53 +119,56 @@ def train(
         "valid_rows": fit_metrics["valid_rows"],
         "hyperparameters": hyper,
         "seed": seed,
-        "window": window["weeks"],
-        "fingerprint": _fingerprint(algo, week, [columns, hyper, seed, threads], window_paths),
+        "window": weeks["weeks"],
+        "training_code": provenance.code_digest(provenance.TRAINING_CODE),
+        "libraries": provenance.library_versions(algo),
+        "fingerprint": provenance.fingerprint(algo, week, [columns, hyper, seed, threads], window),
+        "model_sha256": provenance.file_digest(model_path),
     }
     write_json(out, record)
-    say(
-        f"week {week}: {algo} trained on {fit_metrics['train_rows']} rows in {fit_metrics['fit_seconds']} s, "
-        f"validation macro F1 {fit_metrics['valid']['macro_f1']:.4f} -> {model_path}"
+    log.info(
+        "week %s: %s trained in %s s, validation macro F1 %.4f -> %s",
+        week, algo, fit_metrics["fit_seconds"], fit_metrics["valid"]["macro_f1"], model_path,
     )
     return record
 
 
+@logged
 def register(
+    *,
     week: str,
-    decision_path: str,
-    candidate_paths: list[str],
-    previous_tracker_path: str | None,
+    decision: str,
+    candidates: list[str],
+    previous_tracker: str | None,
     out: str,
     registry: dict,
     columns: dict,
-    log: str | None = None,
 ) -> dict:
     """Select, register and promote the week's winner, or carry the previous tracker over.
 
-    `candidate_paths` come in the order of params.yaml train.models, which breaks ties.
+    `candidates` come in the order of params.yaml train.models, which breaks ties.
     """
-    say = StepLog(log)
-    decision = read_json(decision_path)
-    if not decision["retrain"]:
-        if previous_tracker_path is None:
-            raise ValueError(f"week {week}: no retraining and no previous tracker: nothing can serve this week")
-        state = tracker.carry_over(read_json(previous_tracker_path), week)
+    if not read_json(decision)["retrain"]:
+        if previous_tracker is None:
+            raise StepError(f"week {week}: no retraining and no previous tracker: nothing can serve this week")
+        state = tracker.carry_over(read_json(previous_tracker), week)
         write_json(out, state)
-        say(f"week {week}: no retraining, version {state['model_version']} keeps serving")
+        log.info("week %s: no retraining, version %s keeps serving", week, state["model_version"])
         return state
     from weekly import registry as mlflow_registry
 
-    records = [read_json(p) for p in candidate_paths]
-    candidates = [c for c in records if c["trained"]]
-    chosen = selection.select(candidates, [c["algo"] for c in records])
-    winner = next(c for c in candidates if c["algo"] == chosen["winner"])
+    records = [read_json(p) for p in candidates]
+    trained = [c for c in records if c["trained"]]
+    chosen = selection.select(trained, [c["algo"] for c in records])
+    winner = next(c for c in trained if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
-    registration = mlflow_registry.register_week(week, candidates, chosen["winner"], registry, example, columns)
+    registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns)
     state = tracker.after_retraining(week, winner, chosen, registration)
     write_json(out, state)
-    say(
-        f"week {week}: scores {chosen['scores']}, winner {chosen['winner']}, "
-        f"{'reused' if registration['reused'] else 'registered'} {registration['model_uri']}"
+    log.info(
+        "week %s: scores %s, winner %s, %s %s",
+        week, chosen["scores"], chosen["winner"],
+        "reused" if registration["reused"] else "registered", registration["model_uri"],
     )
     return state
 
@@ -170,10 +179,11 @@ def _serving_model(algo: str, path: str, mtime_ns: int) -> Any:
     return models.load(algo, path)
 
 
-def predict(week: str, tracker_path: str, raw_path: str, out: str, columns: dict, log: str | None = None) -> pd.DataFrame:
+@logged
+def predict(*, week: str, tracker: str, raw: str, out: str, columns: dict) -> pd.DataFrame:
     """Score the week's applications with the model that serves the week."""
-    state = read_json(tracker_path)
-    frame = read_week(raw_path, week, columns)
+    state = read_json(tracker)
+    frame = read_week(raw, week, columns)
     path = state["model_path"]
     model = _serving_model(state["model_type"], path, os.stat(path).st_mtime_ns)
     proba = models.predict_proba(state["model_type"], model, frame, columns)
@@ -187,67 +197,74 @@ def predict(week: str, tracker_path: str, raw_path: str, out: str, columns: dict
         "model_type": state["model_type"],
     })
     write_parquet(out, preds)
-    StepLog(log)(f"week {week}: scored {len(preds)} rows with {state['model_type']} version {state['model_version']}")
+    log.info("week %s: scored %d rows with %s version %s", week, len(preds), state["model_type"], state["model_version"])
     return preds
 
 
-def evaluate(week: str, preds_path: str, raw_path: str, out: str, columns: dict, log: str | None = None) -> dict:
-    """Evaluate the serving model on the week's labels, from its predictions."""
-    preds = pd.read_parquet(preds_path)
-    frame = read_week(raw_path, week, columns)
+@logged
+def evaluate(*, week: str, decision: str, preds: str, raw: str, out: str, columns: dict) -> dict:
+    """Evaluate the serving model on the week's labels, from its predictions.
+
+    Also says on the console how the week went (see report.week_line).
+    """
+    scored = pd.read_parquet(preds)
+    frame = read_week(raw, week, columns)
     truth = frame.set_index(columns["id"])[columns["target"]]
-    if len(truth) != len(preds) or not truth.index.equals(pd.Index(preds[columns["id"]])):
-        raise ValueError(f"week {week}: {preds_path} does not hold the ids of {raw_path}")
+    if len(truth) != len(scored) or not truth.index.equals(pd.Index(scored[columns["id"]])):
+        raise StepError(f"week {week}: {preds} does not hold the ids of {raw}, in the same order")
     result = {
         "week": week,
-        "model_version": str(preds["model_version"].iloc[0]),
-        "model_type": str(preds["model_type"].iloc[0]),
-        **classification_report(truth.tolist(), preds["prediction"].tolist(), labels(columns)),
+        "model_version": str(scored["model_version"].iloc[0]),
+        "model_type": str(scored["model_type"].iloc[0]),
+        **classification_report(truth.tolist(), scored["prediction"].tolist(), labels(columns)),
     }
     write_json(out, result)
-    StepLog(log)(f"week {week}: macro F1 {result['macro_f1']:.4f} on {result['rows']} rows")
+    log.info("week %s: macro F1 %.4f on %d rows", week, result["macro_f1"], result["rows"])
+    progress.info(report.week_line(read_json(decision), result))
     return result
 
 
-def write_reports(
-    tracker_paths: list[str],
-    evaluation_paths: list[str],
-    weekly_csv: str,
-    summary_json: str,
-    log: str | None = None,
-) -> dict:
+@logged
+def write_reports(*, trackers: list[str], evaluations: list[str], weekly_csv: str, summary_json: str) -> dict:
     """One row per week and the backfill's summary, from the weeks' trackers and evaluations in order."""
-    rows = report.weekly_rows([read_json(p) for p in tracker_paths], [read_json(p) for p in evaluation_paths])
+    rows = report.weekly_rows([read_json(p) for p in trackers], [read_json(p) for p in evaluations])
     summary = report.summarise(rows)
     write_csv(weekly_csv, rows)
     write_json(summary_json, summary)
-    StepLog(log)(f"{summary['weeks']} weeks, {summary['retrains']} retrainings, mean macro F1 {summary['mean_macro_f1']:.4f}")
+    message = (
+        f"{summary['weeks']} weeks, {summary['retrains']} retrainings, "
+        f"mean macro F1 {summary['mean_macro_f1']:.4f}, worst {summary['worst_macro_f1']:.4f} ({summary['worst_week']})"
+    )
+    log.info(message)
+    progress.info(message)
     return summary
 
 
-def publish_tracker(tracker_path: str, out: str, log: str | None = None) -> None:
+@logged
+def publish_tracker(*, tracker: str, out: str) -> None:
     """Publish the last week's tracker as the latest serving state."""
-    state = read_json(tracker_path)
+    state = read_json(tracker)
     write_json(out, state)
-    StepLog(log)(f"latest tracker: week {state['week']}, version {state['model_version']}")
+    log.info("latest tracker: week %s, version %s", state["week"], state["model_version"])
 
 
-def import_table(table_path: str, out_dir: str, columns: dict, start: str, log: str | None = None) -> list[str]:
+@logged
+def import_table(*, table: str, out_dir: str, columns: dict, start: str) -> list[str]:
     """Split one CSV or Parquet table into weekly raw files `<out_dir>/<week>.parquet`.
 
     Weeks are 7-day bins aligned on `start`; every week is validated like a raw file.
     """
     from weekly.data import DataError, check_week_frame, split_by_week
 
-    path = Path(table_path)
+    path = Path(table)
     try:
-        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:
         raise DataError(f"{path}: unreadable table: {exc}") from None
-    if columns["date"] not in table.columns:
+    if columns["date"] not in frame.columns:
         raise DataError(f"{path}: missing date column '{columns['date']}'")
     try:
-        parts = split_by_week(table, columns["date"], start)
+        parts = split_by_week(frame, columns["date"], start)
     except (ValueError, TypeError) as exc:
         raise DataError(f"{path}: column '{columns['date']}' does not parse as dates: {exc}") from None
     written = []
@@ -255,5 +272,5 @@ def import_table(table_path: str, out_dir: str, columns: dict, start: str, log: 
         out = f"{out_dir}/{week}.parquet"
         write_parquet(out, check_week_frame(part, columns, str(path), week))
         written.append(out)
-    StepLog(log)(f"{path}: {len(table)} rows into {len(written)} weekly files under {out_dir}")
+    log.info("%s: %d rows into %d weekly files under %s", path, len(frame), len(written), out_dir)
     return written

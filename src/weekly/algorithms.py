@@ -1,0 +1,198 @@
+"""The candidate algorithms as a table of adapters, one object per algorithm.
+
+An adapter owns everything that differs between algorithms: the native file name, how
+features are prepared, fit, class probabilities, save, load, and the distributions to pin
+when the model is logged to MLflow. The rest of the package only looks algorithms up in
+ALGORITHMS; an unknown name is refused when params.yaml is validated.
+
+Libraries are imported inside the methods, so a week that neither trains nor scores with
+an algorithm never pays for its import.
+
+Adding a model touches: an adapter here (and its entry in ALGORITHMS), its hyperparameter
+section in the schema and in params.yaml, its pin in pyproject.toml and environment.yml.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING_CATEGORY = "__missing__"
+
+
+def _full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
+    # A model that saw only some classes gives columns for those: the others get 0.
+    if proba.shape[1] == n_classes:
+        return proba
+    out = np.zeros((len(proba), n_classes))
+    out[:, np.asarray(seen, dtype=np.int64)] = proba
+    return out
+
+
+class Algorithm:
+    """What every adapter provides. `y` is the class index 0..n_classes-1 in configured order."""
+
+    name: str
+    native_file: str
+    distributions: tuple[str, ...]
+
+    def features(self, X: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+        """The feature frame in the form the library takes (X is a copy, free to change)."""
+        raise NotImplementedError
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray, n_classes: int, categorical: list[str],
+            hyper: dict, seed: int, threads: int) -> Any:
+        raise NotImplementedError
+
+    def predict_proba(self, model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
+        """One column per configured class, rows summing to 1."""
+        raise NotImplementedError
+
+    def save(self, model: Any, path: Path) -> None:
+        model.save_model(str(path))
+
+    def load(self, path: Path) -> Any:
+        raise NotImplementedError
+
+
+class LightGBM(Algorithm):
+    """LightGBM's Booster; categoricals as pandas categories (their values are kept in the model file)."""
+
+    name = "lightgbm"
+    native_file = "model.txt"
+    distributions = ("lightgbm",)
+
+    def features(self, X, categorical):
+        for col in categorical:
+            X[col] = X[col].astype("category")
+        return X
+
+    def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
+        import lightgbm as lgb
+
+        binary = n_classes == 2
+        params = {
+            **{k: v for k, v in hyper.items() if k != "num_iterations"},
+            "objective": "binary" if binary else "multiclass",
+            "seed": seed,
+            "num_threads": threads,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbosity": -1,
+        }
+        if not binary:
+            params["num_class"] = n_classes
+        dataset = lgb.Dataset(X, y, categorical_feature=categorical or "auto", free_raw_data=True)
+        return lgb.train(params, dataset, num_boost_round=hyper["num_iterations"])
+
+    def predict_proba(self, model, X, n_classes):
+        proba = np.asarray(model.predict(X))
+        if proba.ndim == 1:  # binary: P(second class)
+            proba = np.column_stack([1.0 - proba, proba])
+        return proba
+
+    def load(self, path):
+        import lightgbm as lgb
+
+        return lgb.Booster(model_file=str(path))
+
+
+class CatBoost(Algorithm):
+    """CatBoost's classifier; categoricals as strings, missing as their own value."""
+
+    name = "catboost"
+    native_file = "model.cbm"
+    distributions = ("catboost",)
+
+    def features(self, X, categorical):
+        for col in categorical:
+            X[col] = X[col].fillna(MISSING_CATEGORY).astype(str)
+        return X
+
+    def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
+        from catboost import CatBoostClassifier
+
+        model = CatBoostClassifier(
+            **hyper,
+            loss_function="Logloss" if n_classes == 2 else "MultiClass",
+            class_names=list(range(n_classes)),
+            random_seed=seed,
+            thread_count=threads,
+            allow_writing_files=False,
+            verbose=False,
+        )
+        return model.fit(X, y, cat_features=categorical)
+
+    def predict_proba(self, model, X, n_classes):
+        return np.asarray(model.predict_proba(X))
+
+    def save(self, model, path):
+        # A random guid and the finish time would make every fit's file differ: the same
+        # fit must give the same bytes, so that a re-run week reuses its registered version.
+        metadata = model.get_metadata()
+        for key in ("model_guid", "train_finish_time"):
+            if key in metadata:
+                del metadata[key]
+        model.save_model(str(path))
+
+    def load(self, path):
+        from catboost import CatBoostClassifier
+
+        return CatBoostClassifier().load_model(str(path))
+
+
+class HistGradientBoosting(Algorithm):
+    """scikit-learn's HistGradientBoostingClassifier, pickled; categoricals from pandas categories.
+
+    Early stopping is off so that a fit never depends on a random inner split; threads are
+    capped with threadpoolctl around fit and predict.
+    """
+
+    name = "hist_gradient_boosting"
+    native_file = "model.pkl"
+    distributions = ("scikit-learn",)
+
+    def features(self, X, categorical):
+        for col in categorical:
+            X[col] = X[col].astype("category")
+        return X
+
+    def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from threadpoolctl import threadpool_limits
+
+        model = HistGradientBoostingClassifier(
+            **hyper, categorical_features="from_dtype", early_stopping=False, random_state=seed
+        )
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            return model.fit(X, y)
+
+    def predict_proba(self, model, X, n_classes):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            proba = model.predict_proba(X)
+        return _full_proba(proba, model.classes_, n_classes)
+
+    def save(self, model, path):
+        with open(path, "wb") as fh:
+            pickle.dump(model, fh, protocol=5)
+
+    def load(self, path):
+        # A pickle runs code when loaded: only load files this workflow wrote.
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+
+
+ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (LightGBM(), CatBoost(), HistGradientBoosting())}
+
+
+def algorithm(name: str) -> Algorithm:
+    """The adapter called `name`; an unknown name is an error naming the known ones."""
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        raise ValueError(f"unknown algorithm {name!r}; known: {', '.join(ALGORITHMS)}") from None

@@ -1,0 +1,122 @@
+"""Logging with the standard library: a log file per job, and one console line per week.
+
+Jobs run as threads inside the Snakemake process (two trainers at once), so a job's file
+handler takes only the records of the thread that runs the job. A failing step writes
+its error to its log before the exception leaves it: the one-line message for an
+expected error (`WeeklyError`), the traceback for anything else.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from weekly.errors import WeeklyError
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+PROGRESS = "weekly.progress"
+# Loggers whose records go to the job's log: the package's and MLflow's own.
+CAPTURED = ("weekly", "mlflow")
+
+_package = logging.getLogger("weekly")
+_package.setLevel(logging.INFO)
+_package.propagate = False  # never through Snakemake's or anyone's root handlers
+
+
+class _ThisThread(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread
+
+
+@contextmanager
+def job_log(path: str | Path | None, step: str) -> Iterator[None]:
+    """Log the records of this thread to `path` (created at once) while the step runs."""
+    handler = None
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, mode="w")
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(_ThisThread())
+        for name in CAPTURED:
+            logging.getLogger(name).addHandler(handler)
+    started = time.perf_counter()
+    _package.info("%s started", step)
+    try:
+        yield
+    except WeeklyError as exc:
+        _package.error("%s failed: %s", step, exc)
+        raise
+    except BaseException:
+        _package.exception("%s failed with an unexpected error", step)
+        raise
+    else:
+        _package.info("%s done in %.2f s", step, time.perf_counter() - started)
+    finally:
+        if handler is not None:
+            for name in CAPTURED:
+                logging.getLogger(name).removeHandler(handler)
+            handler.close()
+
+
+def logged(step: Callable) -> Callable:
+    """Run a step inside its job log; `log=` names the file (None: no file)."""
+
+    @functools.wraps(step)
+    def run(*, log: str | Path | None = None, **kwargs):
+        with job_log(log, step.__name__):
+            return step(**kwargs)
+
+    return run
+
+
+def to_console(name: str = "weekly", stream=None) -> None:
+    """Show the records of logger `name` on the console (stderr), once."""
+    logger = logging.getLogger(name)
+    if not any(getattr(h, "_weekly_console", False) for h in logger.handlers):
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._weekly_console = True
+        logger.addHandler(handler)
+
+
+def off_console(name: str) -> None:
+    """Keep a library's informational records off the console (its warnings still show);
+    the job log still receives them."""
+    for handler in logging.getLogger(name).handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.WARNING)
+
+
+# Snakemake's records about single jobs; the week lines replace them on the console.
+_JOB_EVENTS = {"job_info", "job_started", "job_finished", "progress", "resources_info", "group_info"}
+_JOB_MESSAGES = ("Select jobs to execute...",)
+
+
+class _WeeksNotJobs(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        event = str(getattr(record, "event", "") or "")
+        return event not in _JOB_EVENTS and record.getMessage() not in _JOB_MESSAGES
+
+
+def weeks_on_console(snakemake_logger: logging.Logger | None = None) -> None:
+    """The backfill's console: one line per finished week instead of Snakemake's lines per job.
+
+    Only the console handlers are filtered: Snakemake's log file under .snakemake/log/
+    keeps every job. Errors, warnings and summaries stay on the console too. Called by the
+    Snakefile for a real run without --verbose (a dry run still lists its jobs).
+    """
+    to_console(PROGRESS)
+    logger = snakemake_logger or logging.getLogger("snakemake.logging")
+    for handler in logger.handlers:
+        console = isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+        if console and not any(isinstance(f, _WeeksNotJobs) for f in handler.filters):
+            handler.addFilter(_WeeksNotJobs())
