@@ -21,8 +21,7 @@ configfile: "params.yaml"
 config.update(validate_params(config, "params.yaml (with --config overrides)"))
 # One line per finished week on the console instead of Snakemake's lines per job
 # (`--verbose` shows those; a dry run lists its jobs as usual).
-if not (workflow.dryrun or workflow.output_settings.verbose):
-    weeks_on_console()
+weeks_on_console(workflow)
 
 
 wildcard_constraints:
@@ -43,6 +42,8 @@ rule all_weeks:
     default_target: True
     input:
         weeks=[path for pattern in paths.WEEK_FILES for path in every_week(pattern)],
+        # A deleted model folder is rebuilt (with what depends on it), not found missing later.
+        models=every_model_dir(),
         weekly=paths.WEEKLY_REPORT,
         summary=paths.SUMMARY,
         latest=paths.LATEST_TRACKER,

@@ -63,7 +63,8 @@ def timed(args: list[str], cwd: Path) -> tuple[float, str]:
 
 
 def loop(folder: Path) -> None:
-    """The plain loop: every step of every week, in order, in this one process."""
+    """The plain loop: every step of every week, in order, in this one process, with the
+    same keyword arguments and the same job logs as the rules give."""
     os.chdir(folder)
     from weekly import paths, steps
     from weekly import weeks as calendar
@@ -74,25 +75,35 @@ def loop(folder: Path) -> None:
     raw = paths.raw(p["data"]["raw_dir"])
     chain = calendar.chain(p["start"], p["end"])
     for week in calendar.raw_weeks(p["start"], p["end"], train["window_weeks"]):
-        steps.generate_week(week, p["data"]["rows_per_week"], p["seed"], raw.format(week=week))
+        steps.generate_week(week=week, raw=raw.format(week=week), rows=p["data"]["rows_per_week"], seed=p["seed"],
+                            log=paths.log("generate_week", "week").format(week=week))
     for i, week in enumerate(chain):
         at = {"week": week}
-        prev = {"week": chain[i - 1]} if i else None
+        previous = {"tracker": paths.TRACKER.format(week=chain[i - 1]),
+                    "evaluation": paths.EVALUATION.format(week=chain[i - 1])} if i else {}
         decision, tracker = paths.DECISION.format(**at), paths.TRACKER.format(**at)
         preds, evaluation, raw_file = paths.PREDS.format(**at), paths.EVALUATION.format(**at), raw.format(**at)
-        steps.decide(week, prev and paths.TRACKER.format(**prev), prev and paths.EVALUATION.format(**prev), decision,
-                     p["retrain"], train["window_weeks"], train["valid_weeks"])
+        steps.decide(week=week, decision=decision, retrain=p["retrain"], window_weeks=train["window_weeks"],
+                     valid_weeks=train["valid_weeks"], log=paths.log("decide", "week").format(**at), **previous)
         window = [raw.format(week=w) for w in calendar.window(week, train["window_weeks"])]
-        candidates = [paths.candidate(algo).format(**at) for algo in train["models"]]
-        for algo, record in zip(train["models"], candidates):
-            steps.train(algo, week, decision, window, paths.model_dir(algo).format(**at), record,
-                        cols, train[algo], p["seed"], TRAIN_THREADS)
-        steps.register(week, decision, candidates, prev and paths.TRACKER.format(**prev), tracker, p["registry"], cols)
-        steps.predict(week, tracker, raw_file, preds, cols)
-        steps.evaluate(week, preds, raw_file, evaluation, cols)
-    steps.write_reports([paths.TRACKER.format(week=w) for w in chain],
-                        [paths.EVALUATION.format(week=w) for w in chain], paths.WEEKLY_REPORT, paths.SUMMARY)
-    steps.publish_tracker(paths.TRACKER.format(week=chain[-1]), paths.LATEST_TRACKER)
+        candidates = [paths.CANDIDATE.format(algo=algo, **at) for algo in train["models"]]
+        for algo, candidate in zip(train["models"], candidates):
+            steps.train(algo=algo, week=week, decision=decision, window=window, candidate=candidate,
+                        model=paths.MODEL_DIR.format(algo=algo, **at), columns=cols, hyper=train[algo],
+                        seed=p["seed"], threads=TRAIN_THREADS,
+                        log=paths.log("train", "algo", "week").format(algo=algo, **at))
+        steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker, registry=p["registry"],
+                       columns=cols, previous_tracker=previous.get("tracker"),
+                       log=paths.log("register", "week").format(**at))
+        steps.predict(week=week, tracker=tracker, raw=raw_file, preds=preds, columns=cols,
+                      log=paths.log("predict", "week").format(**at))
+        steps.evaluate(week=week, decision=decision, preds=preds, raw=raw_file, evaluation=evaluation, columns=cols,
+                       log=paths.log("evaluate", "week").format(**at))
+    steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
+                 evaluations=[paths.EVALUATION.format(week=w) for w in chain],
+                 weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, log=paths.log("report"))
+    steps.publish_tracker(tracker=paths.TRACKER.format(week=chain[-1]), latest=paths.LATEST_TRACKER,
+                          log=paths.log("publish_tracker"))
 
 
 def quiet_week_cost(folder: Path) -> tuple[float, int]:
@@ -121,7 +132,7 @@ def main() -> None:
     snake_dir, loop_dir = prepare(out / "snakemake", args.end), prepare(out / "loop", args.end)
     snake_s, log = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
     loop_s, _ = timed([sys.executable, __file__, "--loop", str(loop_dir)], REPO)
-    jobs = int(re.findall(r"(\d+) of \d+ steps \(100%\) done", log)[-1])
+    jobs = int(re.search(r"^total\s+(\d+)$", log, re.MULTILINE).group(1))
     summary = json.loads((snake_dir / "reports" / "summary.json").read_text())
     if summary != json.loads((loop_dir / "reports" / "summary.json").read_text()):
         sys.exit("the two sides produced different reports: the benchmark is not comparing the same work")

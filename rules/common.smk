@@ -10,8 +10,23 @@ DECISION = paths.DECISION
 TRACKER = paths.TRACKER
 PREDS = paths.PREDS
 EVALUATION = paths.EVALUATION
-# A rule parameter: a change of the package's code makes the chain's jobs out of date.
+# A parameter of the chain's rules, so that a change of the package's code makes their
+# jobs out of date. Not passed on to the steps.
 CODE = provenance.code_digest()
+
+
+def step_arguments(wildcards, input, output, params, log):
+    """A step's keyword arguments: the names the rule gives its wildcards, input, output and
+    params (but `code`), and its log. The wiring of a step is these names, written once."""
+    arguments = {"log": log[0]}
+    for group in (wildcards, input, output, params):
+        for name, value in group.items():
+            if name == "code":
+                continue
+            if name in arguments:
+                raise ValueError(f"'{name}' names two things of one rule")
+            arguments[name] = list(value) if isinstance(value, list) else value
+    return arguments
 
 
 def chain_week(wildcards):
@@ -59,5 +74,16 @@ def candidate_records(wildcards):
     return [paths.CANDIDATE.format(week=week, algo=algo) for algo in config["train"]["models"]]
 
 
-def every_week(pattern):
-    return [pattern.format(week=week) for week in WEEKS]
+def every_raw_file():
+    """The raw file of every week the chain reads: the training history before start, then start..end."""
+    weeks = week_calendar.raw_weeks(config["start"], config["end"], config["train"]["window_weeks"])
+    return [RAW.format(week=week) for week in weeks]
+
+
+def every_week(pattern, **fields):
+    return [pattern.format(week=week, **fields) for week in WEEKS]
+
+
+def every_model_dir():
+    """The model folder of every candidate and week (empty on weeks that did not retrain)."""
+    return [path for algo in config["train"]["models"] for path in every_week(paths.MODEL_DIR, algo=algo)]

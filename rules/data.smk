@@ -12,13 +12,11 @@ if config["data"]["generate"]:
         log:
             paths.log("generate_week", "week"),
         run:
-            steps.generate_week(
-                week=wildcards.week, rows=params.rows, seed=params.seed, out=output.raw, log=log[0]
-            )
+            steps.generate_week(**step_arguments(wildcards, input, output, params, log))
 
 
 # Every raw file the chain reads, from the training history before start to end: what
 # the DVC stage raw_data makes (generated) or checks is there (your own files).
 rule raw_data:
     input:
-        raw=[RAW.format(week=w) for w in week_calendar.raw_weeks(config["start"], config["end"], config["train"]["window_weeks"])],
+        raw=every_raw_file(),

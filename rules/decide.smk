@@ -11,13 +11,4 @@ rule decide:
     log:
         paths.log("decide", "week"),
     run:
-        steps.decide(
-            week=wildcards.week,
-            tracker=input.get("tracker"),
-            evaluation=input.get("evaluation"),
-            out=output.decision,
-            retrain=params.retrain,
-            window_weeks=params.window_weeks,
-            valid_weeks=params.valid_weeks,
-            log=log[0],
-        )
+        steps.decide(**step_arguments(wildcards, input, output, params, log))

@@ -12,13 +12,4 @@ rule register:
     log:
         paths.log("register", "week"),
     run:
-        steps.register(
-            week=wildcards.week,
-            decision=input.decision,
-            candidates=list(input.candidates),
-            previous_tracker=input.get("previous_tracker"),
-            out=output.tracker,
-            registry=params.registry,
-            columns=params.columns,
-            log=log[0],
-        )
+        steps.register(**step_arguments(wildcards, input, output, params, log))

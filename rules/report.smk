@@ -10,13 +10,7 @@ rule report:
     log:
         paths.log("report"),
     run:
-        steps.write_reports(
-            trackers=list(input.trackers),
-            evaluations=list(input.evaluations),
-            weekly_csv=output.weekly,
-            summary_json=output.summary,
-            log=log[0],
-        )
+        steps.report(**step_arguments(wildcards, input, output, params, log))
 
 
 rule publish_tracker:
@@ -27,4 +21,4 @@ rule publish_tracker:
     log:
         paths.log("publish_tracker"),
     run:
-        steps.publish_tracker(tracker=input.tracker, out=output.latest, log=log[0])
+        steps.publish_tracker(**step_arguments(wildcards, input, output, params, log))

@@ -10,14 +10,7 @@ rule predict:
     log:
         paths.log("predict", "week"),
     run:
-        steps.predict(
-            week=wildcards.week,
-            tracker=input.tracker,
-            raw=input.raw,
-            out=output.preds,
-            columns=params.columns,
-            log=log[0],
-        )
+        steps.predict(**step_arguments(wildcards, input, output, params, log))
 
 
 rule evaluate:
@@ -33,12 +26,4 @@ rule evaluate:
     log:
         paths.log("evaluate", "week"),
     run:
-        steps.evaluate(
-            week=wildcards.week,
-            decision=input.decision,
-            preds=input.preds,
-            raw=input.raw,
-            out=output.evaluation,
-            columns=params.columns,
-            log=log[0],
-        )
+        steps.evaluate(**step_arguments(wildcards, input, output, params, log))

@@ -19,16 +19,4 @@ rule train:
         paths.log("train", "algo", "week"),
     threads: 1
     run:
-        steps.train(
-            algo=wildcards.algo,
-            week=wildcards.week,
-            decision=input.decision,
-            window=list(input.window),
-            model_dir=output.model,
-            out=output.candidate,
-            columns=params.columns,
-            hyper=params.hyper,
-            seed=params.seed,
-            threads=threads,
-            log=log[0],
-        )
+        steps.train(threads=threads, **step_arguments(wildcards, input, output, params, log))

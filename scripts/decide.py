@@ -16,7 +16,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     params = cli.params(args)
     cli.run(
-        steps.decide, week=args.week, tracker=args.tracker, evaluation=args.evaluation, out=args.out,
+        steps.decide, week=args.week, tracker=args.tracker, evaluation=args.evaluation, decision=args.out,
         retrain=params["retrain"], window_weeks=params["train"]["window_weeks"],
         valid_weeks=params["train"]["valid_weeks"], log=args.log,
     )

@@ -17,7 +17,7 @@ def main(argv=None):
     params = cli.params(args)
     cli.run(
         steps.evaluate, week=args.week, decision=args.decision, preds=args.preds, raw=args.raw,
-        out=args.out, columns=params["data"]["columns"], log=args.log,
+        evaluation=args.out, columns=params["data"]["columns"], log=args.log,
     )
 
 

@@ -14,7 +14,7 @@ def main(argv=None):
     params = cli.params(args)
     cli.run(
         steps.generate_week, week=args.week, rows=params["data"]["rows_per_week"], seed=params["seed"],
-        out=args.out, log=args.log,
+        raw=args.out, log=args.log,
     )
 
 

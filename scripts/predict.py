@@ -15,7 +15,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     params = cli.params(args)
     cli.run(
-        steps.predict, week=args.week, tracker=args.tracker, raw=args.raw, out=args.out,
+        steps.predict, week=args.week, tracker=args.tracker, raw=args.raw, preds=args.out,
         columns=params["data"]["columns"], log=args.log,
     )
 

@@ -7,7 +7,7 @@ def main(argv=None):
     p.add_argument("--tracker", required=True, help="the last week's tracker.json")
     p.add_argument("--out", required=True, help="file to write, e.g. models/last_retraining_date.json")
     args = p.parse_args(argv)
-    cli.run(steps.publish_tracker, tracker=args.tracker, out=args.out, log=args.log)
+    cli.run(steps.publish_tracker, tracker=args.tracker, latest=args.out, log=args.log)
 
 
 if __name__ == "__main__":

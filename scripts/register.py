@@ -18,7 +18,7 @@ def main(argv=None):
     params = cli.params(args)
     cli.run(
         steps.register, week=args.week, decision=args.decision, candidates=args.candidates,
-        previous_tracker=args.previous_tracker, out=args.out, registry=params["registry"],
+        previous_tracker=args.previous_tracker, tracker=args.out, registry=params["registry"],
         columns=params["data"]["columns"], log=args.log,
     )
 

@@ -13,8 +13,8 @@ def main(argv=None):
     p.add_argument("--summary", required=True, help="summary JSON to write")
     args = p.parse_args(argv)
     cli.run(
-        steps.write_reports, trackers=args.trackers, evaluations=args.evaluations,
-        weekly_csv=args.weekly, summary_json=args.summary, log=args.log,
+        steps.report, trackers=args.trackers, evaluations=args.evaluations,
+        weekly=args.weekly, summary=args.summary, log=args.log,
     )
 
 

@@ -28,7 +28,7 @@ def main(argv=None):
     params = cli.params(args)
     cli.run(
         steps.train, algo=args.algo, week=args.week, decision=args.decision, window=args.window,
-        model_dir=args.model_dir, out=args.out, columns=params["data"]["columns"],
+        candidate=args.out, model=args.model_dir, columns=params["data"]["columns"],
         hyper=params["train"][args.algo], seed=params["seed"], threads=args.threads, log=args.log,
     )
 

@@ -1,12 +1,15 @@
 """Shared fixtures: the repository root and one tiny backfill made by the real Snakemake."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from helpers import REPO, make_project, snakemake
+
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # for the tests' own MLflow calls
 
 
 @pytest.fixture(scope="session")

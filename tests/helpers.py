@@ -67,19 +67,20 @@ def tool_env() -> dict:
     return env
 
 
-def run(args: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(args: list[str], cwd: Path, check: bool = True, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a real command-line tool (snakemake, dvc, git) of this environment in `cwd`."""
     exe = BIN / args[0] if (BIN / args[0]).exists() else args[0]
     result = subprocess.run(
-        [str(exe), *args[1:]], cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
+        [str(exe), *args[1:]], cwd=cwd, env={**tool_env(), **(env or {})}, capture_output=True, text=True,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
 
 
-def snakemake(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(["snakemake", "--cores", "2", *args], root, check=check)
+def snakemake(root: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    return run(["snakemake", "--cores", "2", *args], root, check=check, env=env)
 
 
 def file_states(root: Path, pattern: str) -> dict[str, tuple[str, int]]:

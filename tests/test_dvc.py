@@ -1,28 +1,28 @@
-"""The real DVC on the tiny workflow: one week with `dvc repro`, policies with `dvc exp`."""
+"""The real DVC on the tiny workflow: one week with `dvc repro`, policies with `dvc exp`,
+raw data that DVC sees. Each test makes and commits its own project."""
 from __future__ import annotations
 
 import csv
 import io
 import json
 
-import pytest
+import pandas as pd
 
 from helpers import TINY_WEEKS, make_project, run
 
 WEEK = "2022-02-06"  # week 4 of 8
 
 
-@pytest.fixture(scope="module")
-def dvc_project(tmp_path_factory):
-    root = make_project(tmp_path_factory.mktemp("dvc"), {"week": WEEK})
+def committed_project(root):
+    root = make_project(root, {"week": WEEK})
     run(["git", "init", "-q"], root)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "tiny project"], root)
     return root
 
 
-def test_dvc_repro_builds_the_named_week_and_its_metrics(dvc_project):
-    root = dvc_project
+def test_dvc_repro_builds_the_named_week_and_its_metrics(tmp_path):
+    root = committed_project(tmp_path / "repro")
     run(["dvc", "repro"], root)
     built = sorted(p.name for p in (root / "weeks").iterdir())
     assert built == [w for w in TINY_WEEKS if w <= WEEK]
@@ -35,12 +35,35 @@ def test_dvc_repro_builds_the_named_week_and_its_metrics(dvc_project):
     shown = metrics[""]["data"]["reports/summary.json"]["data"]
     assert shown["retrains"] == 2 and shown["last_week_macro_f1"] == summary["last_week_macro_f1"]
     assert "up to date" in run(["dvc", "status"], root).stdout
+    # whole sections are tracked: a key no one listed is still a parameter of the stage
+    params = json.loads(run(["dvc", "params", "diff", "--all", "--json"], root).stdout)
+    assert {"train.hist_gradient_boosting.max_iter", "registry.tracking_uri"} <= set(params["params.yaml"])
+
+
+def test_a_changed_raw_file_is_seen_by_dvc(tmp_path):
+    root = committed_project(tmp_path / "raw")
+    run(["dvc", "repro"], root)
+    changed = TINY_WEEKS[2]
+    path = root / "data" / "raw" / f"{changed}.parquet"
+    raw = pd.read_parquet(path)
+    raw.loc[:99, "credit_score"] = "Poor"  # relabel 100 rows
+    raw.to_parquet(path, index=False)
+    before = (root / "weeks" / changed / "eval.json").read_text()
+
+    status = run(["dvc", "status", "--json"], root).stdout
+    assert "all_weeks" in json.loads(status), status
+    result = run(["dvc", "repro"], root)
+    assert "Running stage 'all_weeks'" in result.stdout
+    assert (root / "weeks" / changed / "eval.json").read_text() != before
+    assert "up to date" in run(["dvc", "status"], root).stdout
+
+
+def test_dvc_experiments_compare_retraining_policies(tmp_path):
+    root = committed_project(tmp_path / "exp")
+    run(["dvc", "repro"], root)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "baseline policy"], root)
 
-
-def test_dvc_experiments_compare_retraining_policies(dvc_project):
-    root = dvc_project
     run(["dvc", "exp", "run", "-n", "weekly-retrain", "-S", "retrain.time.max_days=7"], root)
     diff = run(["dvc", "params", "diff", "--json"], root).stdout
     assert "retrain.time.max_days" in diff

@@ -35,7 +35,7 @@ def test_train_refuses_a_window_of_the_wrong_length(tmp_path):
     with pytest.raises(StepError, match="1 window files given for the 2 weeks"):
         steps.train(
             algo="lightgbm", week=WEEK, decision=str(decision), window=[raw_file(tmp_path, "2022-01-09")],
-            model_dir=str(tmp_path / "model"), out=str(tmp_path / "candidate.json"), columns=COLUMNS,
+            candidate=str(tmp_path / "candidate.json"), model=str(tmp_path / "model"), columns=COLUMNS,
             hyper=PARAMS["train"]["lightgbm"], seed=1, threads=1,
         )
     assert not (tmp_path / "candidate.json").exists() and not (tmp_path / "model").exists()
@@ -45,8 +45,8 @@ def test_train_on_a_quiet_week_records_it_and_leaves_an_empty_model_folder(tmp_p
     decision = tmp_path / "decision.json"
     write_json(decision, {"retrain": False, "training_window": None})
     record = steps.train(
-        algo="catboost", week=WEEK, decision=str(decision), window=[], model_dir=str(tmp_path / "model"),
-        out=str(tmp_path / "candidate.json"), columns=COLUMNS, hyper=PARAMS["train"]["catboost"], seed=1, threads=1,
+        algo="catboost", week=WEEK, decision=str(decision), window=[], model=str(tmp_path / "model"),
+        candidate=str(tmp_path / "candidate.json"), columns=COLUMNS, hyper=PARAMS["train"]["catboost"], seed=1, threads=1,
     )
     assert record == read_json(tmp_path / "candidate.json") == {"algo": "catboost", "week": WEEK, "trained": False}
     assert list((tmp_path / "model").iterdir()) == []
@@ -71,7 +71,7 @@ def test_evaluate_refuses_predictions_of_other_rows(tmp_path, edit):
     write_json(decision, {"retrain": False, "reasons": []})
     with pytest.raises(StepError, match="does not hold the ids of"):
         steps.evaluate(week=WEEK, decision=str(decision), preds=predictions(tmp_path, raw, ids), raw=raw,
-                       out=str(tmp_path / "eval.json"), columns=COLUMNS)
+                       evaluation=str(tmp_path / "eval.json"), columns=COLUMNS)
     assert not (tmp_path / "eval.json").exists()
 
 
@@ -81,7 +81,7 @@ def test_evaluate_scores_matching_predictions(tmp_path):
     decision = tmp_path / "decision.json"
     write_json(decision, {"retrain": False, "reasons": []})
     result = steps.evaluate(week=WEEK, decision=str(decision), preds=predictions(tmp_path, raw, ids), raw=raw,
-                            out=str(tmp_path / "eval.json"), columns=COLUMNS)
+                            evaluation=str(tmp_path / "eval.json"), columns=COLUMNS)
     assert result["accuracy"] == 1.0 and result["rows"] == 50
 
 
@@ -93,7 +93,7 @@ def test_steps_take_keywords_only():
 def test_a_failing_step_writes_its_error_to_its_log(tmp_path):
     log = tmp_path / "logs" / "predict.log"
     with pytest.raises(Exception):
-        steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), raw="x", out="y", columns=COLUMNS, log=str(log))
+        steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), raw="x", preds="y", columns=COLUMNS, log=str(log))
     text = log.read_text()
     assert "predict started" in text and "predict failed with an unexpected error" in text
     assert "Traceback" in text and "FileNotFoundError" in text  # unexpected: the whole traceback
@@ -106,7 +106,7 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
     raw = tmp_path / f"{WEEK}.parquet"
     raw.write_bytes(b"not parquet")
     with pytest.raises(DataError):
-        steps.predict(week=WEEK, tracker=str(tracker), raw=str(raw), out=str(tmp_path / "p.parquet"),
+        steps.predict(week=WEEK, tracker=str(tracker), raw=str(raw), preds=str(tmp_path / "p.parquet"),
                       columns=COLUMNS, log=str(log))
     text = log.read_text()
     assert f"ERROR weekly: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text

@@ -1,6 +1,8 @@
 """Integration tests: the real Snakemake, MLflow, LightGBM and CatBoost on the tiny configuration."""
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import re
 
@@ -9,7 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, snakemake
+from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, make_project, run, snakemake
+from weekly.algorithms import algorithm
 
 CLASSES = ["Poor", "Standard", "Good"]
 
@@ -69,19 +72,25 @@ def test_trackers_carry_over_between_retrainings(backfill):
     assert read(root, "models/last_retraining_date.json") == previous
 
 
-def test_models_and_candidates_exist_only_for_retraining_weeks(backfill):
+def test_model_folders_hold_native_models_only_on_retraining_weeks(backfill):
     root, _ = backfill
-    assert sorted(p.name for p in (root / "models").iterdir() if p.is_dir()) == TINY_RETRAIN_WEEKS
     for week in TINY_WEEKS:
-        for algo, native in (("lightgbm", "model.txt"), ("catboost", "model.cbm")):
+        for algo in ("lightgbm", "catboost"):
             record = read(root, f"weeks/{week}/candidates/{algo}.json")
+            folder = root / "models" / week / algo
             assert record["trained"] is (week in TINY_RETRAIN_WEEKS)
             if record["trained"]:
-                assert (root / "models" / week / algo / native).is_file()
+                native = folder / algorithm(algo).native_file
+                assert record["model_path"] == str(native.relative_to(root))
+                assert record["model_sha256"] == hashlib.sha256(native.read_bytes()).hexdigest()
+                assert set(record["libraries"]) == set(algorithm(algo).distributions)
                 metrics = read(root, f"models/{week}/{algo}/metrics.json")
                 assert metrics["valid"]["macro_f1"] == record["valid_metrics"]["macro_f1"]
                 # point in time: trained on the six weeks before the week only
                 assert record["window"][-1] < week and len(record["window"]) == 6
+            else:
+                # declared, and empty but for Snakemake's hidden timestamp
+                assert folder.is_dir() and [p.name for p in folder.iterdir() if not p.name.startswith(".")] == []
 
 
 def test_predictions_and_evaluation_match_the_serving_model(backfill):
@@ -154,19 +163,29 @@ def test_champion_loads_from_the_registry_and_scores_raw_rows(backfill):
     np.testing.assert_allclose(proba.to_numpy(), preds[proba.columns].to_numpy(), rtol=1e-6)
 
 
+def job_span(log):
+    """Start and end of a job, from the timestamps of its log's first and last lines."""
+    stamps = [dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f") for line in log.read_text().splitlines()]
+    return stamps[0], stamps[-1]
+
+
 def test_trainers_run_in_parallel(backfill):
+    root, _ = backfill
+    week = TINY_RETRAIN_WEEKS[0]
+    (a_start, a_end), (b_start, b_end) = (job_span(root / "logs" / "train" / algo / f"{week}.log")
+                                          for algo in ("lightgbm", "catboost"))
+    assert a_start < b_end and b_start < a_end, "the two candidates of the first week never trained at the same time"
+
+
+def test_console_shows_one_line_per_week(backfill):
     _, result = backfill
-    # Snakemake logs "rule <name>: ... jobid: N" when a job starts and "Finished jobid: N" when it ends.
-    events = re.findall(r"rule (train_lightgbm|train_catboost):\n(?:.*\n)*?\s+jobid: (\d+)|Finished jobid: (\d+)", result.stderr)
-    started, running, overlapped = {}, set(), False
-    for rule, jobid, finished in events:
-        if rule:
-            started[jobid] = rule
-            running.add(jobid)
-            overlapped |= {started[j] for j in running} == {"train_lightgbm", "train_catboost"}
-        elif finished in running:
-            running.discard(finished)
-    assert overlapped, "train_lightgbm and train_catboost never ran at the same time"
+    lines = [line for line in result.stderr.splitlines() if re.match(r"\d{4}-\d{2}-\d{2}  ", line)]
+    assert [line[:10] for line in lines] == TINY_WEEKS
+    assert "retrain (initial)" in lines[0] and "keep" in lines[1] and "retrain (time)" in lines[3]
+    assert re.search(r"serving (lightgbm|catboost) v1 +macro F1 0\.\d{3} on 300 rows", lines[0])
+    assert "rule train:" not in result.stderr and "Finished jobid" not in result.stderr  # no per-job lines
+    assert "Created version" not in result.stderr  # MLflow's chatter goes to the register logs
+    assert "Created version '1'" in (backfill[0] / "logs" / "register" / f"{TINY_RETRAIN_WEEKS[0]}.log").read_text()
 
 
 def test_second_run_has_nothing_to_do_and_adds_no_version(backfill, tmp_path):
@@ -217,17 +236,41 @@ def test_changing_a_later_week_leaves_earlier_weeks_untouched(backfill, tmp_path
     assert len(registry_client(root).search_model_versions("name = 'credit-scoring'")) == 4
 
 
-def test_step_scripts_run_by_hand(repo_root):
-    from helpers import run
-
+def test_every_step_script_has_help(repo_root):
     for script in sorted((repo_root / "scripts").glob("*.py")):
         result = run(["python", str(script), "--help"], repo_root)
         assert "usage:" in result.stdout and "--params" in result.stdout, script.name
 
 
-def test_workflow_passes_snakemake_lint(tmp_path):
-    from helpers import make_project, run
+def test_steps_run_by_hand_give_the_workflows_files(backfill, tmp_path, repo_root):
+    root = backfill[0]
+    week = TINY_RETRAIN_WEEKS[1]
+    prev = TINY_WEEKS[TINY_WEEKS.index(week) - 1]
+    run(["python", str(repo_root / "scripts" / "decide.py"), "--week", week,
+         "--tracker", f"weeks/{prev}/tracker.json", "--evaluation", f"weeks/{prev}/eval.json",
+         "--out", str(tmp_path / "decision.json")], root)
+    assert read(tmp_path, "decision.json") == read(root, f"weeks/{week}/decision.json")
+    window = [f"data/raw/{w}" + ".parquet" for w in read(root, f"weeks/{week}/decision.json")["training_window"]["weeks"]]
+    result = run(["python", str(repo_root / "scripts" / "train.py"), "--algo", "catboost", "--week", week,
+                  "--decision", str(tmp_path / "decision.json"), "--window", *window,
+                  "--model-dir", str(tmp_path / "model"), "--out", str(tmp_path / "candidate.json")], root)
+    assert "catboost trained" in result.stderr  # the step's log, on the console
+    by_hand, workflow = read(tmp_path, "candidate.json"), read(root, f"weeks/{week}/candidates/catboost.json")
+    for key in ("fingerprint", "model_sha256", "valid_metrics", "training_code"):
+        assert by_hand[key] == workflow[key], key
 
+
+def test_a_step_run_by_hand_fails_with_its_message(backfill, tmp_path, repo_root):
+    root = backfill[0]
+    result = run(["python", str(repo_root / "scripts" / "predict.py"), "--week", TINY_WEEKS[0],
+                  "--tracker", f"weeks/{TINY_WEEKS[0]}/tracker.json", "--raw", "data/raw/missing.parquet",
+                  "--out", str(tmp_path / "preds.parquet")], root, check=False)
+    assert result.returncode == 1
+    assert f"data/raw/missing.parquet (week {TINY_WEEKS[0]}): missing week file" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "preds.parquet").exists()
+
+
+def test_workflow_passes_snakemake_lint(tmp_path):
     root = make_project(tmp_path / "lint")
     result = run(["snakemake", "--lint"], root, check=False)
     assert result.returncode == 0 and "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
@@ -250,7 +293,7 @@ def test_moving_end_later_runs_only_the_new_week(backfill, tmp_path):
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     dry = snakemake(root, "-n", "all_weeks")
-    planned = set(re.findall(r"wildcards: week=(\S+)", dry.stdout + dry.stderr))
+    planned = set(re.findall(r"wildcards: .*?week=([\d-]+)", dry.stdout + dry.stderr))
     assert planned == {"2022-03-13"}
     snakemake(root, "all_weeks")
     for pattern, state in before.items():

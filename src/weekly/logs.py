@@ -102,21 +102,28 @@ _JOB_MESSAGES = ("Select jobs to execute...",)
 
 
 class _WeeksNotJobs(logging.Filter):
+    def __init__(self, workflow) -> None:
+        super().__init__()
+        self.workflow = workflow
+
     def filter(self, record: logging.LogRecord) -> bool:
+        # Asked when the record comes: a dry run is known only once the run has started.
+        if self.workflow.dryrun or self.workflow.output_settings.verbose:
+            return True
         event = str(getattr(record, "event", "") or "")
         return event not in _JOB_EVENTS and record.getMessage() not in _JOB_MESSAGES
 
 
-def weeks_on_console(snakemake_logger: logging.Logger | None = None) -> None:
+def weeks_on_console(workflow, snakemake_logger: logging.Logger | None = None) -> None:
     """The backfill's console: one line per finished week instead of Snakemake's lines per job.
 
     Only the console handlers are filtered: Snakemake's log file under .snakemake/log/
-    keeps every job. Errors, warnings and summaries stay on the console too. Called by the
-    Snakefile for a real run without --verbose (a dry run still lists its jobs).
+    keeps every job. Errors, warnings and summaries stay on the console too. A dry run,
+    or a run with --verbose, shows Snakemake's lines as usual. Called by the Snakefile.
     """
     to_console(PROGRESS)
     logger = snakemake_logger or logging.getLogger("snakemake.logging")
     for handler in logger.handlers:
         console = isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
         if console and not any(isinstance(f, _WeeksNotJobs) for f in handler.filters):
-            handler.addFilter(_WeeksNotJobs())
+            handler.addFilter(_WeeksNotJobs(workflow))

@@ -20,11 +20,15 @@ from weekly.algorithms import algorithm
 TRAINING_CODE = ("algorithms", "models", "data", "metrics")
 
 
+# Modules that only talk (command lines, logging): their changes leave every output as it was.
+TALK_ONLY = ("cli", "logs")
+
+
 def code_digest(modules: Iterable[str] | None = None) -> str:
-    """sha256 of the package's source: the named modules, or every module of the package."""
+    """sha256 of the package's source: the named modules, or every module that can change an output."""
     package = resources.files("weekly")
     names = [f"{m}.py" for m in modules] if modules is not None else [
-        p.name for p in package.iterdir() if p.name.endswith(".py")
+        p.name for p in package.iterdir() if p.name.endswith(".py") and p.name[:-3] not in TALK_ONLY
     ]
     digest = hashlib.sha256()
     for name in sorted(names):

@@ -1,9 +1,10 @@
 """The workflow's steps: read inputs, call the pure logic, write outputs atomically.
 
 Snakemake's rules, the scripts in `scripts/` and the benchmark's loop call these
-functions, always by keyword; paths always come from the caller. Every step takes
-`log=` (its job log, see weekly.logs). Heavy libraries are imported only by the steps
-that need them.
+functions, always by keyword. A step's keywords are the names its rule gives to its
+wildcards, input, output and params, so a rule passes them all at once; paths always
+come from the caller. Every step takes `log=` (its job log, see weekly.logs). Heavy
+libraries are imported only by the steps that need them.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from typing import Any
 import pandas as pd
 
 from weekly import decision as decision_logic
-from weekly import models, provenance, report, selection, tracker
+from weekly import models, provenance, selection
+from weekly import report as report_logic
+from weekly import tracker as tracker_logic
 from weekly.data import feature_names, labels, read_week, read_weeks
 from weekly.errors import StepError
 from weekly.io import atomic_dir, read_json, write_csv, write_json, write_parquet
@@ -31,13 +34,13 @@ EXAMPLE_ROWS = 5
 
 
 @logged
-def generate_week(*, week: str, rows: int, seed: int, out: str) -> None:
-    """Write the embedded default data of one week."""
+def generate_week(*, week: str, raw: str, rows: int, seed: int) -> None:
+    """Write the embedded default data of one week to `raw`."""
     from weekly.generate import generate_week as generate
 
     frame = generate(parse_week(week), rows, seed)
-    write_parquet(out, frame)
-    log.info("generated %d rows for week %s (seed %d) -> %s", len(frame), week, seed, out)
+    write_parquet(raw, frame)
+    log.info("generated %d rows for week %s (seed %d) -> %s", len(frame), week, seed, raw)
 
 
 def _read_optional(path: str | None) -> dict | None:
@@ -48,18 +51,19 @@ def _read_optional(path: str | None) -> dict | None:
 def decide(
     *,
     week: str,
-    tracker: str | None,
-    evaluation: str | None,
-    out: str,
+    decision: str,
     retrain: dict,
     window_weeks: int,
     valid_weeks: int,
+    tracker: str | None = None,
+    evaluation: str | None = None,
 ) -> dict:
-    """Take the retraining decision of `week` from the previous week's tracker and evaluation."""
+    """Take the retraining decision of `week` (written to `decision`) from the previous
+    week's tracker and evaluation (none for the first week)."""
     result = decision_logic.decide(
         week, retrain, _read_optional(tracker), _read_optional(evaluation), window_weeks, valid_weeks
     )
-    write_json(out, result)
+    write_json(decision, result)
     log.info("week %s: retrain=%s reasons=%s", week, result["retrain"], result["reasons"])
     return result
 
@@ -71,24 +75,24 @@ def train(
     week: str,
     decision: str,
     window: list[str],
-    model_dir: str,
-    out: str,
+    candidate: str,
+    model: str,
     columns: dict,
     hyper: dict,
     seed: int,
     threads: int,
 ) -> dict:
-    """Train one candidate when the week's decision says so; record it in `out` either way.
+    """Train one candidate when the week's decision says so; record it in `candidate` either way.
 
     `window` lists the raw files of the training window, oldest first. The native model,
-    its metrics and an input example go to `model_dir`, put in place in one rename; on a
-    week that does not retrain, `model_dir` is left empty.
+    its metrics and an input example go to the folder `model`, put in place in one rename;
+    on a week that does not retrain, the folder is left empty.
     """
     verdict = read_json(decision)
     if not verdict["retrain"]:
-        Path(model_dir).mkdir(parents=True, exist_ok=True)
+        Path(model).mkdir(parents=True, exist_ok=True)
         record = {"algo": algo, "week": week, "trained": False}
-        write_json(out, record)
+        write_json(candidate, record)
         log.info("week %s: no retraining, %s not trained", week, algo)
         return record
     weeks = verdict["training_window"]
@@ -100,11 +104,11 @@ def train(
     frame = read_weeks(window, weeks["weeks"], columns)
     train_part, valid_part = models.split_window(frame, columns["date"], week, weeks["valid_weeks"])
     log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
-    model, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
+    fitted, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
     example = valid_part[feature_names(columns)].head(EXAMPLE_ROWS)
-    model_path = models.native_path(algo, model_dir)
-    with atomic_dir(model_dir) as tmp:
-        models.save(algo, model, tmp)
+    model_path = models.native_path(algo, model)
+    with atomic_dir(model) as tmp:
+        models.save(algo, fitted, tmp)
         write_json(tmp / "metrics.json", fit_metrics)
         write_parquet(tmp / "input_example.parquet", example)
     record = {
@@ -112,8 +116,8 @@ def train(
         "week": week,
         "trained": True,
         "model_path": str(model_path),
-        "metrics_path": str(Path(model_dir) / "metrics.json"),
-        "example_path": str(Path(model_dir) / "input_example.parquet"),
+        "metrics_path": str(Path(model) / "metrics.json"),
+        "example_path": str(Path(model) / "input_example.parquet"),
         "valid_metrics": fit_metrics["valid"],
         "train_rows": fit_metrics["train_rows"],
         "valid_rows": fit_metrics["valid_rows"],
@@ -125,7 +129,7 @@ def train(
         "fingerprint": provenance.fingerprint(algo, week, [columns, hyper, seed, threads], window),
         "model_sha256": provenance.file_digest(model_path),
     }
-    write_json(out, record)
+    write_json(candidate, record)
     log.info(
         "week %s: %s trained in %s s, validation macro F1 %.4f -> %s",
         week, algo, fit_metrics["fit_seconds"], fit_metrics["valid"]["macro_f1"], model_path,
@@ -139,20 +143,21 @@ def register(
     week: str,
     decision: str,
     candidates: list[str],
-    previous_tracker: str | None,
-    out: str,
+    tracker: str,
     registry: dict,
     columns: dict,
+    previous_tracker: str | None = None,
 ) -> dict:
-    """Select, register and promote the week's winner, or carry the previous tracker over.
+    """Select, register and promote the week's winner, or carry the previous tracker over;
+    the week's serving state goes to `tracker`.
 
     `candidates` come in the order of params.yaml train.models, which breaks ties.
     """
     if not read_json(decision)["retrain"]:
         if previous_tracker is None:
             raise StepError(f"week {week}: no retraining and no previous tracker: nothing can serve this week")
-        state = tracker.carry_over(read_json(previous_tracker), week)
-        write_json(out, state)
+        state = tracker_logic.carry_over(read_json(previous_tracker), week)
+        write_json(tracker, state)
         log.info("week %s: no retraining, version %s keeps serving", week, state["model_version"])
         return state
     from weekly import registry as mlflow_registry
@@ -163,8 +168,8 @@ def register(
     winner = next(c for c in trained if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
     registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns)
-    state = tracker.after_retraining(week, winner, chosen, registration)
-    write_json(out, state)
+    state = tracker_logic.after_retraining(week, winner, chosen, registration)
+    write_json(tracker, state)
     log.info(
         "week %s: scores %s, winner %s, %s %s",
         week, chosen["scores"], chosen["winner"],
@@ -180,15 +185,20 @@ def _serving_model(algo: str, path: str, mtime_ns: int) -> Any:
 
 
 @logged
-def predict(*, week: str, tracker: str, raw: str, out: str, columns: dict) -> pd.DataFrame:
-    """Score the week's applications with the model that serves the week."""
+def predict(*, week: str, tracker: str, raw: str, preds: str, columns: dict) -> pd.DataFrame:
+    """Score the week's applications with the model that serves the week; write them to `preds`."""
     state = read_json(tracker)
     frame = read_week(raw, week, columns)
     path = state["model_path"]
+    if not os.path.exists(path):
+        raise StepError(
+            f"week {week}: {path}, the model serving the week ({tracker}), is missing: "
+            "`snakemake all_weeks` rebuilds it"
+        )
     model = _serving_model(state["model_type"], path, os.stat(path).st_mtime_ns)
     proba = models.predict_proba(state["model_type"], model, frame, columns)
     classes = labels(columns)
-    preds = pd.DataFrame({
+    scored = pd.DataFrame({
         columns["id"]: frame[columns["id"]],
         columns["date"]: frame[columns["date"]],
         "prediction": models.predicted_labels(proba, classes),
@@ -196,14 +206,14 @@ def predict(*, week: str, tracker: str, raw: str, out: str, columns: dict) -> pd
         "model_version": str(state["model_version"]),
         "model_type": state["model_type"],
     })
-    write_parquet(out, preds)
-    log.info("week %s: scored %d rows with %s version %s", week, len(preds), state["model_type"], state["model_version"])
-    return preds
+    write_parquet(preds, scored)
+    log.info("week %s: scored %d rows with %s version %s", week, len(scored), state["model_type"], state["model_version"])
+    return scored
 
 
 @logged
-def evaluate(*, week: str, decision: str, preds: str, raw: str, out: str, columns: dict) -> dict:
-    """Evaluate the serving model on the week's labels, from its predictions.
+def evaluate(*, week: str, decision: str, preds: str, raw: str, evaluation: str, columns: dict) -> dict:
+    """Evaluate the serving model on the week's labels, from its predictions; write `evaluation`.
 
     Also says on the console how the week went (see report.week_line).
     """
@@ -218,33 +228,34 @@ def evaluate(*, week: str, decision: str, preds: str, raw: str, out: str, column
         "model_type": str(scored["model_type"].iloc[0]),
         **classification_report(truth.tolist(), scored["prediction"].tolist(), labels(columns)),
     }
-    write_json(out, result)
+    write_json(evaluation, result)
     log.info("week %s: macro F1 %.4f on %d rows", week, result["macro_f1"], result["rows"])
-    progress.info(report.week_line(read_json(decision), result))
+    progress.info(report_logic.week_line(read_json(decision), result))
     return result
 
 
 @logged
-def write_reports(*, trackers: list[str], evaluations: list[str], weekly_csv: str, summary_json: str) -> dict:
-    """One row per week and the backfill's summary, from the weeks' trackers and evaluations in order."""
-    rows = report.weekly_rows([read_json(p) for p in trackers], [read_json(p) for p in evaluations])
-    summary = report.summarise(rows)
-    write_csv(weekly_csv, rows)
-    write_json(summary_json, summary)
+def report(*, trackers: list[str], evaluations: list[str], weekly: str, summary: str) -> dict:
+    """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
+    trackers and evaluations in week order."""
+    rows = report_logic.weekly_rows([read_json(p) for p in trackers], [read_json(p) for p in evaluations])
+    figures = report_logic.summarise(rows)
+    write_csv(weekly, rows)
+    write_json(summary, figures)
     message = (
-        f"{summary['weeks']} weeks, {summary['retrains']} retrainings, "
-        f"mean macro F1 {summary['mean_macro_f1']:.4f}, worst {summary['worst_macro_f1']:.4f} ({summary['worst_week']})"
+        f"{figures['weeks']} weeks, {figures['retrains']} retrainings, "
+        f"mean macro F1 {figures['mean_macro_f1']:.4f}, worst {figures['worst_macro_f1']:.4f} ({figures['worst_week']})"
     )
     log.info(message)
     progress.info(message)
-    return summary
+    return figures
 
 
 @logged
-def publish_tracker(*, tracker: str, out: str) -> None:
-    """Publish the last week's tracker as the latest serving state."""
+def publish_tracker(*, tracker: str, latest: str) -> None:
+    """Publish the last week's tracker as the latest serving state, `latest`."""
     state = read_json(tracker)
-    write_json(out, state)
+    write_json(latest, state)
     log.info("latest tracker: week %s, version %s", state["week"], state["model_version"])
 
 

@@ -1,0 +1,94 @@
+"""Provenance on the real workflow: a third adapter, deleted model folders, changed training code."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+
+from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, make_project, run, snakemake
+from weekly import provenance
+
+
+def read(root, path):
+    return json.loads((root / path).read_text())
+
+
+def registry(root):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def registered_native_file(root, version) -> bytes:
+    """The native model file inside the registered artifact of a version."""
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    local = mlflow.artifacts.download_artifacts(f"models:/credit-scoring/{version}", dst_path=str(root / "dl" / version))
+    files = [p for p in (root / "dl" / version).rglob("*") if p.is_file() and p.parent.name == "artifacts"]
+    assert len(files) == 1, (local, files)
+    return files[0].read_bytes()
+
+
+def test_three_candidates_train_and_the_best_is_registered(tmp_path):
+    algos = ["lightgbm", "catboost", "hist_gradient_boosting"]
+    root = make_project(tmp_path / "three", {"end": "2022-01-23", "week": "2022-01-23",
+                                             "train": {"models": algos, "hist_gradient_boosting": {"max_iter": 30}}})
+    snakemake(root, "all_weeks")
+    week = TINY_WEEKS[0]
+    tracker = read(root, f"weeks/{week}/tracker.json")
+    scores = tracker["selection"]["scores"]
+    assert set(scores) == set(algos)
+    assert tracker["macro_f1_score"] == max(scores.values()) and scores[tracker["model_type"]] == max(scores.values())
+    assert (root / "models" / week / "hist_gradient_boosting" / "model.pkl").is_file()
+    runs = registry(root).search_runs([registry(root).get_experiment_by_name("credit-scoring-weekly").experiment_id])
+    assert sorted(r.data.tags["model_type"] for r in runs) == sorted(algos)
+    # the served model is the registered one, whichever algorithm won
+    assert registered_native_file(root, tracker["model_version"]) == (root / tracker["model_path"]).read_bytes()
+
+
+def test_a_deleted_model_folder_is_rebuilt(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "deleted")
+    week = TINY_RETRAIN_WEEKS[1]
+    serving = read(root, f"weeks/{week}/tracker.json")["model_path"]
+    before = (root / serving).read_bytes()
+    shutil.rmtree(root / "models" / week)
+    dry = snakemake(root, "-n", "all_weeks")
+    assert "Nothing to be done" not in dry.stdout + dry.stderr
+    snakemake(root, "all_weeks")
+    assert (root / serving).read_bytes() == before  # the same fit, byte for byte
+    assert len(registry(root).search_model_versions("name = 'credit-scoring'")) == 3  # so no new version
+
+
+def test_changed_training_code_makes_a_new_version_whose_artifact_is_the_served_file(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "code")
+    env = {"PYTHONPATH": str(root / "src")}  # the project's own copy of the package, edited below
+    assert snakemake(root, "-n", "all_weeks", env=env).stdout.count("Nothing to be done") == 1
+
+    adapters = root / "src" / "weekly" / "algorithms.py"
+    text = adapters.read_text()
+    assert '"deterministic": True,' in text
+    adapters.write_text(text.replace('"deterministic": True,', '"deterministic": True,\n            "lambda_l2": 5.0,'))
+    snakemake(root, "all_weeks", env=env)  # the code changed: every week's jobs are out of date
+
+    client = registry(root)
+    versions = client.search_model_versions("name = 'credit-scoring'")
+    assert len(versions) == 6  # three retraining weeks, each registered anew
+    for week in TINY_RETRAIN_WEEKS:
+        tracker = read(root, f"weeks/{week}/tracker.json")
+        assert int(tracker["model_version"]) > 3
+        assert registered_native_file(root, tracker["model_version"]) == (root / tracker["model_path"]).read_bytes()
+        record = read(root, f"weeks/{week}/candidates/lightgbm.json")
+        assert record["training_code"] != read(backfill[0], f"weeks/{week}/candidates/lightgbm.json")["training_code"]
+    champion = client.get_model_version_by_alias("credit-scoring", "champion")
+    assert str(champion.version) == read(root, f"weeks/{TINY_WEEKS[-1]}/tracker.json")["model_version"]
+
+
+def test_code_digest_follows_the_source():
+    assert provenance.code_digest(["models"]) != provenance.code_digest(["algorithms"])
+    assert provenance.code_digest() == provenance.code_digest()
+    assert len(provenance.code_digest(provenance.TRAINING_CODE)) == 16
