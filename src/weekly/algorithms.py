@@ -32,6 +32,14 @@ def _full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarr
     return out
 
 
+def _as_categories(X: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    # pandas categories: LightGBM and scikit-learn keep each column's values with the model,
+    # so codes line up at prediction time whatever values a later frame holds.
+    for col in categorical:
+        X[col] = X[col].astype("category")
+    return X
+
+
 class Algorithm:
     """What every adapter provides. `y` is the class index 0..n_classes-1 in configured order."""
 
@@ -65,10 +73,7 @@ class LightGBM(Algorithm):
     native_file = "model.txt"
     distributions = ("lightgbm",)
 
-    def features(self, X, categorical):
-        for col in categorical:
-            X[col] = X[col].astype("category")
-        return X
+    features = staticmethod(_as_categories)
 
     def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
         import lightgbm as lgb
@@ -155,10 +160,7 @@ class HistGradientBoosting(Algorithm):
     native_file = "model.pkl"
     distributions = ("scikit-learn",)
 
-    def features(self, X, categorical):
-        for col in categorical:
-            X[col] = X[col].astype("category")
-        return X
+    features = staticmethod(_as_categories)
 
     def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
         from sklearn.ensemble import HistGradientBoostingClassifier

@@ -15,7 +15,7 @@ from weekly.data import categorical_values, labels
 
 
 class ProbabilityModel(mlflow.pyfunc.PythonModel):
-    """Wraps a native LightGBM or CatBoost file with the feature preparation it was trained with."""
+    """Wraps the native file of any adapter (weekly.algorithms) with the feature preparation it was trained with."""
 
     def load_context(self, context) -> None:
         self.algo = context.model_config["algo"]
