@@ -8,6 +8,7 @@ import sys
 from weekly import steps
 from weekly.algorithms import ALGORITHMS
 from weekly.config import validate_params
+from weekly.data import check_raw_folder
 from weekly.logs import weeks_on_console
 
 # The chain is 156 weeks of ~7 dependent jobs: deeper than the default recursion limit
@@ -19,6 +20,7 @@ configfile: "params.yaml"
 
 
 config.update(validate_params(config, "params.yaml (with --config overrides)"))
+check_raw_folder(config["data"]["raw_dir"], config["data"]["columns"], config["data"]["generate"])
 # One line per finished week on the console instead of Snakemake's lines per job
 # (`--verbose` shows those; a dry run lists its jobs as usual).
 weeks_on_console(workflow)
@@ -41,7 +43,9 @@ include: "rules/report.smk"
 rule all_weeks:
     default_target: True
     input:
-        weeks=[path for pattern in paths.WEEK_FILES for path in every_week(pattern)],
+        weeks=[path for pattern in (DECISION, TRACKER, PREDS) for path in every_week(pattern)],
+        # a week is evaluated once its outcomes are known (label_delay_weeks)
+        evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
         # A deleted model folder is rebuilt (with what depends on it), not found missing later.
         models=every_model_dir(),
         weekly=paths.WEEKLY_REPORT,

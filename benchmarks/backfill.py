@@ -7,7 +7,7 @@ functions. Each side runs as one fresh process, so each pays its imports once.
 
 Prints both wall times, their ratio (Snakemake / loop), the number of Snakemake jobs,
 and the mean wall time that a week without retraining adds to each chain (measured
-between the eval.json files of consecutive weeks).
+between the preds.parquet files of consecutive weeks).
 
   python benchmarks/backfill.py                # the default 155-week backfill
   python benchmarks/backfill.py --end 2022-06-05   # a shorter chain
@@ -71,48 +71,61 @@ def loop(folder: Path) -> None:
     from weekly.config import load_params
 
     p = load_params("params.yaml")
-    cols, train = p["data"]["columns"], p["train"]
-    raw = paths.raw(p["data"]["raw_dir"])
+    cols, train, k = p["data"]["columns"], p["train"], p["data"]["label_delay_weeks"]
+    applications, outcomes = paths.applications(p["data"]["raw_dir"]), paths.outcomes(p["data"]["raw_dir"])
     chain = calendar.chain(p["start"], p["end"])
-    for week in calendar.raw_weeks(p["start"], p["end"], train["window_weeks"]):
-        steps.generate_week(week=week, raw=raw.format(week=week), rows=p["data"]["rows_per_week"], seed=p["seed"],
-                            log=paths.log("generate_week", "week").format(week=week))
+    evaluated = calendar.evaluated_weeks(p["start"], p["end"], k)
+    for week in calendar.raw_weeks(p["start"], p["end"], train["window_weeks"], k):
+        steps.generate_week(week=week, applications=applications.format(week=week),
+                            outcomes=outcomes.format(week=week), rows=p["data"]["rows_per_week"], seed=p["seed"],
+                            columns=cols, log=paths.log("generate_week", "week").format(week=week))
+    guard = {key: train[key] for key in ("min_rows", "min_class_rows")}
     for i, week in enumerate(chain):
         at = {"week": week}
-        previous = {"tracker": paths.TRACKER.format(week=chain[i - 1]),
-                    "evaluation": paths.EVALUATION.format(week=chain[i - 1])} if i else {}
-        decision, tracker = paths.DECISION.format(**at), paths.TRACKER.format(**at)
-        preds, evaluation, raw_file = paths.PREDS.format(**at), paths.EVALUATION.format(**at), raw.format(**at)
-        steps.decide(week=week, decision=decision, retrain=p["retrain"], window_weeks=train["window_weeks"],
-                     valid_weeks=train["valid_weeks"], log=paths.log("decide", "week").format(**at), **previous)
-        window = [raw.format(week=w) for w in calendar.window(week, train["window_weeks"])]
+        seen = calendar.newest_labelled(week, k)
+        previous = {"tracker": paths.TRACKER.format(week=chain[i - 1])} if i else {}
+        if seen >= chain[0]:
+            previous["evaluation"] = paths.EVALUATION.format(week=seen)
+        window = calendar.labelled_window(week, train["window_weeks"], k)
+        window_applications = [applications.format(week=w) for w in window]
+        window_outcomes = [outcomes.format(week=w) for w in window]
+        decision, tracker, preds = paths.DECISION.format(**at), paths.TRACKER.format(**at), paths.PREDS.format(**at)
+        steps.decide(week=week, decision=decision, window_outcomes=window_outcomes, retrain=p["retrain"],
+                     window_weeks=train["window_weeks"], valid_weeks=train["valid_weeks"], label_delay_weeks=k,
+                     guard=guard, columns=cols, log=paths.log("decide", "week").format(**at), **previous)
         candidates = [paths.CANDIDATE.format(algo=algo, **at) for algo in train["models"]]
         for algo, candidate in zip(train["models"], candidates):
-            steps.train(algo=algo, week=week, decision=decision, window=window, candidate=candidate,
+            steps.train(algo=algo, week=week, decision=decision, window_applications=window_applications,
+                        window_outcomes=window_outcomes, candidate=candidate,
                         model=paths.MODEL_DIR.format(algo=algo, **at), columns=cols, hyper=train[algo],
                         seed=p["seed"], threads=TRAIN_THREADS,
                         log=paths.log("train", "algo", "week").format(algo=algo, **at))
         steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker, registry=p["registry"],
                        columns=cols, previous_tracker=previous.get("tracker"),
                        log=paths.log("register", "week").format(**at))
-        steps.predict(week=week, tracker=tracker, raw=raw_file, preds=preds, columns=cols,
+        steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds, columns=cols,
                       log=paths.log("predict", "week").format(**at))
-        steps.evaluate(week=week, decision=decision, preds=preds, raw=raw_file, evaluation=evaluation, columns=cols,
-                       log=paths.log("evaluate", "week").format(**at))
+        known = (calendar.parse_week(week) - k * calendar.WEEK).isoformat()  # outcomes known at the end of `week`
+        if known in evaluated:
+            steps.evaluate(week=known, decision=paths.DECISION.format(week=known),
+                           tracker=paths.TRACKER.format(week=known), preds=paths.PREDS.format(week=known),
+                           outcomes=outcomes.format(week=known), evaluation=paths.EVALUATION.format(week=known),
+                           columns=cols, min_rows=p["evaluate"]["min_rows"],
+                           log=paths.log("evaluate", "week").format(week=known))
     steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
-                 evaluations=[paths.EVALUATION.format(week=w) for w in chain],
+                 evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
                  weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, log=paths.log("report"))
     steps.publish_tracker(tracker=paths.TRACKER.format(week=chain[-1]), latest=paths.LATEST_TRACKER,
                           log=paths.log("publish_tracker"))
 
 
 def quiet_week_cost(folder: Path) -> tuple[float, int]:
-    """Mean seconds between consecutive weeks' eval.json when the later week did not retrain."""
+    """Mean seconds between consecutive weeks' preds.parquet when the later week did not retrain."""
     weeks = sorted(p.name for p in (folder / "weeks").iterdir())
     gaps = []
     for before, week in zip(weeks, weeks[1:]):
         if not json.loads((folder / "weeks" / week / "decision.json").read_text())["retrain"]:
-            gap = (folder / "weeks" / week / "eval.json").stat().st_mtime - (folder / "weeks" / before / "eval.json").stat().st_mtime
+            gap = (folder / "weeks" / week / "preds.parquet").stat().st_mtime - (folder / "weeks" / before / "preds.parquet").stat().st_mtime
             gaps.append(gap)
     return mean(gaps), len(gaps)
 

@@ -1,11 +1,15 @@
 # Week arithmetic and input functions shared by the rules. The path patterns (with the
 # {week} and {algo} wildcards) come from weekly/paths.py, where each is written once.
 # Imported as modules: bare names like `chain` would shadow Snakemake's own globals.
+import os
+
 from weekly import paths, provenance
 from weekly import weeks as week_calendar
 
 WEEKS = week_calendar.chain(config["start"], config["end"])
-RAW = paths.raw(config["data"]["raw_dir"])
+LABEL_DELAY = config["data"]["label_delay_weeks"]
+APPLICATIONS = paths.applications(config["data"]["raw_dir"])
+OUTCOMES = paths.outcomes(config["data"]["raw_dir"])
 DECISION = paths.DECISION
 TRACKER = paths.TRACKER
 PREDS = paths.PREDS
@@ -40,28 +44,45 @@ def chain_week(wildcards):
 
 
 def previous_week_state(wildcards):
-    """The previous week's tracker and evaluation; none for the first week."""
+    """What the decision of a week reads: the previous week's tracker (none for the first
+    week) and the newest evaluation known at the start of the week (none before the first
+    evaluation of the chain is known)."""
     week = chain_week(wildcards)
-    if week == WEEKS[0]:
-        return {}
-    prev = week_calendar.previous(week)
-    return {"tracker": TRACKER.format(week=prev), "evaluation": EVALUATION.format(week=prev)}
+    state = {}
+    if week != WEEKS[0]:
+        state["tracker"] = TRACKER.format(week=week_calendar.previous(week))
+    seen = week_calendar.newest_labelled(week, LABEL_DELAY)
+    if seen >= WEEKS[0]:
+        state["evaluation"] = EVALUATION.format(week=seen)
+    return state
 
 
 def previous_tracker(wildcards):
     """The previous week's tracker; none for the first week."""
-    state = previous_week_state(wildcards)
-    return {"previous_tracker": state["tracker"]} if state else {}
+    week = chain_week(wildcards)
+    return {"previous_tracker": TRACKER.format(week=week_calendar.previous(week))} if week != WEEKS[0] else {}
 
 
-def training_window(wildcards):
-    """Raw files of the N weeks before the week, oldest first (never the week itself)."""
-    weeks = week_calendar.window(chain_week(wildcards), config["train"]["window_weeks"])
-    return [RAW.format(week=w) for w in weeks]
+def _window(wildcards):
+    return week_calendar.labelled_window(chain_week(wildcards), config["train"]["window_weeks"], LABEL_DELAY)
 
 
-def week_raw_file(wildcards):
-    return RAW.format(week=chain_week(wildcards))
+def window_applications(wildcards):
+    """Applications of the training window, oldest first: the newest weeks with known outcomes."""
+    return [APPLICATIONS.format(week=w) for w in _window(wildcards)]
+
+
+def window_outcomes(wildcards):
+    """Outcomes of the training window, oldest first."""
+    return [OUTCOMES.format(week=w) for w in _window(wildcards)]
+
+
+def week_applications(wildcards):
+    return APPLICATIONS.format(week=chain_week(wildcards))
+
+
+def week_outcomes(wildcards):
+    return OUTCOMES.format(week=chain_week(wildcards))
 
 
 def hyperparameters(wildcards):
@@ -74,10 +95,26 @@ def candidate_records(wildcards):
     return [paths.CANDIDATE.format(week=week, algo=algo) for algo in config["train"]["models"]]
 
 
+def evaluated_weeks():
+    """The weeks whose outcomes are known by the end of the chain. With your own data, the
+    last of them waits (unevaluated) until its outcomes file is there; every earlier one is
+    needed by a decision."""
+    weeks = week_calendar.evaluated_weeks(config["start"], config["end"], LABEL_DELAY)
+    if weeks and not config["data"]["generate"] and not os.path.exists(OUTCOMES.format(week=weeks[-1])):
+        return weeks[:-1]
+    return weeks
+
+
+EVALUATED = evaluated_weeks()
+
+
 def every_raw_file():
-    """The raw file of every week the chain reads: the training history before start, then start..end."""
-    weeks = week_calendar.raw_weeks(config["start"], config["end"], config["train"]["window_weeks"])
-    return [RAW.format(week=week) for week in weeks]
+    """Every raw file the chain reads: applications of the training history before start
+    and of every week, outcomes of the history and of the weeks evaluated."""
+    history = week_calendar.window(config["start"], config["train"]["window_weeks"] + LABEL_DELAY)
+    return [APPLICATIONS.format(week=w) for w in history + WEEKS] + [
+        OUTCOMES.format(week=w) for w in history + EVALUATED
+    ]
 
 
 def every_week(pattern, **fields):

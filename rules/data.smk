@@ -4,10 +4,12 @@ if config["data"]["generate"]:
 
     rule generate_week:
         output:
-            raw=RAW,
+            applications=APPLICATIONS,
+            outcomes=OUTCOMES,
         params:
             rows=config["data"]["rows_per_week"],
             seed=config["seed"],
+            columns=config["data"]["columns"],
             code=provenance.code_digest(["generate"]),
         log:
             paths.log("generate_week", "week"),
@@ -17,6 +19,7 @@ if config["data"]["generate"]:
 
 # Every raw file the chain reads, from the training history before start to end: what
 # the DVC stage raw_data makes (generated) or checks is there (your own files).
+# Generated or not, a week's files are applications/<week>.parquet and outcomes/<week>.parquet.
 rule raw_data:
     input:
         raw=every_raw_file(),

@@ -1,7 +1,7 @@
 rule report:
     input:
         trackers=every_week(TRACKER),
-        evaluations=every_week(EVALUATION),
+        evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
     output:
         weekly=paths.WEEKLY_REPORT,
         summary=paths.SUMMARY,

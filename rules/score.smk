@@ -1,7 +1,7 @@
 rule predict:
     input:
         tracker=TRACKER,
-        raw=week_raw_file,
+        applications=week_applications,
     output:
         preds=PREDS,
     params:
@@ -16,12 +16,14 @@ rule predict:
 rule evaluate:
     input:
         decision=DECISION,
+        tracker=TRACKER,
         preds=PREDS,
-        raw=week_raw_file,
+        outcomes=week_outcomes,
     output:
         evaluation=EVALUATION,
     params:
         columns=config["data"]["columns"],
+        min_rows=config["evaluate"]["min_rows"],
         code=CODE,
     log:
         paths.log("evaluate", "week"),

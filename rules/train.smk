@@ -6,7 +6,8 @@
 rule train:
     input:
         decision=DECISION,
-        window=training_window,
+        window_applications=window_applications,
+        window_outcomes=window_outcomes,
     output:
         candidate=paths.CANDIDATE,
         model=directory(paths.MODEL_DIR),

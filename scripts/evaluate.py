@@ -1,7 +1,8 @@
-"""Evaluate the serving model on one week's labels (rule evaluate).
+"""Evaluate the serving model on one week's outcomes (rule evaluate), once they are known.
 
-Compares the week's predictions with its labels and writes eval.json: macro F1, accuracy,
-per-class precision, recall, F1 and support, the confusion matrix, rows, model version.
+Compares the week's predictions with its outcomes and writes eval.json: macro F1 over the
+classes present, accuracy, per-class precision, recall, F1 and support, the confusion
+matrix, labelled rows and applications, too_small, model version and type.
 """
 from weekly import cli, steps
 
@@ -11,13 +12,15 @@ def main(argv=None):
     p.add_argument("--week", required=True, help="the week (YYYY-MM-DD)")
     p.add_argument("--decision", required=True, help="the week's decision.json (for the console line)")
     p.add_argument("--preds", required=True, help="the week's preds.parquet")
-    p.add_argument("--raw", required=True, help="the week's raw file (with labels)")
+    p.add_argument("--tracker", required=True, help="the week's tracker.json")
+    p.add_argument("--outcomes", required=True, help="the week's outcomes file")
     p.add_argument("--out", required=True, help="eval.json to write")
     args = p.parse_args(argv)
     params = cli.params(args)
     cli.run(
-        steps.evaluate, week=args.week, decision=args.decision, preds=args.preds, raw=args.raw,
-        evaluation=args.out, columns=params["data"]["columns"], log=args.log,
+        steps.evaluate, week=args.week, decision=args.decision, preds=args.preds, tracker=args.tracker,
+        outcomes=args.outcomes, evaluation=args.out, columns=params["data"]["columns"],
+        min_rows=params["evaluate"]["min_rows"], log=args.log,
     )
 
 

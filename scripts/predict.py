@@ -10,12 +10,12 @@ def main(argv=None):
     p = cli.parser(__doc__)
     p.add_argument("--week", required=True, help="the week (YYYY-MM-DD)")
     p.add_argument("--tracker", required=True, help="the week's tracker.json")
-    p.add_argument("--raw", required=True, help="the week's raw file")
+    p.add_argument("--applications", required=True, help="the week's applications file (no outcome needed)")
     p.add_argument("--out", required=True, help="preds.parquet to write")
     args = p.parse_args(argv)
     params = cli.params(args)
     cli.run(
-        steps.predict, week=args.week, tracker=args.tracker, raw=args.raw, preds=args.out,
+        steps.predict, week=args.week, tracker=args.tracker, applications=args.applications, preds=args.out,
         columns=params["data"]["columns"], log=args.log,
     )
 

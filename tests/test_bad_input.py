@@ -8,7 +8,8 @@ import yaml
 from helpers import TINY_WEEKS, clone, file_states, snakemake
 
 WEEK = "2022-02-20"  # week 6 of the tiny chain: weeks 1-5 are already done and must stay so
-RAW = f"data/raw/{WEEK}.parquet"
+RAW = f"data/raw/applications/{WEEK}.parquet"
+OUTCOMES = f"data/raw/outcomes/{WEEK}.parquet"
 
 
 def drop_column(df):
@@ -28,41 +29,41 @@ def unknown_label(df):
     return df
 
 
-def empty(df):
-    return df.iloc[0:0]
-
-
 @pytest.mark.parametrize(
-    "corrupt, words",
+    "path, corrupt, words",
     [
-        (drop_column, ["missing column", "'age'"]),
-        (add_column, ["unexpected column", "'favourite_colour'"]),
-        (text_dtype, ["'age'", "dtype", "expected a numeric dtype"]),
-        (unknown_label, ["'credit_score'", "unknown class label", "Excellent"]),
-        (empty, ["no rows"]),
-        (None, ["unreadable parquet file"]),
+        (RAW, drop_column, ["missing column", "'age'"]),
+        (RAW, add_column, ["unexpected column", "'favourite_colour'"]),
+        (RAW, text_dtype, ["'age'", "dtype", "expected a numeric dtype"]),
+        (OUTCOMES, unknown_label, ["'credit_score'", "unknown class label", "Excellent"]),
+        (RAW, None, ["unreadable parquet file"]),
+        (OUTCOMES, None, ["unreadable parquet file"]),
     ],
-    ids=["missing-column", "extra-column", "wrong-dtype", "unknown-label", "empty-week", "unreadable-file"],
+    ids=["missing-column", "extra-column", "wrong-dtype", "unknown-label", "unreadable-applications",
+         "unreadable-outcomes"],
 )
-def test_bad_week_file(backfill, tmp_path, corrupt, words):
+def test_bad_week_file(backfill, tmp_path, path, corrupt, words):
     root = clone(backfill[0], tmp_path / "bad")
     done = {w: file_states(root, f"weeks/{w}/*") for w in TINY_WEEKS if w < WEEK}
-    path = root / RAW
+    target = root / path
     if corrupt is None:
-        path.write_bytes(b"PAR1 this is not parquet")
+        target.write_bytes(b"PAR1 this is not parquet")
     else:
-        corrupt(pd.read_parquet(path)).to_parquet(path, index=False)
+        corrupt(pd.read_parquet(target)).to_parquet(target, index=False)
 
     result = snakemake(root, "all_weeks", check=False)
     assert result.returncode != 0
-    assert f"{RAW} (week {WEEK})" in result.stderr
+    assert f"{path} (week {WEEK})" in result.stderr
     for word in words:
         assert word in result.stderr
-    # no partial output for the bad week, nothing lost before it
-    assert not (root / "weeks" / WEEK / "preds.parquet").exists()
+    # no partial output for the bad week (its applications: no scores; its outcomes: no
+    # evaluation), nothing lost before it, and the failed job's log says why
+    assert not (root / "weeks" / WEEK / ("preds.parquet" if path == RAW else "eval.json")).exists()
     assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
     for week, state in done.items():
         assert file_states(root, f"weeks/{week}/*") == state, week
+    step = "predict" if path == RAW else "evaluate"
+    assert f"{path} (week {WEEK})" in (root / "logs" / step / f"{WEEK}.log").read_text()
 
 
 def test_missing_week_file_with_your_own_data(backfill, tmp_path):
@@ -76,7 +77,7 @@ def test_missing_week_file_with_your_own_data(backfill, tmp_path):
 
     result = snakemake(root, "all_weeks", check=False)
     assert result.returncode != 0
-    assert "Missing input files" in result.stderr and "data/raw/2022-03-13.parquet" in result.stderr
+    assert "Missing input files" in result.stderr and "data/raw/applications/2022-03-13.parquet" in result.stderr
     assert file_states(root, "weeks/**/*") == before
     assert not (root / "weeks" / "2022-03-13").exists()
 

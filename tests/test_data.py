@@ -2,7 +2,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weekly.data import DataError, check_week_frame, read_week, split_by_week
+from weekly.data import (
+    DataError,
+    application_columns,
+    check_applications,
+    check_outcomes,
+    check_raw_folder,
+    outcome_columns,
+    read_applications,
+    read_labelled_weeks,
+    read_outcomes,
+    split_by_week,
+)
 
 COLUMNS = {
     "id": "id",
@@ -13,6 +24,7 @@ COLUMNS = {
     "categorical": ["job"],
 }
 WEEK = "2022-01-16"
+SOURCE = "data/raw/applications/2022-01-16.parquet"
 
 
 def frame(**overrides):
@@ -26,59 +38,93 @@ def frame(**overrides):
     return base.assign(**overrides)
 
 
-def check(f):
-    return check_week_frame(f, COLUMNS, "data/raw/2022-01-16.parquet", WEEK)
+def applications(**overrides):
+    return frame(**overrides).drop(columns=["label"])
 
 
-def test_valid_frame_is_normalised():
-    out = check(frame(income=[1, 2, 3]))
+def outcomes(**overrides):
+    return frame(**overrides)[["id", "label"]]
+
+
+def test_valid_applications_are_normalised():
+    out = check_applications(applications(income=[1, 2, 3]), COLUMNS, SOURCE, WEEK)
     assert out["income"].dtype == "float64"
     assert out["job"].tolist() == ["x", None, "y"]
-    assert out["label"].tolist() == ["bad", "good", "good"]
+    assert list(out.columns) == application_columns(COLUMNS)
 
 
-def test_integer_labels_match_string_classes():
+def test_a_week_without_applications_is_legal():
+    assert check_applications(applications().iloc[0:0], COLUMNS, SOURCE, WEEK).empty
+
+
+@pytest.mark.parametrize("labels", [[0, 1, 1], [0.0, 1.0, 1.0], ["0", "1", "1"]])
+def test_integer_labels_match_integer_classes(labels):
     cols = {**COLUMNS, "classes": [0, 1]}
-    out = check_week_frame(frame(label=[0, 1, 1]), cols, "f.parquet", WEEK)
+    out = check_outcomes(outcomes(label=labels), cols, "f.parquet", WEEK)
     assert out["label"].tolist() == ["0", "1", "1"]
+
+
+def test_integer_coded_categoricals_read_the_same_with_or_without_gaps():
+    with_gap = check_applications(applications(job=[3.0, np.nan, 7.0]), COLUMNS, SOURCE, WEEK)
+    ints = check_applications(applications(job=[3, 5, 7]), COLUMNS, SOURCE, WEEK)
+    assert with_gap["job"].tolist() == ["3", None, "7"] and ints["job"].tolist() == ["3", "5", "7"]
 
 
 @pytest.mark.parametrize(
     "bad, words",
     [
-        (frame().iloc[0:0], ["no rows"]),
-        (frame().drop(columns=["income"]), ["missing column", "'income'"]),
-        (frame(extra=1), ["unexpected column", "'extra'"]),
-        (frame(income=["1", "2", "3"]), ["'income'", "dtype", "numeric"]),
-        (frame(date=["2022-01-16"] * 3), ["'date'", "dtype"]),
-        (frame(date=pd.to_datetime(["2022-01-16", "2022-01-23", "2022-01-17"])), ["'date'", "outside the week"]),
-        (frame(label=["bad", "excellent", "good"]), ["'label'", "unknown class label", "excellent"]),
-        (frame(label=["bad", None, "good"]), ["'label'", "missing label"]),
-        (frame(id=["a", "a", "c"]), ["'id'", "duplicate"]),
+        (applications().drop(columns=["income"]), ["missing column", "'income'"]),
+        (applications(extra=1), ["unexpected column", "'extra'"]),
+        (frame(), ["unexpected column", "'label'"]),  # outcomes belong in their own file
+        (applications(income=["1", "2", "3"]), ["'income'", "dtype", "numeric"]),
+        (applications(date=["2022-01-16"] * 3), ["'date'", "dtype"]),
+        (applications(date=pd.to_datetime(["2022-01-16", "2022-01-23", "2022-01-17"])), ["'date'", "outside the week"]),
+        (applications(id=["a", "a", "c"]), ["'id'", "duplicate"]),
     ],
 )
-def test_bad_input_names_file_week_and_column(bad, words):
+def test_bad_applications_name_file_week_and_column(bad, words):
     with pytest.raises(DataError) as err:
-        check(bad)
+        check_applications(bad, COLUMNS, SOURCE, WEEK)
     message = str(err.value)
-    assert "data/raw/2022-01-16.parquet" in message and "week 2022-01-16" in message
+    assert SOURCE in message and "week 2022-01-16" in message
     for word in words:
         assert word in message
 
 
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (outcomes(label=["bad", "excellent", "good"]), ["'label'", "unknown class label", "excellent"]),
+        (outcomes(label=["bad", None, "good"]), ["'label'", "missing label"]),
+        (outcomes(id=["a", "a", "c"]), ["'id'", "duplicate"]),
+        (outcomes().drop(columns=["label"]), ["missing column", "'label'"]),
+    ],
+)
+def test_bad_outcomes_name_file_week_and_column(bad, words):
+    with pytest.raises(DataError) as err:
+        check_outcomes(bad, COLUMNS, "outcomes.parquet", WEEK)
+    for word in ["outcomes.parquet", "week 2022-01-16", *words]:
+        assert word in str(err.value)
+
+
 def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(DataError, match="missing week file"):
-        read_week(tmp_path / "2022-01-16.parquet", WEEK, COLUMNS)
+        read_applications(tmp_path / "2022-01-16.parquet", WEEK, COLUMNS)
     broken = tmp_path / "2022-01-16.parquet"
     broken.write_bytes(b"not a parquet file")
     with pytest.raises(DataError, match=r"2022-01-16\.parquet \(week 2022-01-16\): unreadable"):
-        read_week(broken, WEEK, COLUMNS)
+        read_outcomes(broken, WEEK, COLUMNS)
 
 
-def test_read_week_round_trip(tmp_path):
-    path = tmp_path / "w.parquet"
-    frame().to_parquet(path)
-    assert len(read_week(path, WEEK, COLUMNS)) == 3
+def test_labelled_weeks_join_outcomes_to_applications(tmp_path):
+    apps, outs = tmp_path / "a.parquet", tmp_path / "o.parquet"
+    applications().to_parquet(apps)
+    outcomes().iloc[[2, 0]].to_parquet(outs)  # outcomes may come late for some rows, in any order
+    joined = read_labelled_weeks([str(apps)], [str(outs)], [WEEK], COLUMNS)
+    assert joined["id"].tolist() == ["a", "c"] and joined["label"].tolist() == ["bad", "good"]
+    outcomes(id=["a", "b", "zz"]).to_parquet(outs)
+    with pytest.raises(DataError, match="1 outcome\\(s\\) for no application of the week, e.g. id 'zz'"):
+        read_labelled_weeks([str(apps)], [str(outs)], [WEEK], COLUMNS)
 
 
 def test_split_by_week_aligns_on_start():
@@ -94,3 +140,18 @@ def test_categorical_values_are_strings_with_none_for_missing():
 
     values = pd.Series(["a", None, np.nan, 3, pd.NA], dtype=object)
     assert categorical_values(values).tolist() == ["a", None, None, "3", None]
+
+
+def test_the_raw_folder_of_the_former_layout_is_refused(tmp_path):
+    (tmp_path / "2022-01-16.parquet").write_bytes(b"")
+    with pytest.raises(DataError, match="one-file-per-week layout"):
+        check_raw_folder(str(tmp_path), COLUMNS, generate=False)
+
+
+def test_generating_beside_own_files_is_refused(tmp_path):
+    (tmp_path / "applications").mkdir()
+    applications().assign(extra=1).to_parquet(tmp_path / "applications" / f"{WEEK}.parquet")
+    with pytest.raises(DataError, match="data.generate is true"):
+        check_raw_folder(str(tmp_path), COLUMNS, generate=True)
+    check_raw_folder(str(tmp_path), COLUMNS, generate=False)
+    assert outcome_columns(COLUMNS) == ["id", "label"]

@@ -1,6 +1,6 @@
 import pytest
 
-from weekly.decision import decide, time_trigger, training_window
+from weekly.decision import decide, time_trigger, training_window, window_guard
 
 POLICY = {"time": {"enabled": True, "max_days": 90}}
 
@@ -10,7 +10,7 @@ def tracker(last):
 
 
 def test_first_week_takes_the_initial_training_path():
-    result = decide("2022-01-16", POLICY, None, None, 6, 2)
+    result = decide("2022-01-16", POLICY, None, None, training_window("2022-01-16", 6, 2))
     assert result["retrain"] is True
     assert result["reasons"] == ["initial"]
     assert result["triggers"]["time"]["fired"] is False
@@ -33,7 +33,7 @@ def test_89_days_does_not_retrain():
 
 
 def test_decision_records_each_trigger_and_the_window():
-    result = decide("2022-04-17", POLICY, tracker("2022-01-16"), {"macro_f1": 0.7}, 6, 2)
+    result = decide("2022-04-17", POLICY, tracker("2022-01-16"), {"week": "2022-04-10", "macro_f1": 0.7}, training_window("2022-04-17", 6, 2))
     assert result["retrain"] is True and result["reasons"] == ["time"]
     assert set(result["triggers"]) == {"initial", "time"}
     for trig in result["triggers"].values():
@@ -45,14 +45,14 @@ def test_decision_records_each_trigger_and_the_window():
 
 
 def test_no_retraining_within_the_period():
-    result = decide("2022-02-13", POLICY, tracker("2022-01-16"), None, 6, 2)
+    result = decide("2022-02-13", POLICY, tracker("2022-01-16"), None, training_window("2022-02-13", 6, 2))
     assert result["retrain"] is False and result["reasons"] == []
     assert result["training_window"] is None
 
 
 def test_disabled_time_trigger_never_fires():
     policy = {"time": {"enabled": False, "max_days": 90}}
-    result = decide("2023-01-15", policy, tracker("2022-01-16"), None, 6, 2)
+    result = decide("2023-01-15", policy, tracker("2022-01-16"), None, training_window("2023-01-15", 6, 2))
     assert result["triggers"]["time"]["enabled"] is False
     assert result["retrain"] is False
 
@@ -61,3 +61,35 @@ def test_training_window_never_contains_the_week():
     window = training_window("2022-01-16", 20, 4)
     assert len(window["weeks"]) == 20 and "2022-01-16" not in window["weeks"]
     assert len(window["valid_weeks"]) == 4 and window["valid_weeks"] == window["weeks"][-4:]
+
+
+def test_with_a_label_delay_the_window_ends_at_the_newest_labelled_week():
+    window = training_window("2022-04-17", 6, 2, label_delay_weeks=4)
+    # outcomes of 2022-03-13 are known at the end of 2022-04-10, so from 2022-04-17 on
+    assert window["weeks"][-1] == "2022-03-13" and len(window["weeks"]) == 6
+    assert window["valid_weeks"] == ["2022-03-06", "2022-03-13"]
+
+
+GUARD = {"min_rows": 10, "min_class_rows": 2}
+
+
+def test_a_small_window_keeps_the_serving_model():
+    guard = window_guard(["Poor"] * 3 + ["Good"] * 3, 4, ["Poor", "Standard", "Good"], GUARD)
+    assert not guard["passed"]
+    assert guard["problems"] == ["6 training rows, fewer than train.min_rows 10",
+                                 "0 training rows of class Standard, fewer than train.min_class_rows 2"]
+    result = decide("2022-04-17", POLICY, tracker("2022-01-16"), None, training_window("2022-04-17", 6, 2), guard)
+    assert result["reasons"] == ["time"] and result["retrain"] is False
+    assert "fewer than train.min_rows 10" in result["blocked"] and result["training_window"] is None
+
+
+def test_a_large_enough_window_trains():
+    guard = window_guard(["Poor", "Standard", "Good"] * 4, 5, ["Poor", "Standard", "Good"], GUARD)
+    assert guard["passed"] and guard["inputs"]["train_rows_per_class"] == {"Poor": 4, "Standard": 4, "Good": 4}
+    result = decide("2022-04-17", POLICY, tracker("2022-01-16"), None, training_window("2022-04-17", 6, 2), guard)
+    assert result["retrain"] is True and result["blocked"] is None
+
+
+def test_no_validation_rows_is_no_training():
+    guard = window_guard(["Poor", "Standard", "Good"] * 4, 0, ["Poor", "Standard", "Good"], GUARD)
+    assert guard["problems"] == ["no labelled row in the validation weeks"]

@@ -44,7 +44,7 @@ def test_a_changed_raw_file_is_seen_by_dvc(tmp_path):
     root = committed_project(tmp_path / "raw")
     run(["dvc", "repro"], root)
     changed = TINY_WEEKS[2]
-    path = root / "data" / "raw" / f"{changed}.parquet"
+    path = root / "data" / "raw" / "outcomes" / f"{changed}.parquet"
     raw = pd.read_parquet(path)
     raw.loc[:99, "credit_score"] = "Poor"  # relabel 100 rows
     raw.to_parquet(path, index=False)

@@ -221,10 +221,12 @@ def test_default_columns_match_params_yaml_and_schema(repo_root) -> None:
 
 
 def test_generated_week_passes_the_raw_file_checks() -> None:
-    from weekly.data import check_week_frame
+    from weekly.data import application_columns, check_applications, check_outcomes, outcome_columns
 
-    out = check_week_frame(generate_week(WEEK, ROWS, SEED), dict(DEFAULT_COLUMNS), "generated", WEEK.isoformat())
-    assert len(out) == ROWS
+    columns = dict(DEFAULT_COLUMNS)
+    week = generate_week(WEEK, ROWS, SEED)
+    assert len(check_applications(week[application_columns(columns)], columns, "generated", WEEK.isoformat())) == ROWS
+    assert len(check_outcomes(week[outcome_columns(columns)], columns, "generated", WEEK.isoformat())) == ROWS
 
 
 # ------------------------------------------------------------------------ drift

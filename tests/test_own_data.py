@@ -41,8 +41,8 @@ def test_binary_target_with_own_columns_from_one_csv(tmp_path):
     own_table("2022-01-16", "2022-03-06", 6).to_csv(root / "applications.csv", index=False)
 
     result = run(["python", "scripts/import_table.py", "--table", "applications.csv"], root)
-    assert "wrote 14 weekly files" in result.stdout
-    assert sorted(p.stem for p in (root / "data" / "own").glob("*.parquet"))[-1] == TINY_WEEKS[-1]
+    assert "wrote 14 weeks of applications and 14 of outcomes" in result.stdout
+    assert sorted(p.stem for p in (root / "data" / "own" / "applications").glob("*.parquet"))[-1] == TINY_WEEKS[-1]
 
     snakemake(root, "all_weeks")
     preds = pd.read_parquet(root / "weeks" / TINY_WEEKS[-1] / "preds.parquet")

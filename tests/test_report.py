@@ -1,11 +1,12 @@
 import pytest
 
-from weekly.report import summarise, weekly_rows
+from weekly.report import summarise, summary_line, week_line, weekly_rows
 
 
-def week(name, f1, version, algo, retrained):
+def week(name, f1, version, algo, retrained, rows=100, too_small=False):
     tracker = {"week": name, "model_version": version, "model_type": algo, "retrained": retrained}
-    evaluation = {"week": name, "macro_f1": f1, "accuracy": f1 + 0.05, "rows": 100}
+    evaluation = {"week": name, "macro_f1": f1, "accuracy": None if f1 is None else f1 + 0.05, "rows": rows,
+                  "applications": rows, "too_small": too_small, "model_version": version, "model_type": algo}
     return tracker, evaluation
 
 
@@ -17,19 +18,40 @@ WEEKS = [
 
 
 def test_rows_and_summary():
-    rows = weekly_rows([t for t, _ in WEEKS], [e for _, e in WEEKS])
+    rows = weekly_rows([t for t, _ in WEEKS], {e["week"]: e for _, e in WEEKS})
     assert rows["week"].tolist() == ["2022-01-16", "2022-01-23", "2022-01-30"]
     assert rows["retrained"].tolist() == [True, False, True]
     summary = summarise(rows)
-    assert summary["weeks"] == 3 and summary["retrains"] == 2
+    assert summary["weeks"] == 3 and summary["retrains"] == 2 and summary["judged_weeks"] == 3
     assert summary["mean_macro_f1"] == pytest.approx(0.8)
     assert (summary["worst_macro_f1"], summary["worst_week"]) == (0.70, "2022-01-23")
     assert summary["wins"] == {"catboost": 1, "lightgbm": 1}
     assert (summary["last_week"], summary["last_week_model_version"], summary["last_week_macro_f1"]) == ("2022-01-30", "2", 0.90)
 
 
-def test_mismatched_weeks_are_an_error():
-    trackers = [t for t, _ in WEEKS]
-    evaluations = [e for _, e in reversed(WEEKS)]
-    with pytest.raises(ValueError, match="paired with the evaluation of week"):
-        weekly_rows(trackers, evaluations)
+def test_small_weeks_and_weeks_awaiting_outcomes_stay_out_of_the_mean_and_worst():
+    weeks = [*WEEKS, week("2022-02-06", 0.0, "2", "catboost", False, rows=3, too_small=True),
+             week("2022-02-13", None, "2", "catboost", False, rows=0, too_small=True)]
+    trackers = [t for t, _ in weeks] + [{"week": "2022-02-20", "model_version": "2", "model_type": "catboost",
+                                         "retrained": False}]
+    rows = weekly_rows(trackers, {e["week"]: e for _, e in weeks})
+    summary = summarise(rows)
+    assert summary["mean_macro_f1"] == pytest.approx(0.8) and summary["worst_week"] == "2022-01-23"
+    assert (summary["too_small_weeks"], summary["awaiting_outcomes"], summary["evaluated_weeks"]) == (2, 1, 5)
+    assert summary["last_evaluated_week"] == "2022-02-13" and summary["last_week"] == "2022-02-20"
+    assert "2 weeks too small to judge, 1 weeks awaiting outcomes" in summary_line(summary)
+    assert rows["evaluated"].tolist() == [True] * 5 + [False]
+
+
+def test_an_evaluation_without_a_tracker_is_an_error():
+    with pytest.raises(ValueError, match="evaluation of week 2022-01-30 has no tracker"):
+        weekly_rows([t for t, _ in WEEKS[:2]], {e["week"]: e for _, e in WEEKS})
+
+
+def test_week_lines_say_what_happened():
+    decision = {"retrain": False, "reasons": ["time"]}
+    _, evaluation = week("2022-02-06", 0.0, "2", "catboost", False, rows=3, too_small=True)
+    line = week_line(decision, evaluation)
+    assert line.startswith("2022-02-06  blocked (time)") and "too small to judge" in line
+    _, empty = week("2022-02-13", None, "2", "catboost", False, rows=0, too_small=True)
+    assert "no outcome on 0 rows" in week_line({"retrain": False, "reasons": []}, empty)

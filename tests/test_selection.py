@@ -3,8 +3,8 @@ import pytest
 from weekly.selection import select
 
 
-def cand(algo, f1):
-    return {"algo": algo, "valid_metrics": {"macro_f1": f1}}
+def cand(algo, f1, predicted_classes=3):
+    return {"algo": algo, "valid_rows": 24, "valid_metrics": {"macro_f1": f1, "predicted_classes": predicted_classes}}
 
 
 def test_best_validation_macro_f1_wins_and_both_scores_are_kept():
@@ -29,3 +29,16 @@ def test_single_candidate():
 def test_no_candidate_is_an_error():
     with pytest.raises(ValueError):
         select([], ["lightgbm"])
+
+
+def test_a_candidate_predicting_one_class_is_never_promoted():
+    # It tied (or even beat) the other on a lopsided validation set: still not promoted.
+    result = select([cand("lightgbm", 0.49, predicted_classes=1), cand("catboost", 0.45)], ["lightgbm", "catboost"])
+    assert result["winner"] == "catboost"
+    assert result["excluded"] == {"lightgbm": "predicts one class for all 24 validation rows"}
+    assert result["scores"]["lightgbm"] == 0.49
+
+
+def test_no_eligible_candidate_means_no_winner():
+    result = select([cand("lightgbm", 0.49, predicted_classes=1)], ["lightgbm"])
+    assert result["winner"] is None and set(result["excluded"]) == {"lightgbm"}

@@ -11,7 +11,7 @@ import pytest
 from helpers import REPO
 from weekly import steps
 from weekly.config import load_params
-from weekly.data import DataError
+from weekly.data import DataError, application_columns, outcome_columns
 from weekly.errors import StepError
 from weekly.generate import generate_week
 from weekly.io import read_json, write_json, write_parquet
@@ -22,21 +22,26 @@ COLUMNS = PARAMS["data"]["columns"]
 WEEK = "2022-01-16"
 
 
-def raw_file(tmp_path, week, rows=50):
-    path = tmp_path / "raw" / f"{week}.parquet"
-    write_parquet(path, generate_week(dt.date.fromisoformat(week), rows, 1))
-    return str(path)
+def week_files(tmp_path, week, rows=50):
+    """A generated week's applications and outcomes files."""
+    frame = generate_week(dt.date.fromisoformat(week), rows, 1)
+    files = {}
+    for kind, cols in (("applications", application_columns(COLUMNS)), ("outcomes", outcome_columns(COLUMNS))):
+        files[kind] = str(tmp_path / kind / f"{week}.parquet")
+        write_parquet(files[kind], frame[cols])
+    return files
 
 
 def test_train_refuses_a_window_of_the_wrong_length(tmp_path):
     decision = tmp_path / "decision.json"
     write_json(decision, {"retrain": True, "training_window": {
         "weeks": ["2022-01-02", "2022-01-09"], "train_weeks": ["2022-01-02"], "valid_weeks": ["2022-01-09"]}})
-    with pytest.raises(StepError, match="1 window files given for the 2 weeks"):
+    files = week_files(tmp_path, "2022-01-09")
+    with pytest.raises(StepError, match="1 application and 1 outcome files given for the 2 weeks"):
         steps.train(
-            algo="lightgbm", week=WEEK, decision=str(decision), window=[raw_file(tmp_path, "2022-01-09")],
-            candidate=str(tmp_path / "candidate.json"), model=str(tmp_path / "model"), columns=COLUMNS,
-            hyper=PARAMS["train"]["lightgbm"], seed=1, threads=1,
+            algo="lightgbm", week=WEEK, decision=str(decision), window_applications=[files["applications"]],
+            window_outcomes=[files["outcomes"]], candidate=str(tmp_path / "candidate.json"),
+            model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["lightgbm"], seed=1, threads=1,
         )
     assert not (tmp_path / "candidate.json").exists() and not (tmp_path / "model").exists()
 
@@ -45,44 +50,86 @@ def test_train_on_a_quiet_week_records_it_and_leaves_an_empty_model_folder(tmp_p
     decision = tmp_path / "decision.json"
     write_json(decision, {"retrain": False, "training_window": None})
     record = steps.train(
-        algo="catboost", week=WEEK, decision=str(decision), window=[], model=str(tmp_path / "model"),
-        candidate=str(tmp_path / "candidate.json"), columns=COLUMNS, hyper=PARAMS["train"]["catboost"], seed=1, threads=1,
+        algo="catboost", week=WEEK, decision=str(decision), window_applications=[], window_outcomes=[],
+        model=str(tmp_path / "model"), candidate=str(tmp_path / "candidate.json"), columns=COLUMNS,
+        hyper=PARAMS["train"]["catboost"], seed=1, threads=1,
     )
     assert record == read_json(tmp_path / "candidate.json") == {"algo": "catboost", "week": WEEK, "trained": False}
     assert list((tmp_path / "model").iterdir()) == []
 
 
-def predictions(tmp_path, raw, ids):
+def test_a_fit_that_fails_names_the_week_and_the_algorithm(tmp_path):
+    decision = tmp_path / "decision.json"
+    weeks = ["2022-01-02", "2022-01-09"]
+    write_json(decision, {"retrain": True, "training_window": {"weeks": weeks, "train_weeks": weeks[:1],
+                                                               "valid_weeks": weeks[1:]}})
+    files = [week_files(tmp_path, w) for w in weeks]
+    first = pd.read_parquet(files[0]["outcomes"]).assign(credit_score="Poor")  # one class only: CatBoost refuses
+    first.to_parquet(files[0]["outcomes"], index=False)
+    with pytest.raises(StepError, match="week 2022-01-16: catboost failed to fit on 50 rows: .*All train targets are equal"):
+        steps.train(
+            algo="catboost", week=WEEK, decision=str(decision), window_applications=[f["applications"] for f in files],
+            window_outcomes=[f["outcomes"] for f in files], candidate=str(tmp_path / "candidate.json"),
+            model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["catboost"], seed=1, threads=1,
+        )
+
+
+def predictions(tmp_path, outcomes, ids):
     path = tmp_path / "preds.parquet"
-    frame = pd.read_parquet(raw)
+    frame = pd.read_parquet(outcomes).set_index("application_id")
     write_parquet(path, pd.DataFrame({
-        "application_id": ids, "prediction": frame["credit_score"].iloc[: len(ids)].tolist(),
+        "application_id": ids, "prediction": frame.loc[ids, "credit_score"].tolist(),
         "model_version": "1", "model_type": "lightgbm",
     }))
     return str(path)
 
 
-@pytest.mark.parametrize("edit", ["other-order", "one-missing"])
-def test_evaluate_refuses_predictions_of_other_rows(tmp_path, edit):
-    raw = raw_file(tmp_path, WEEK)
-    ids = pd.read_parquet(raw)["application_id"].tolist()
-    ids = ids[::-1] if edit == "other-order" else ids[:-1]
-    decision = tmp_path / "decision.json"
+def evaluate(tmp_path, files, preds, min_rows=30):
+    decision, tracker = tmp_path / "decision.json", tmp_path / "tracker.json"
     write_json(decision, {"retrain": False, "reasons": []})
-    with pytest.raises(StepError, match="does not hold the ids of"):
-        steps.evaluate(week=WEEK, decision=str(decision), preds=predictions(tmp_path, raw, ids), raw=raw,
-                       evaluation=str(tmp_path / "eval.json"), columns=COLUMNS)
+    write_json(tracker, {"model_version": "1", "model_type": "lightgbm"})
+    return steps.evaluate(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds,
+                          outcomes=files["outcomes"], evaluation=str(tmp_path / "eval.json"), columns=COLUMNS,
+                          min_rows=min_rows)
+
+
+def test_evaluate_refuses_outcomes_of_applications_not_scored(tmp_path):
+    files = week_files(tmp_path, WEEK)
+    ids = pd.read_parquet(files["applications"])["application_id"].tolist()
+    with pytest.raises(StepError, match="1 outcome\\(s\\) of applications that .* did not score"):
+        evaluate(tmp_path, files, predictions(tmp_path, files["outcomes"], ids[:-1]))
     assert not (tmp_path / "eval.json").exists()
 
 
-def test_evaluate_scores_matching_predictions(tmp_path):
-    raw = raw_file(tmp_path, WEEK)
-    ids = pd.read_parquet(raw)["application_id"].tolist()
-    decision = tmp_path / "decision.json"
-    write_json(decision, {"retrain": False, "reasons": []})
-    result = steps.evaluate(week=WEEK, decision=str(decision), preds=predictions(tmp_path, raw, ids), raw=raw,
-                            evaluation=str(tmp_path / "eval.json"), columns=COLUMNS)
-    assert result["accuracy"] == 1.0 and result["rows"] == 50
+def test_evaluate_scores_the_applications_with_an_outcome(tmp_path):
+    files = week_files(tmp_path, WEEK)
+    ids = pd.read_parquet(files["applications"])["application_id"].tolist()
+    preds = predictions(tmp_path, files["outcomes"], ids[::-1])  # order does not matter
+    pd.read_parquet(files["outcomes"]).head(40).to_parquet(files["outcomes"], index=False)  # 10 outcomes still to come
+    result = evaluate(tmp_path, files, preds)
+    assert result["accuracy"] == 1.0 and result["macro_f1"] == 1.0
+    assert (result["rows"], result["applications"], result["too_small"]) == (40, 50, False)
+    assert evaluate(tmp_path, files, preds, min_rows=41)["too_small"] is True
+
+
+def test_an_empty_week_is_scored_and_evaluated(tmp_path):
+    files = week_files(tmp_path, WEEK, rows=200)
+    from weekly import models
+    from weekly.data import read_labelled_weeks
+
+    labelled = read_labelled_weeks([files["applications"]], [files["outcomes"]], [WEEK], COLUMNS)
+    fitted = models.fit("lightgbm", labelled, COLUMNS, PARAMS["train"]["lightgbm"], 1, 1)
+    (tmp_path / "model").mkdir()
+    native = models.save("lightgbm", fitted, tmp_path / "model")
+    write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", "model_path": str(native)})
+    for kind in files:  # a holiday: no application, so no outcome
+        pd.read_parquet(files[kind]).iloc[0:0].to_parquet(files[kind], index=False)
+    preds = str(tmp_path / "preds.parquet")
+    scored = steps.predict(week=WEEK, tracker=str(tmp_path / "tracker.json"), applications=files["applications"],
+                           preds=preds, columns=COLUMNS)
+    assert scored.empty and list(scored.columns)[:3] == ["application_id", "application_date", "prediction"]
+    result = evaluate(tmp_path, files, preds)
+    assert result["rows"] == 0 and result["macro_f1"] is None and result["too_small"] is True
 
 
 def test_steps_take_keywords_only():
@@ -93,7 +140,8 @@ def test_steps_take_keywords_only():
 def test_a_failing_step_writes_its_error_to_its_log(tmp_path):
     log = tmp_path / "logs" / "predict.log"
     with pytest.raises(Exception):
-        steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), raw="x", preds="y", columns=COLUMNS, log=str(log))
+        steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", columns=COLUMNS,
+                      log=str(log))
     text = log.read_text()
     assert "predict started" in text and "predict failed with an unexpected error" in text
     assert "Traceback" in text and "FileNotFoundError" in text  # unexpected: the whole traceback
@@ -106,7 +154,7 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
     raw = tmp_path / f"{WEEK}.parquet"
     raw.write_bytes(b"not parquet")
     with pytest.raises(DataError):
-        steps.predict(week=WEEK, tracker=str(tracker), raw=str(raw), preds=str(tmp_path / "p.parquet"),
+        steps.predict(week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
                       columns=COLUMNS, log=str(log))
     text = log.read_text()
     assert f"ERROR weekly: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text

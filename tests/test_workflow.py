@@ -98,8 +98,9 @@ def test_predictions_and_evaluation_match_the_serving_model(backfill):
     for week in TINY_WEEKS:
         tracker = read(root, f"weeks/{week}/tracker.json")
         preds = pd.read_parquet(root / "weeks" / week / "preds.parquet")
-        raw = pd.read_parquet(root / "data" / "raw" / f"{week}.parquet")
-        assert preds["application_id"].tolist() == raw["application_id"].tolist()
+        raw = pd.read_parquet(root / "data" / "raw" / "applications" / f"{week}.parquet")
+        outcomes = pd.read_parquet(root / "data" / "raw" / "outcomes" / f"{week}.parquet")
+        assert preds["application_id"].tolist() == raw["application_id"].tolist() == outcomes["application_id"].tolist()
         assert list(preds.columns) == ["application_id", "application_date", "prediction",
                                        "proba_Poor", "proba_Standard", "proba_Good", "model_version", "model_type"]
         proba = preds[[f"proba_{c}" for c in CLASSES]].to_numpy()
@@ -108,8 +109,9 @@ def test_predictions_and_evaluation_match_the_serving_model(backfill):
         assert set(preds["model_version"]) == {tracker["model_version"]}
         ev = read(root, f"weeks/{week}/eval.json")
         assert ev["model_version"] == tracker["model_version"] and ev["model_type"] == tracker["model_type"]
-        assert ev["rows"] == len(raw) == 300
-        expected = f1_score(raw["credit_score"], preds["prediction"], labels=CLASSES, average="macro", zero_division=0)
+        assert ev["rows"] == ev["applications"] == len(raw) == 300 and ev["too_small"] is False
+        assert ev["classes_present"] == CLASSES
+        expected = f1_score(outcomes["credit_score"], preds["prediction"], labels=CLASSES, average="macro", zero_division=0)
         assert ev["macro_f1"] == pytest.approx(expected)
         assert set(ev["per_class"]) == set(CLASSES)
         assert sum(ev["per_class"][c]["support"] for c in CLASSES) == 300
@@ -155,8 +157,8 @@ def test_champion_loads_from_the_registry_and_scores_raw_rows(backfill):
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model("models:/credit-scoring@champion")
     assert model.metadata.signature is not None
-    raw = pd.read_parquet(root / "data" / "raw" / f"{TINY_WEEKS[-1]}.parquet").drop(
-        columns=["application_id", "application_date", "credit_score"])
+    raw = pd.read_parquet(root / "data" / "raw" / "applications" / f"{TINY_WEEKS[-1]}.parquet").drop(
+        columns=["application_id", "application_date"])
     proba = model.predict(raw)
     assert list(proba.columns) == [f"proba_{c}" for c in CLASSES]
     preds = pd.read_parquet(root / "weeks" / TINY_WEEKS[-1] / "preds.parquet")
@@ -220,7 +222,7 @@ def test_changing_a_later_week_leaves_earlier_weeks_untouched(backfill, tmp_path
     assert all(f"weeks/{w}/**/*" in before for w in earlier) and "models/2022-01-16/**/*" in before
     later_before = file_states(root, f"weeks/{changed}/preds.parquet")
 
-    path = root / "data" / "raw" / f"{changed}.parquet"
+    path = root / "data" / "raw" / "applications" / f"{changed}.parquet"
     raw = pd.read_parquet(path)
     raw["outstanding_debt"] = raw["outstanding_debt"] * 3
     raw.to_parquet(path, index=False)
@@ -246,13 +248,16 @@ def test_steps_run_by_hand_give_the_workflows_files(backfill, tmp_path, repo_roo
     root = backfill[0]
     week = TINY_RETRAIN_WEEKS[1]
     prev = TINY_WEEKS[TINY_WEEKS.index(week) - 1]
+    window = read(root, f"weeks/{week}/decision.json")["training_window"]["weeks"]
+    outcomes = [f"data/raw/outcomes/{w}.parquet" for w in window]
     run(["python", str(repo_root / "scripts" / "decide.py"), "--week", week,
          "--tracker", f"weeks/{prev}/tracker.json", "--evaluation", f"weeks/{prev}/eval.json",
-         "--out", str(tmp_path / "decision.json")], root)
+         "--window-outcomes", *outcomes, "--out", str(tmp_path / "decision.json")], root)
     assert read(tmp_path, "decision.json") == read(root, f"weeks/{week}/decision.json")
-    window = [f"data/raw/{w}" + ".parquet" for w in read(root, f"weeks/{week}/decision.json")["training_window"]["weeks"]]
     result = run(["python", str(repo_root / "scripts" / "train.py"), "--algo", "catboost", "--week", week,
-                  "--decision", str(tmp_path / "decision.json"), "--window", *window,
+                  "--decision", str(tmp_path / "decision.json"),
+                  "--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
+                  "--window-outcomes", *outcomes,
                   "--model-dir", str(tmp_path / "model"), "--out", str(tmp_path / "candidate.json")], root)
     assert "catboost trained" in result.stderr  # the step's log, on the console
     by_hand, workflow = read(tmp_path, "candidate.json"), read(root, f"weeks/{week}/candidates/catboost.json")
@@ -263,7 +268,7 @@ def test_steps_run_by_hand_give_the_workflows_files(backfill, tmp_path, repo_roo
 def test_a_step_run_by_hand_fails_with_its_message(backfill, tmp_path, repo_root):
     root = backfill[0]
     result = run(["python", str(repo_root / "scripts" / "predict.py"), "--week", TINY_WEEKS[0],
-                  "--tracker", f"weeks/{TINY_WEEKS[0]}/tracker.json", "--raw", "data/raw/missing.parquet",
+                  "--tracker", f"weeks/{TINY_WEEKS[0]}/tracker.json", "--applications", "data/raw/missing.parquet",
                   "--out", str(tmp_path / "preds.parquet")], root, check=False)
     assert result.returncode == 1
     assert f"data/raw/missing.parquet (week {TINY_WEEKS[0]}): missing week file" in result.stderr
@@ -287,7 +292,7 @@ def test_moving_end_later_runs_only_the_new_week(backfill, tmp_path):
     import yaml
 
     root = clone(backfill[0], tmp_path / "next-week")
-    before = {pattern: file_states(root, pattern) for pattern in ("weeks/**/*", "data/raw/*", "models/20*/**/*")}
+    before = {pattern: file_states(root, pattern) for pattern in ("weeks/**/*", "data/raw/**/*", "models/20*/**/*")}
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["end"] = params["week"] = "2022-03-13"
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -64,6 +64,12 @@ def validate_params(raw: dict | None, source: str = "params.yaml") -> dict:
     type, a date that is not a week of the chain or inconsistent column roles.
     """
     params = _dates_to_iso(copy.deepcopy(raw or {}))
+    classes = ((params.get("data") or {}).get("columns") or {}).get("classes") or []
+    if any(isinstance(c, bool) for c in classes):
+        raise ConfigError(
+            f"{source}: key 'data.columns.classes': {classes} holds booleans: YAML reads unquoted "
+            "No/Yes/on/off/true/false as booleans; quote the labels, e.g. classes: ['No', 'Yes']"
+        )
     errors = sorted(_Validator(_schema()).iter_errors(params), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]

@@ -1,4 +1,8 @@
-"""Raw weekly files: their column roles and the checks that turn bad input into one clear message."""
+"""Raw weekly files and the checks that turn bad input into one clear message.
+
+Each week has two files: its applications (id, date, features: what is known when the
+week is scored) and, later, its outcomes (id, label: known `label_delay_weeks` after).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,29 +30,27 @@ def feature_names(columns: dict) -> list[str]:
 def categorical_values(values: pd.Series) -> pd.Series:
     """A categorical column as strings, every kind of missing value (None, NaN, NA) as None.
 
-    The form both trainers are fed, whether the rows come from a raw file or, at serving
-    time, through a JSON round trip.
+    The form every trainer is fed, whether the rows come from a raw file or, at serving
+    time, through a JSON round trip. Integer codes read the same whether the column holds
+    integers or floats (a code column with a gap is a float column): 3 and 3.0 are "3".
     """
+    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")
     values = values.astype(object)
     return values.astype(str).astype(object).where(values.notna(), None)
 
 
-def expected_columns(columns: dict) -> list[str]:
-    """The columns a raw weekly file must have, no more, no less."""
-    return [columns["id"], columns["date"], *feature_names(columns), columns["target"]]
+def application_columns(columns: dict) -> list[str]:
+    """The columns of a week's applications file, no more, no less."""
+    return [columns["id"], columns["date"], *feature_names(columns)]
 
 
-def check_week_frame(frame: pd.DataFrame, columns: dict, source: str, week: str) -> pd.DataFrame:
-    """Validate one raw week and return a copy with normalised dtypes.
+def outcome_columns(columns: dict) -> list[str]:
+    """The columns of a week's outcomes file: the application id and its label."""
+    return [columns["id"], columns["target"]]
 
-    Numeric features become float64, categorical features strings (missing kept as None),
-    the target a string. Raises DataError on an empty week, a missing or extra column, a
-    wrong dtype, a row dated outside the week or an unknown class label.
-    """
-    where = f"{source} (week {week})"
-    if frame.empty:
-        raise DataError(f"{where}: the file has no rows")
-    expected = expected_columns(columns)
+
+def _exact_columns(frame: pd.DataFrame, expected: list[str], where: str) -> None:
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: missing column(s) {', '.join(map(repr, missing))}")
@@ -56,7 +58,23 @@ def check_week_frame(frame: pd.DataFrame, columns: dict, source: str, week: str)
     if extra:
         raise DataError(f"{where}: unexpected column(s) {', '.join(map(repr, extra))} (not in params.yaml data.columns)")
 
-    out = frame[expected].copy()
+
+def _unique_ids(frame: pd.DataFrame, id_column: str, where: str) -> None:
+    duplicated = frame[id_column].duplicated()
+    if duplicated.any():
+        raise DataError(f"{where}: column '{id_column}' has duplicate ids, e.g. {frame.loc[duplicated, id_column].iloc[0]!r}")
+
+
+def check_applications(frame: pd.DataFrame, columns: dict, source: str, week: str) -> pd.DataFrame:
+    """Validate one week's applications and return a copy with normalised dtypes.
+
+    Numeric features become float64, categorical features strings (missing kept as None).
+    A week with no rows is legal. Raises DataError on a missing or extra column, a wrong
+    dtype, a row dated outside the week or a duplicate id.
+    """
+    where = f"{source} (week {week})"
+    _exact_columns(frame, application_columns(columns), where)
+    out = frame[application_columns(columns)].copy()
     date_col = columns["date"]
     if not pd.api.types.is_datetime64_any_dtype(out[date_col]):
         raise DataError(f"{where}: column '{date_col}' has dtype {out[date_col].dtype}, expected a date/datetime")
@@ -69,7 +87,6 @@ def check_week_frame(frame: pd.DataFrame, columns: dict, source: str, week: str)
             f"{where}: column '{date_col}' has {int(outside.sum())} row(s) dated outside the week, e.g. {bad}"
         )
     out[date_col] = dates.astype("datetime64[ns]")
-
     for col in columns["numeric"]:
         dtype = out[col].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
@@ -77,24 +94,40 @@ def check_week_frame(frame: pd.DataFrame, columns: dict, source: str, week: str)
         out[col] = out[col].astype("float64")
     for col in columns["categorical"]:
         out[col] = categorical_values(out[col])
+    _unique_ids(out, columns["id"], where)
+    return out.reset_index(drop=True)
 
+
+def check_outcomes(frame: pd.DataFrame, columns: dict, source: str, week: str) -> pd.DataFrame:
+    """Validate one week's outcomes (id, label) and return a copy with the label as a string.
+
+    Raises DataError on a missing or extra column, a missing or unknown label or a duplicate id.
+    """
+    where = f"{source} (week {week})"
+    _exact_columns(frame, outcome_columns(columns), where)
+    out = frame[outcome_columns(columns)].copy()
     target = columns["target"]
     if out[target].isna().any():
         raise DataError(f"{where}: column '{target}' has {int(out[target].isna().sum())} missing label(s)")
-    out[target] = out[target].astype(str)
+    out[target] = label_values(out[target])
     unknown = sorted(set(out[target]) - set(labels(columns)))
     if unknown:
         raise DataError(
             f"{where}: column '{target}' has unknown class label(s) {unknown}; "
             f"params.yaml data.columns.classes is {labels(columns)}"
         )
-    if out[columns["id"]].duplicated().any():
-        raise DataError(f"{where}: column '{columns['id']}' has duplicate ids")
+    _unique_ids(out, columns["id"], where)
     return out.reset_index(drop=True)
 
 
-def read_week(path: str | Path, week: str, columns: dict) -> pd.DataFrame:
-    """Read and validate the raw file of `week`."""
+def label_values(values: pd.Series) -> pd.Series:
+    """Labels as strings; integer labels stored as floats (1.0) read as integers ("1")."""
+    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")
+    return values.astype(str)
+
+
+def _read(path: str | Path, week: str, check, columns: dict) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} (week {week}): missing week file")
@@ -102,13 +135,64 @@ def read_week(path: str | Path, week: str, columns: dict) -> pd.DataFrame:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         raise DataError(f"{path} (week {week}): unreadable parquet file: {exc}") from None
-    return check_week_frame(frame, columns, str(path), week)
+    return check(frame, columns, str(path), week)
 
 
-def read_weeks(paths: list[str], weeks: list[str], columns: dict) -> pd.DataFrame:
-    """Read and validate several weeks into one time-ordered frame."""
-    frames = [read_week(p, w, columns) for p, w in zip(paths, weeks, strict=True)]
+def read_applications(path: str | Path, week: str, columns: dict) -> pd.DataFrame:
+    """Read and validate the applications of `week`."""
+    return _read(path, week, check_applications, columns)
+
+
+def read_outcomes(path: str | Path, week: str, columns: dict) -> pd.DataFrame:
+    """Read and validate the outcomes of `week`."""
+    return _read(path, week, check_outcomes, columns)
+
+
+def with_outcomes(applications: pd.DataFrame, outcomes: pd.DataFrame, columns: dict, source: str) -> pd.DataFrame:
+    """The applications that have an outcome, with their label; an outcome of no application is an error."""
+    ids = columns["id"]
+    orphans = ~outcomes[ids].isin(applications[ids])
+    if orphans.any():
+        raise DataError(
+            f"{source}: {int(orphans.sum())} outcome(s) for no application of the week, "
+            f"e.g. {columns['id']} {outcomes.loc[orphans, ids].iloc[0]!r}"
+        )
+    return applications.merge(outcomes, on=ids, how="inner", validate="one_to_one")
+
+
+def read_labelled_weeks(
+    application_paths: list[str], outcome_paths: list[str], weeks: list[str], columns: dict
+) -> pd.DataFrame:
+    """Several weeks' applications joined with their outcomes, in one time-ordered frame."""
+    frames = [
+        with_outcomes(read_applications(a, w, columns), read_outcomes(o, w, columns), columns, o)
+        for a, o, w in zip(application_paths, outcome_paths, weeks, strict=True)
+    ]
     return pd.concat(frames, ignore_index=True)
+
+
+def check_raw_folder(raw_dir: str, columns: dict, generate: bool) -> None:
+    """Refuse a raw folder the workflow would misread: weekly files of the former
+    one-file-per-week layout, or, when data.generate is true, files of another schema
+    than the generator's (your own data would be mixed with synthetic weeks)."""
+    root = Path(raw_dir)
+    flat = sorted(root.glob("*.parquet"))
+    if flat:
+        raise DataError(
+            f"{root}: holds {flat[0].name} and other files of the one-file-per-week layout; a week's files are now "
+            f"{root}/applications/<week>.parquet and {root}/outcomes/<week>.parquet: import your table again "
+            "(python scripts/import_table.py) or, for the generated data, delete the folder"
+        )
+    if not generate:
+        return
+    import pyarrow.parquet as pq
+
+    first = next(iter(sorted((root / "applications").glob("*.parquet"))), None)
+    if first is not None and pq.read_schema(first).names != application_columns(columns):
+        raise DataError(
+            f"{first}: params.yaml data.generate is true, but this file's columns are not the generator's: "
+            "set data.generate: false to use your own files, or move them away to generate the default data"
+        )
 
 
 def split_by_week(table: pd.DataFrame, date_column: str, start: str) -> dict[str, pd.DataFrame]:

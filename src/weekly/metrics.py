@@ -23,8 +23,11 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def classification_report(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> dict:
     """Macro F1, accuracy, per-class precision/recall/F1/support and the confusion matrix.
 
-    Macro F1 averages over every configured class, like scikit-learn's
-    f1_score(labels=classes, average="macro", zero_division=0).
+    Macro F1 averages over the classes present in the week, in its outcomes or its
+    predictions (`classes_present`): a class absent from both says nothing about the
+    model, and counting it as F1 = 0 would make a perfect week read 0.5. Like
+    scikit-learn's f1_score(labels=present, average="macro", zero_division=0). With no
+    rows, macro F1 and accuracy are None.
     """
     cm = confusion(y_true, y_pred, classes)
     tp = np.diag(cm).astype(float)
@@ -33,11 +36,14 @@ def classification_report(y_true: Sequence[str], y_pred: Sequence[str], classes:
     precision = _ratio(tp, predicted)
     recall = _ratio(tp, support)
     f1 = _ratio(2 * tp, support + predicted)
+    present = (support + predicted) > 0
     total = int(cm.sum())
     return {
-        "macro_f1": float(f1.mean()),
-        "accuracy": float(tp.sum() / total) if total else 0.0,
+        "macro_f1": float(f1[present].mean()) if total else None,
+        "accuracy": float(tp.sum() / total) if total else None,
         "rows": total,
+        "classes_present": [c for c, p in zip(classes, present) if p],
+        "predicted_classes": int((predicted > 0).sum()),
         "per_class": {
             c: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]), "support": int(support[i])}
             for i, c in enumerate(classes)
@@ -46,6 +52,6 @@ def classification_report(y_true: Sequence[str], y_pred: Sequence[str], classes:
     }
 
 
-def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> float:
-    """Macro F1 over `classes`."""
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> float | None:
+    """Macro F1 over the classes present (see classification_report)."""
     return classification_report(y_true, y_pred, classes)["macro_f1"]

@@ -51,7 +51,23 @@ def fit(algo: str, train: pd.DataFrame, columns: dict, hyper: dict, seed: int, t
 
 def predict_proba(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> np.ndarray:
     """Class probabilities, one column per configured class, rows summing to 1."""
+    if frame.empty:  # an empty week: the libraries refuse zero rows
+        return np.zeros((0, len(labels(columns))))
     return algorithm(algo).predict_proba(model, features_for(algo, frame, columns), len(labels(columns)))
+
+
+def score(algo: str, model: Any, frame: pd.DataFrame, columns: dict, version: str) -> pd.DataFrame:
+    """One row per application: id, date, predicted class, one probability per class, model version and type."""
+    proba = predict_proba(algo, model, frame, columns)
+    classes = labels(columns)
+    return pd.DataFrame({
+        columns["id"]: frame[columns["id"]].to_numpy(),
+        columns["date"]: frame[columns["date"]].to_numpy(),
+        "prediction": predicted_labels(proba, classes),
+        **{f"proba_{c}": proba[:, i] for i, c in enumerate(classes)},
+        "model_version": str(version),
+        "model_type": algo,
+    })
 
 
 def predicted_labels(proba: np.ndarray, classes: list[str]) -> np.ndarray:

@@ -8,7 +8,6 @@ DECISION = "weeks/{week}/decision.json"
 TRACKER = "weeks/{week}/tracker.json"
 PREDS = "weeks/{week}/preds.parquet"
 EVALUATION = "weeks/{week}/eval.json"
-WEEK_FILES = [DECISION, TRACKER, PREDS, EVALUATION]
 CANDIDATE = "weeks/{week}/candidates/{algo}.json"  # what a trainer did for the week, trained or not
 MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model, on retraining weeks
 WEEKLY_REPORT = "reports/weekly.csv"
@@ -16,9 +15,14 @@ SUMMARY = "reports/summary.json"
 LATEST_TRACKER = "models/last_retraining_date.json"
 
 
-def raw(raw_dir: str) -> str:
-    """The raw file of a week under `raw_dir` (params.yaml data.raw_dir)."""
-    return f"{raw_dir}/{{week}}.parquet"
+def applications(raw_dir: str) -> str:
+    """A week's applications under `raw_dir` (params.yaml data.raw_dir): what is scored."""
+    return f"{raw_dir}/applications/{{week}}.parquet"
+
+
+def outcomes(raw_dir: str) -> str:
+    """A week's outcomes (id, label) under `raw_dir`: known label_delay_weeks after the week."""
+    return f"{raw_dir}/outcomes/{{week}}.parquet"
 
 
 def log(step: str, *wildcards: str) -> str:

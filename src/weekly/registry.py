@@ -91,7 +91,7 @@ def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFram
         })
         wrapper = ProbabilityModel()
         wrapper.load_context(LocalContext(candidate["model_path"], algo, columns))
-        signature = infer_signature(example, wrapper.predict(None, example))
+        signature = _accepting_codes(infer_signature(example, wrapper.predict(None, example)), columns)
         # Explicit requirements: inferring them costs seconds per logged model.
         pinned = (*algorithm(algo).distributions, "pandas", "numpy", "mlflow")
         requirements = [f"{dist}=={version(dist)}" for dist in pinned]
@@ -105,6 +105,18 @@ def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFram
             input_example=example,
             pip_requirements=requirements,
         )
+
+
+def _accepting_codes(signature: Any, columns: dict) -> Any:
+    """The signature with every feature typed loosely, so that the registered model takes
+    what the weekly path takes: categoricals as strings or integer codes, numbers as
+    integers or floats (ProbabilityModel normalises them as the raw-file checks do)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    loose = set(columns["categorical"]) | set(columns["numeric"])
+    inputs = [ColSpec(AnyType(), c.name, required=False) if c.name in loose else c for c in signature.inputs.inputs]
+    return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs)
 
 
 def register_week(

@@ -1,60 +1,93 @@
 """The backfill's reports: one row per week, and a summary."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
+COLUMNS = ["week", "macro_f1", "accuracy", "rows", "applications", "evaluated", "too_small",
+           "model_version", "model_type", "retrained"]
 
-def weekly_rows(trackers: list[dict], evaluations: list[dict]) -> pd.DataFrame:
-    """One row per week: macro F1, accuracy, serving model, whether the week retrained, rows.
 
-    Each week's tracker and evaluation name their week; they must come in matching pairs.
-    """
-    for tr, ev in zip(trackers, evaluations, strict=True):
-        if tr["week"] != ev["week"]:
-            raise ValueError(f"tracker of week {tr['week']} paired with the evaluation of week {ev['week']}")
-    return pd.DataFrame(
-        [
-            {
-                "week": tr["week"],
-                "macro_f1": ev["macro_f1"],
-                "accuracy": ev["accuracy"],
-                "model_version": str(tr["model_version"]),
-                "model_type": tr["model_type"],
-                "retrained": bool(tr["retrained"]),
-                "rows": ev["rows"],
-            }
-            for tr, ev in zip(trackers, evaluations)
-        ],
-        columns=["week", "macro_f1", "accuracy", "model_version", "model_type", "retrained", "rows"],
-    )
+def weekly_rows(trackers: list[dict], evaluations: dict[str, dict]) -> pd.DataFrame:
+    """One row per week: the serving model, whether the week retrained, and, once its
+    outcomes are known, its macro F1, accuracy and labelled rows (`evaluations` by week)."""
+    unknown = sorted(set(evaluations) - {tr["week"] for tr in trackers})
+    if unknown:
+        raise ValueError(f"evaluation of week {unknown[0]} has no tracker")
+    rows = []
+    for tr in trackers:
+        ev = evaluations.get(tr["week"])
+        rows.append({
+            "week": tr["week"],
+            "macro_f1": ev["macro_f1"] if ev else None,
+            "accuracy": ev["accuracy"] if ev else None,
+            "rows": ev["rows"] if ev else None,
+            "applications": ev["applications"] if ev else None,
+            "evaluated": ev is not None,
+            "too_small": bool(ev["too_small"]) if ev else None,
+            "model_version": str(tr["model_version"]),
+            "model_type": tr["model_type"],
+            "retrained": bool(tr["retrained"]),
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _number(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def summarise(rows: pd.DataFrame) -> dict:
-    """Weeks, retrainings, mean and worst weekly macro F1, wins per model type, and the last week."""
-    worst = rows.loc[rows["macro_f1"].idxmin()]
-    last = rows.iloc[-1]
+    """Weeks, retrainings, mean and worst weekly macro F1 over the weeks judged (evaluated,
+    not too small), wins per model type, and the last week."""
+    judged = rows[rows["evaluated"] & (rows["too_small"] == False) & rows["macro_f1"].notna()]  # noqa: E712
+    worst = judged.loc[judged["macro_f1"].astype(float).idxmin()] if len(judged) else None
+    evaluated = rows[rows["evaluated"]]
+    last, last_evaluated = rows.iloc[-1], (evaluated.iloc[-1] if len(evaluated) else None)
     wins = rows.loc[rows["retrained"], "model_type"].value_counts()
     return {
         "weeks": int(len(rows)),
         "first_week": str(rows["week"].iloc[0]),
         "last_week": str(last["week"]),
         "retrains": int(rows["retrained"].sum()),
-        "mean_macro_f1": float(rows["macro_f1"].mean()),
-        "worst_macro_f1": float(worst["macro_f1"]),
-        "worst_week": str(worst["week"]),
-        "mean_accuracy": float(rows["accuracy"].mean()),
+        "evaluated_weeks": int(len(evaluated)),
+        "judged_weeks": int(len(judged)),
+        "too_small_weeks": int((rows["too_small"] == True).sum()),  # noqa: E712
+        "awaiting_outcomes": int((~rows["evaluated"]).sum()),
+        "mean_macro_f1": _number(judged["macro_f1"].astype(float).mean()) if len(judged) else None,
+        "worst_macro_f1": _number(worst["macro_f1"]) if worst is not None else None,
+        "worst_week": str(worst["week"]) if worst is not None else None,
+        "mean_accuracy": _number(judged["accuracy"].astype(float).mean()) if len(judged) else None,
         "wins": {algo: int(wins.get(algo, 0)) for algo in sorted(set(rows["model_type"]) | set(wins.index))},
-        "last_week_macro_f1": float(last["macro_f1"]),
+        "last_evaluated_week": str(last_evaluated["week"]) if last_evaluated is not None else None,
+        "last_week_macro_f1": _number(last_evaluated["macro_f1"]) if last_evaluated is not None else None,
         "last_week_model_version": str(last["model_version"]),
         "last_week_model_type": str(last["model_type"]),
     }
 
 
-def week_line(decision: dict, evaluation: dict) -> str:
-    """The console line of a finished week: decision and reasons, serving model, macro F1."""
-    verdict = f"retrain ({', '.join(decision['reasons'])})" if decision["retrain"] else "keep"
-    serving = f"{evaluation['model_type']} v{evaluation['model_version']}"
-    return (
-        f"{evaluation['week']}  {verdict:<22} serving {serving:<28} "
-        f"macro F1 {evaluation['macro_f1']:.3f} on {evaluation['rows']} rows"
+def _f1(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def summary_line(summary: dict) -> str:
+    """The console line closing a backfill."""
+    line = (
+        f"{summary['weeks']} weeks, {summary['retrains']} retrainings, mean macro F1 {_f1(summary['mean_macro_f1'])}, "
+        f"worst {_f1(summary['worst_macro_f1'])} ({summary['worst_week']})"
     )
+    if summary["too_small_weeks"]:
+        line += f", {summary['too_small_weeks']} weeks too small to judge"
+    if summary["awaiting_outcomes"]:
+        line += f", {summary['awaiting_outcomes']} weeks awaiting outcomes"
+    return line
+
+
+def week_line(decision: dict, evaluation: dict) -> str:
+    """The console line of an evaluated week: decision and reasons, serving model, macro F1."""
+    reasons = ", ".join(decision["reasons"])
+    verdict = f"retrain ({reasons})" if decision["retrain"] else f"blocked ({reasons})" if reasons else "keep"
+    serving = f"{evaluation['model_type']} v{evaluation['model_version']}"
+    f1 = "no outcome" if evaluation["macro_f1"] is None else f"macro F1 {evaluation['macro_f1']:.3f}"
+    small = ", too small to judge" if evaluation["too_small"] and evaluation["rows"] else ""
+    return f"{evaluation['week']}  {verdict:<22} serving {serving:<28} {f1} on {evaluation['rows']} rows{small}"

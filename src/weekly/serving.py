@@ -24,6 +24,8 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         frame = model_input.copy()
+        for col in self.columns["numeric"]:
+            frame[col] = pd.to_numeric(frame[col]).astype("float64")
         for col in self.columns["categorical"]:
             frame[col] = categorical_values(frame[col])
         proba = models.predict_proba(self.algo, self.model, frame, self.columns)

@@ -17,10 +17,18 @@ from typing import Any
 import pandas as pd
 
 from weekly import decision as decision_logic
-from weekly import models, provenance, selection
+from weekly import models, paths, provenance, selection
 from weekly import report as report_logic
 from weekly import tracker as tracker_logic
-from weekly.data import feature_names, labels, read_week, read_weeks
+from weekly.data import (
+    application_columns,
+    feature_names,
+    labels,
+    outcome_columns,
+    read_applications,
+    read_labelled_weeks,
+    read_outcomes,
+)
 from weekly.errors import StepError
 from weekly.io import atomic_dir, read_json, write_csv, write_json, write_parquet
 from weekly.logs import PROGRESS, logged
@@ -34,13 +42,14 @@ EXAMPLE_ROWS = 5
 
 
 @logged
-def generate_week(*, week: str, raw: str, rows: int, seed: int) -> None:
-    """Write the embedded default data of one week to `raw`."""
+def generate_week(*, week: str, applications: str, outcomes: str, rows: int, seed: int, columns: dict) -> None:
+    """Write the embedded default data of one week: its applications and their outcomes."""
     from weekly.generate import generate_week as generate
 
     frame = generate(parse_week(week), rows, seed)
-    write_parquet(raw, frame)
-    log.info("generated %d rows for week %s (seed %d) -> %s", len(frame), week, seed, raw)
+    write_parquet(applications, frame[application_columns(columns)])
+    write_parquet(outcomes, frame[outcome_columns(columns)])
+    log.info("generated %d applications and outcomes for week %s (seed %d)", len(frame), week, seed)
 
 
 def _read_optional(path: str | None) -> dict | None:
@@ -52,19 +61,37 @@ def decide(
     *,
     week: str,
     decision: str,
+    window_outcomes: list[str],
     retrain: dict,
     window_weeks: int,
     valid_weeks: int,
+    label_delay_weeks: int,
+    guard: dict,
+    columns: dict,
     tracker: str | None = None,
     evaluation: str | None = None,
 ) -> dict:
     """Take the retraining decision of `week` (written to `decision`) from the previous
-    week's tracker and evaluation (none for the first week)."""
-    result = decision_logic.decide(
-        week, retrain, _read_optional(tracker), _read_optional(evaluation), window_weeks, valid_weeks
-    )
+    week's tracker and the newest evaluation known at the start of the week.
+
+    When a trigger fires, the outcomes of the training window (`window_outcomes`, oldest
+    first) are counted against the guard's minimums (train.min_rows, train.min_class_rows).
+    """
+    window = decision_logic.training_window(week, window_weeks, valid_weeks, label_delay_weeks)
+    state, seen = _read_optional(tracker), _read_optional(evaluation)
+    result = decision_logic.decide(week, retrain, state, seen, window)
+    if result["reasons"]:
+        outcomes = dict(zip(window["weeks"], window_outcomes, strict=True))
+        train_labels = [
+            label for w in window["train_weeks"]
+            for label in read_outcomes(outcomes[w], w, columns)[columns["target"]]
+        ]
+        valid_rows = sum(len(read_outcomes(outcomes[w], w, columns)) for w in window["valid_weeks"])
+        checked = decision_logic.window_guard(train_labels, valid_rows, labels(columns), guard)
+        result = decision_logic.decide(week, retrain, state, seen, window, checked)
     write_json(decision, result)
-    log.info("week %s: retrain=%s reasons=%s", week, result["retrain"], result["reasons"])
+    log.info("week %s: retrain=%s reasons=%s%s", week, result["retrain"], result["reasons"],
+             f" blocked: {result['blocked']}" if result["blocked"] else "")
     return result
 
 
@@ -74,7 +101,8 @@ def train(
     algo: str,
     week: str,
     decision: str,
-    window: list[str],
+    window_applications: list[str],
+    window_outcomes: list[str],
     candidate: str,
     model: str,
     columns: dict,
@@ -84,9 +112,10 @@ def train(
 ) -> dict:
     """Train one candidate when the week's decision says so; record it in `candidate` either way.
 
-    `window` lists the raw files of the training window, oldest first. The native model,
-    its metrics and an input example go to the folder `model`, put in place in one rename;
-    on a week that does not retrain, the folder is left empty.
+    The window's applications and outcomes come oldest first. The native model, its
+    metrics and an input example (raw rows, as a caller of the registered model has them)
+    go to the folder `model`, put in place in one rename; on a week that does not
+    retrain, the folder is left empty.
     """
     verdict = read_json(decision)
     if not verdict["retrain"]:
@@ -96,16 +125,19 @@ def train(
         log.info("week %s: no retraining, %s not trained", week, algo)
         return record
     weeks = verdict["training_window"]
-    if len(window) != len(weeks["weeks"]):
+    if not len(window_applications) == len(window_outcomes) == len(weeks["weeks"]):
         raise StepError(
-            f"week {week}: {len(window)} window files given for the {len(weeks['weeks'])} weeks "
-            f"of the training window in {decision}"
+            f"week {week}: {len(window_applications)} application and {len(window_outcomes)} outcome files "
+            f"given for the {len(weeks['weeks'])} weeks of the training window in {decision}"
         )
-    frame = read_weeks(window, weeks["weeks"], columns)
+    frame = read_labelled_weeks(window_applications, window_outcomes, weeks["weeks"], columns)
     train_part, valid_part = models.split_window(frame, columns["date"], week, weeks["valid_weeks"])
     log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
-    fitted, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
-    example = valid_part[feature_names(columns)].head(EXAMPLE_ROWS)
+    try:
+        fitted, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
+    except Exception as exc:
+        raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
+    example = pd.read_parquet(window_applications[-1])[feature_names(columns)].head(EXAMPLE_ROWS)
     model_path = models.native_path(algo, model)
     with atomic_dir(model) as tmp:
         models.save(algo, fitted, tmp)
@@ -126,7 +158,9 @@ def train(
         "window": weeks["weeks"],
         "training_code": provenance.code_digest(provenance.TRAINING_CODE),
         "libraries": provenance.library_versions(algo),
-        "fingerprint": provenance.fingerprint(algo, week, [columns, hyper, seed, threads], window),
+        "fingerprint": provenance.fingerprint(
+            algo, week, [columns, hyper, seed, threads], [*window_applications, *window_outcomes]
+        ),
         "model_sha256": provenance.file_digest(model_path),
     }
     write_json(candidate, record)
@@ -151,23 +185,30 @@ def register(
     """Select, register and promote the week's winner, or carry the previous tracker over;
     the week's serving state goes to `tracker`.
 
-    `candidates` come in the order of params.yaml train.models, which breaks ties.
+    `candidates` come in the order of params.yaml train.models, which breaks ties. When no
+    candidate may be promoted (each predicts a single class), the serving model stays.
     """
-    if not read_json(decision)["retrain"]:
+    verdict = read_json(decision)
+    records = [read_json(p) for p in candidates]
+    trained = [c for c in records if c["trained"]]
+    chosen = selection.select(trained, [c["algo"] for c in records]) if trained else None
+    if chosen is None or chosen["winner"] is None:
+        why = (
+            f"no candidate may serve: {chosen['excluded']}" if chosen
+            else f"training blocked: {verdict['blocked']}" if verdict.get("blocked") else None
+        )
         if previous_tracker is None:
-            raise StepError(f"week {week}: no retraining and no previous tracker: nothing can serve this week")
-        state = tracker_logic.carry_over(read_json(previous_tracker), week)
+            raise StepError(f"week {week}: nothing can serve the first week of the chain: {why or 'no model'}")
+        state = tracker_logic.carry_over(read_json(previous_tracker), week, why)
         write_json(tracker, state)
-        log.info("week %s: no retraining, version %s keeps serving", week, state["model_version"])
+        log.info("week %s: version %s keeps serving%s", week, state["model_version"], f" ({why})" if why else "")
         return state
     from weekly import registry as mlflow_registry
 
-    records = [read_json(p) for p in candidates]
-    trained = [c for c in records if c["trained"]]
-    chosen = selection.select(trained, [c["algo"] for c in records])
-    winner = next(c for c in trained if c["algo"] == chosen["winner"])
+    eligible = [c for c in trained if c["algo"] not in chosen["excluded"]]
+    winner = next(c for c in eligible if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
-    registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns)
+    registration = mlflow_registry.register_week(week, eligible, chosen["winner"], registry, example, columns)
     state = tracker_logic.after_retraining(week, winner, chosen, registration)
     write_json(tracker, state)
     log.info(
@@ -185,10 +226,14 @@ def _serving_model(algo: str, path: str, mtime_ns: int) -> Any:
 
 
 @logged
-def predict(*, week: str, tracker: str, raw: str, preds: str, columns: dict) -> pd.DataFrame:
-    """Score the week's applications with the model that serves the week; write them to `preds`."""
+def predict(*, week: str, tracker: str, applications: str, preds: str, columns: dict) -> pd.DataFrame:
+    """Score the week's applications with the model that serves the week; write them to `preds`.
+
+    No outcome is read: a week is scored as soon as its applications are there. A week
+    with no application gives an empty `preds`.
+    """
     state = read_json(tracker)
-    frame = read_week(raw, week, columns)
+    frame = read_applications(applications, week, columns)
     path = state["model_path"]
     if not os.path.exists(path):
         raise StepError(
@@ -196,40 +241,77 @@ def predict(*, week: str, tracker: str, raw: str, preds: str, columns: dict) -> 
             "`snakemake all_weeks` rebuilds it"
         )
     model = _serving_model(state["model_type"], path, os.stat(path).st_mtime_ns)
-    proba = models.predict_proba(state["model_type"], model, frame, columns)
-    classes = labels(columns)
-    scored = pd.DataFrame({
-        columns["id"]: frame[columns["id"]],
-        columns["date"]: frame[columns["date"]],
-        "prediction": models.predicted_labels(proba, classes),
-        **{f"proba_{c}": proba[:, i] for i, c in enumerate(classes)},
-        "model_version": str(state["model_version"]),
-        "model_type": state["model_type"],
-    })
+    scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
     write_parquet(preds, scored)
     log.info("week %s: scored %d rows with %s version %s", week, len(scored), state["model_type"], state["model_version"])
     return scored
 
 
 @logged
-def evaluate(*, week: str, decision: str, preds: str, raw: str, evaluation: str, columns: dict) -> dict:
-    """Evaluate the serving model on the week's labels, from its predictions; write `evaluation`.
+def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str | None = None) -> pd.DataFrame:
+    """Score any table of applications with the model of a week's tracker; write `out` (.csv or .parquet).
 
-    Also says on the console how the week went (see report.week_line).
+    The table needs the id, date and feature columns; other columns (a label) are ignored.
+    """
+    from weekly.data import DataError, categorical_values
+
+    state = read_json(tracker)
+    path = Path(table)
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(
+            path, sep=sep or ",", dtype={columns["id"]: str})
+    except Exception as exc:
+        raise DataError(f"{path}: unreadable table: {exc}") from None
+    missing = [c for c in application_columns(columns) if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
+    frame = frame[application_columns(columns)].copy()
+    frame[columns["date"]] = pd.to_datetime(frame[columns["date"]])
+    for col in columns["numeric"]:
+        frame[col] = pd.to_numeric(frame[col], errors="raise").astype("float64")
+    for col in columns["categorical"]:
+        frame[col] = categorical_values(frame[col])
+    model = _serving_model(state["model_type"], state["model_path"], os.stat(state["model_path"]).st_mtime_ns)
+    scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
+    (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
+    scored.attrs["model"] = f"{state['model_type']} version {state['model_version']} (week {state['week']})"
+    log.info("%s: scored %d applications with %s -> %s", path, len(scored), scored.attrs["model"], out)
+    return scored
+
+
+@logged
+def evaluate(
+    *, week: str, decision: str, tracker: str, preds: str, outcomes: str, evaluation: str, columns: dict, min_rows: int
+) -> dict:
+    """Evaluate the serving model on the week's outcomes, from its predictions; write `evaluation`.
+
+    Runs once the week's outcomes are known. An outcome may be missing for some
+    applications (they are left out), never present for an application that was not
+    scored. A week with fewer than `min_rows` outcomes is marked too_small. Also says on
+    the console how the week went (see report.week_line).
     """
     scored = pd.read_parquet(preds)
-    frame = read_week(raw, week, columns)
-    truth = frame.set_index(columns["id"])[columns["target"]]
-    if len(truth) != len(scored) or not truth.index.equals(pd.Index(scored[columns["id"]])):
-        raise StepError(f"week {week}: {preds} does not hold the ids of {raw}, in the same order")
+    known = read_outcomes(outcomes, week, columns)
+    ids, target = columns["id"], columns["target"]
+    unscored = ~known[ids].isin(scored[ids])
+    if unscored.any():
+        raise StepError(
+            f"week {week}: {outcomes} holds {int(unscored.sum())} outcome(s) of applications that {preds} "
+            f"did not score, e.g. {ids} {known.loc[unscored, ids].iloc[0]!r}"
+        )
+    joined = known.merge(scored[[ids, "prediction"]], on=ids, how="inner")
+    state = read_json(tracker)
     result = {
         "week": week,
-        "model_version": str(scored["model_version"].iloc[0]),
-        "model_type": str(scored["model_type"].iloc[0]),
-        **classification_report(truth.tolist(), scored["prediction"].tolist(), labels(columns)),
+        "model_version": str(state["model_version"]),
+        "model_type": state["model_type"],
+        "applications": len(scored),
+        "too_small": len(joined) < min_rows,
+        "min_rows": min_rows,
+        **classification_report(joined[target].tolist(), joined["prediction"].tolist(), labels(columns)),
     }
     write_json(evaluation, result)
-    log.info("week %s: macro F1 %.4f on %d rows", week, result["macro_f1"], result["rows"])
+    log.info("week %s: macro F1 %s on %d labelled rows", week, result["macro_f1"], result["rows"])
     progress.info(report_logic.week_line(read_json(decision), result))
     return result
 
@@ -237,15 +319,14 @@ def evaluate(*, week: str, decision: str, preds: str, raw: str, evaluation: str,
 @logged
 def report(*, trackers: list[str], evaluations: list[str], weekly: str, summary: str) -> dict:
     """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
-    trackers and evaluations in week order."""
-    rows = report_logic.weekly_rows([read_json(p) for p in trackers], [read_json(p) for p in evaluations])
+    trackers (in week order) and the evaluations made so far (weeks whose outcomes are
+    not known yet have none)."""
+    evaluated = {e["week"]: e for e in map(read_json, evaluations)}
+    rows = report_logic.weekly_rows([read_json(p) for p in trackers], evaluated)
     figures = report_logic.summarise(rows)
     write_csv(weekly, rows)
     write_json(summary, figures)
-    message = (
-        f"{figures['weeks']} weeks, {figures['retrains']} retrainings, "
-        f"mean macro F1 {figures['mean_macro_f1']:.4f}, worst {figures['worst_macro_f1']:.4f} ({figures['worst_week']})"
-    )
+    message = report_logic.summary_line(figures)
     log.info(message)
     progress.info(message)
     return figures
@@ -260,28 +341,51 @@ def publish_tracker(*, tracker: str, latest: str) -> None:
 
 
 @logged
-def import_table(*, table: str, out_dir: str, columns: dict, start: str) -> list[str]:
-    """Split one CSV or Parquet table into weekly raw files `<out_dir>/<week>.parquet`.
+def import_table(
+    *,
+    table: str,
+    raw_dir: str,
+    columns: dict,
+    start: str,
+    generate: bool,
+    date_format: str | None = None,
+    sep: str | None = None,
+    drop: tuple = (),
+) -> dict:
+    """Split one CSV or Parquet table into weekly files under `raw_dir`: applications/<week>.parquet
+    for every week from the table's first to its last (empty weeks included), and
+    outcomes/<week>.parquet for the labelled rows when the table has the target column.
 
-    Weeks are 7-day bins aligned on `start`; every week is validated like a raw file.
+    Weeks are 7-day bins aligned on `start`. The whole table is checked first: an error
+    leaves `raw_dir` as it was.
     """
-    from weekly.data import DataError, check_week_frame, split_by_week
+    from weekly.data import DataError
+    from weekly.importing import split_table
 
     path = Path(table)
+    if generate:
+        raise DataError(
+            f"{path}: params.yaml data.generate is true: set it to false before importing your own data, "
+            "or synthetic weeks would be generated beside yours"
+        )
     try:
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(
+            path, sep=sep or ",", dtype={columns["id"]: str}, keep_default_na=True
+        )
     except Exception as exc:
         raise DataError(f"{path}: unreadable table: {exc}") from None
     if columns["date"] not in frame.columns:
-        raise DataError(f"{path}: missing date column '{columns['date']}'")
-    try:
-        parts = split_by_week(frame, columns["date"], start)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{path}: column '{columns['date']}' does not parse as dates: {exc}") from None
-    written = []
-    for week, part in parts.items():
-        out = f"{out_dir}/{week}.parquet"
-        write_parquet(out, check_week_frame(part, columns, str(path), week))
-        written.append(out)
-    log.info("%s: %d rows into %d weekly files under %s", path, len(frame), len(written), out_dir)
-    return written
+        hint = " (is the separator right? --sep ';')" if len(frame.columns) == 1 else ""
+        raise DataError(f"{path}: missing date column '{columns['date']}'{hint}; columns: {list(frame.columns)}")
+    applications, outcomes, empty = split_table(frame, columns, start, str(path), date_format, tuple(drop))
+    written = {}
+    for kind, weeks, pattern in (("applications", applications, paths.applications(raw_dir)),
+                                 ("outcomes", outcomes, paths.outcomes(raw_dir))):
+        for week, part in weeks.items():
+            write_parquet(pattern.format(week=week), part)
+        written[kind] = sorted(weeks)
+    log.info(
+        "%s: %d rows into %d weeks of applications and %d of outcomes under %s; empty weeks: %s",
+        path, len(frame), len(applications), len(outcomes), raw_dir, ", ".join(empty) or "none",
+    )
+    return {**written, "empty_weeks": empty}

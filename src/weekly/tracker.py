@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 
-def carry_over(previous: dict, week: str) -> dict:
-    """The state of a week that did not retrain: the previous model keeps serving."""
-    return {**previous, "week": week, "retrained": False}
+def carry_over(previous: dict, week: str, why: str | None = None) -> dict:
+    """The state of a week that did not retrain: the previous model keeps serving.
+
+    `why` says why a retraining that was due did not replace it (a blocked window, no
+    eligible candidate); None when none was due.
+    """
+    state = {k: v for k, v in previous.items() if k != "kept_because"}
+    return {**state, "week": week, "retrained": False, **({"kept_because": why} if why else {})}
 
 
 def after_retraining(week: str, winner: dict, selection: dict, registration: dict) -> dict:

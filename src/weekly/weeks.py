@@ -28,9 +28,30 @@ def window(week: str, n_weeks: int) -> list[str]:
     return [(day - k * WEEK).isoformat() for k in range(n_weeks, 0, -1)]
 
 
-def raw_weeks(start: str, end: str, window_weeks: int) -> list[str]:
+def newest_labelled(week: str, label_delay_weeks: int) -> str:
+    """The newest week whose outcomes are known at the start of `week`.
+
+    The outcomes of week W are known at the end of week W + k (k = label_delay_weeks), so
+    from the start of week W + k + 1 on: with k = 0, the week before.
+    """
+    return (parse_week(week) - (label_delay_weeks + 1) * WEEK).isoformat()
+
+
+def labelled_window(week: str, n_weeks: int, label_delay_weeks: int) -> list[str]:
+    """The n_weeks weeks whose outcomes are known at the start of `week`, newest last."""
+    newest = parse_week(newest_labelled(week, label_delay_weeks))
+    return [(newest - k * WEEK).isoformat() for k in range(n_weeks - 1, -1, -1)]
+
+
+def raw_weeks(start: str, end: str, window_weeks: int, label_delay_weeks: int = 0) -> list[str]:
     """Every week a raw file is needed for: the training history before start, then the chain."""
-    return window(start, window_weeks) + chain(start, end)
+    return window(start, window_weeks + label_delay_weeks) + chain(start, end)
+
+
+def evaluated_weeks(start: str, end: str, label_delay_weeks: int) -> list[str]:
+    """The weeks of the chain whose outcomes are known by the end of week `end`."""
+    last = (parse_week(end) - label_delay_weeks * WEEK).isoformat()
+    return [w for w in chain(start, end) if w <= last]
 
 
 def week_of(day: dt.date, start: str) -> str:

@@ -1,0 +1,96 @@
+"""Turning one table of applications (with or without outcomes) into weekly raw files.
+
+The whole table is checked before anything is written; every error names the row (the
+line of a CSV file), the value, the column and the week the row belongs to.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from weekly.data import (
+    DataError,
+    application_columns,
+    categorical_values,
+    check_applications,
+    check_outcomes,
+    label_values,
+    labels,
+    outcome_columns,
+)
+from weekly.weeks import chain, week_of
+
+
+def _row(index: int) -> str:
+    return f"row {index + 2}"  # the line in a CSV file with a header
+
+
+def _first_bad(mask: pd.Series, values: pd.Series, weeks: pd.Series | None, column: str, source: str, what: str) -> None:
+    if mask.any():
+        i = mask[mask].index[0]
+        week = f" (week {weeks[i]})" if weeks is not None else ""
+        raise DataError(
+            f"{source}: {_row(i)}{week}: column '{column}' value {values[i]!r} {what} "
+            f"({int(mask.sum())} such row(s))"
+        )
+
+
+def split_table(
+    table: pd.DataFrame, columns: dict, start: str, source: str, date_format: str | None = None, drop: tuple = ()
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], list[str]]:
+    """Weekly applications and outcomes of one table, every week from its first to its last
+    (weeks with no row included, empty), and the list of those empty weeks.
+
+    Outcomes come from the rows with a label when the table has the target column.
+    """
+    table = table.drop(columns=[c for c in drop if c in table.columns]).reset_index(drop=True)
+    missing = [c for c in application_columns(columns) if c not in table.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {', '.join(map(repr, missing))} (columns: {list(table.columns)})")
+    target = columns["target"]
+    extra = [c for c in table.columns if c not in [*application_columns(columns), target]]
+    if extra:
+        raise DataError(f"{source}: unexpected column(s) {', '.join(map(repr, extra))}: leave them out with --drop")
+
+    date_col = columns["date"]
+    raw_dates = table[date_col]
+    if date_format is None and raw_dates.dtype == object and raw_dates.astype(str).str.contains("/").any():
+        raise DataError(
+            f"{source}: column '{date_col}' holds dates like {raw_dates.iloc[0]!r}, which read day-first or "
+            "month-first: give the format, e.g. --date-format %d/%m/%Y"
+        )
+    dates = pd.to_datetime(raw_dates, format=date_format, errors="coerce")
+    _first_bad(dates.isna(), raw_dates, None, date_col, source,
+               f"is not a date{f' of format {date_format}' if date_format else ''}")
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    weeks = dates.dt.date.map(lambda d: week_of(d, start))
+
+    out = pd.DataFrame({columns["id"]: table[columns["id"]], date_col: dates.astype("datetime64[ns]")})
+    for col in columns["numeric"]:
+        values = pd.to_numeric(table[col], errors="coerce")
+        _first_bad(values.isna() & table[col].notna(), table[col], weeks, col, source, "is not a number")
+        out[col] = values.astype("float64")
+    for col in columns["categorical"]:
+        out[col] = categorical_values(table[col])
+    has_outcomes = target in table.columns
+    if has_outcomes:
+        known = table[target].notna()
+        as_text = label_values(table[target].where(known, 0)).where(known, None)
+        _first_bad(known & ~as_text.isin(labels(columns)), table[target], weeks, target, source,
+                   f"is not one of the classes {labels(columns)} (params.yaml data.columns.classes)")
+        out[target] = as_text
+    duplicated = out[columns["id"]].duplicated()
+    _first_bad(duplicated, out[columns["id"]], weeks, columns["id"], source, "is a duplicate id")
+
+    applications, outcomes, empty = {}, {}, []
+    every_week = chain(weeks.min(), weeks.max()) if len(out) else []
+    for week in every_week:
+        rows = out[weeks == week].sort_values(date_col, kind="stable")
+        where = f"{source}, the rows of week {week}"
+        applications[week] = check_applications(rows[application_columns(columns)], columns, where, week)
+        if has_outcomes:
+            labelled = rows[rows[target].notna()]
+            outcomes[week] = check_outcomes(labelled[outcome_columns(columns)], columns, where, week)
+        if rows.empty:
+            empty.append(week)
+    return applications, outcomes, empty
