@@ -157,7 +157,7 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
         steps.predict(week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
                       columns=COLUMNS, log=str(log))
     text = log.read_text()
-    assert f"ERROR weekly: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text
+    assert f"ERROR weekly.job: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text
     assert "Traceback" not in text
 
 

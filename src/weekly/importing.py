@@ -40,20 +40,26 @@ def split_table(
     """Weekly applications and outcomes of one table, every week from its first to its last
     (weeks with no row included, empty), and the list of those empty weeks.
 
-    Outcomes come from the rows with a label when the table has the target column.
+    Outcomes come from the rows with a label when the table has the target column; a
+    table of id, date and label only gives outcomes only.
     """
     table = table.drop(columns=[c for c in drop if c in table.columns]).reset_index(drop=True)
-    missing = [c for c in application_columns(columns) if c not in table.columns]
+    target = columns["target"]
+    features = [c for c in application_columns(columns) if c not in (columns["id"], columns["date"])]
+    # A table of outcomes only (id, date, label): the applications came before.
+    outcomes_only = target in table.columns and not any(c in table.columns for c in features)
+    needed = [columns["id"], columns["date"]] if outcomes_only else application_columns(columns)
+    missing = [c for c in needed if c not in table.columns]
     if missing:
         raise DataError(f"{source}: missing column(s) {', '.join(map(repr, missing))} (columns: {list(table.columns)})")
-    target = columns["target"]
-    extra = [c for c in table.columns if c not in [*application_columns(columns), target]]
+    extra = [c for c in table.columns if c not in [*needed, target]]
     if extra:
         raise DataError(f"{source}: unexpected column(s) {', '.join(map(repr, extra))}: leave them out with --drop")
 
     date_col = columns["date"]
     raw_dates = table[date_col]
-    if date_format is None and raw_dates.dtype == object and raw_dates.astype(str).str.contains("/").any():
+    textual = raw_dates.dtype == object or pd.api.types.is_string_dtype(raw_dates)
+    if date_format is None and textual and raw_dates.astype(str).str.contains("/").any():
         raise DataError(
             f"{source}: column '{date_col}' holds dates like {raw_dates.iloc[0]!r}, which read day-first or "
             "month-first: give the format, e.g. --date-format %d/%m/%Y"
@@ -66,11 +72,11 @@ def split_table(
     weeks = dates.dt.date.map(lambda d: week_of(d, start))
 
     out = pd.DataFrame({columns["id"]: table[columns["id"]], date_col: dates.astype("datetime64[ns]")})
-    for col in columns["numeric"]:
+    for col in [] if outcomes_only else columns["numeric"]:
         values = pd.to_numeric(table[col], errors="coerce")
         _first_bad(values.isna() & table[col].notna(), table[col], weeks, col, source, "is not a number")
         out[col] = values.astype("float64")
-    for col in columns["categorical"]:
+    for col in [] if outcomes_only else columns["categorical"]:
         out[col] = categorical_values(table[col])
     has_outcomes = target in table.columns
     if has_outcomes:
@@ -87,7 +93,8 @@ def split_table(
     for week in every_week:
         rows = out[weeks == week].sort_values(date_col, kind="stable")
         where = f"{source}, the rows of week {week}"
-        applications[week] = check_applications(rows[application_columns(columns)], columns, where, week)
+        if not outcomes_only:
+            applications[week] = check_applications(rows[application_columns(columns)], columns, where, week)
         if has_outcomes:
             labelled = rows[rows[target].notna()]
             outcomes[week] = check_outcomes(labelled[outcome_columns(columns)], columns, where, week)

@@ -26,6 +26,7 @@ CAPTURED = ("weekly", "mlflow")
 _package = logging.getLogger("weekly")
 _package.setLevel(logging.INFO)
 _package.propagate = False  # never through Snakemake's or anyone's root handlers
+_job = logging.getLogger("weekly.job")  # a job's start, end and failure
 
 
 class _ThisThread(logging.Filter):
@@ -49,17 +50,17 @@ def job_log(path: str | Path | None, step: str) -> Iterator[None]:
         for name in CAPTURED:
             logging.getLogger(name).addHandler(handler)
     started = time.perf_counter()
-    _package.info("%s started", step)
+    _job.info("%s started", step)
     try:
         yield
     except WeeklyError as exc:
-        _package.error("%s failed: %s", step, exc)
+        _job.error("%s failed: %s", step, exc, extra={"short": str(exc)})
         raise
     except BaseException:
-        _package.exception("%s failed with an unexpected error", step)
+        _job.exception("%s failed with an unexpected error", step)
         raise
     else:
-        _package.info("%s done in %.2f s", step, time.perf_counter() - started)
+        _job.info("%s done in %.2f s", step, time.perf_counter() - started)
     finally:
         if handler is not None:
             for name in CAPTURED:
@@ -78,12 +79,26 @@ def logged(step: Callable) -> Callable:
     return run
 
 
+class _Console(logging.Formatter):
+    # An expected error reads "error: <the message>"; the rest is the bare message.
+    def format(self, record: logging.LogRecord) -> str:
+        short = getattr(record, "short", None)
+        return f"error: {short}" if short else super().format(record)
+
+
+class _NoBookkeeping(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != _job.name or record.levelno >= logging.ERROR
+
+
 def to_console(name: str = "weekly", stream=None) -> None:
-    """Show the records of logger `name` on the console (stderr), once."""
+    """Show the records of logger `name` on the console (stderr), once; a job's start and
+    end stay in its log file."""
     logger = logging.getLogger(name)
     if not any(getattr(h, "_weekly_console", False) for h in logger.handlers):
         handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(_Console("%(message)s"))
+        handler.addFilter(_NoBookkeeping())
         handler._weekly_console = True
         logger.addHandler(handler)
 
