@@ -103,12 +103,14 @@ def loop(folder: Path) -> None:
         steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker, registry=p["registry"],
                        columns=cols, previous_tracker=previous.get("tracker"),
                        log=paths.log("register", "week").format(**at))
-        steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds, columns=cols,
+        steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds,
+                      drift=paths.DRIFT.format(**at), columns=cols,
                       log=paths.log("predict", "week").format(**at))
         known = (calendar.parse_week(week) - k * calendar.WEEK).isoformat()  # outcomes known at the end of `week`
         if known in evaluated:
             steps.evaluate(week=known, decision=paths.DECISION.format(week=known),
                            tracker=paths.TRACKER.format(week=known), preds=paths.PREDS.format(week=known),
+                           drift=paths.DRIFT.format(week=known),
                            outcomes=outcomes.format(week=known), evaluation=paths.EVALUATION.format(week=known),
                            columns=cols, min_rows=p["evaluate"]["min_rows"],
                            log=paths.log("evaluate", "week").format(week=known))

@@ -4,6 +4,7 @@ rule predict:
         applications=week_applications,
     output:
         preds=PREDS,
+        drift=paths.DRIFT,
     params:
         columns=config["data"]["columns"],
         code=CODE,
@@ -18,6 +19,7 @@ rule evaluate:
         decision=DECISION,
         tracker=TRACKER,
         preds=PREDS,
+        drift=paths.DRIFT,
         outcomes=week_outcomes,
     output:
         evaluation=EVALUATION,

@@ -14,11 +14,12 @@ def main(argv=None):
     p.add_argument("--preds", required=True, help="the week's preds.parquet")
     p.add_argument("--tracker", required=True, help="the week's tracker.json")
     p.add_argument("--outcomes", required=True, help="the week's outcomes file")
+    p.add_argument("--drift", required=True, help="the week's drift.json")
     p.add_argument("--out", required=True, help="eval.json to write")
     args = p.parse_args(argv)
     params = cli.params(args)
     cli.run(
-        steps.evaluate, week=args.week, decision=args.decision, preds=args.preds, tracker=args.tracker,
+        steps.evaluate, week=args.week, decision=args.decision, preds=args.preds, tracker=args.tracker, drift=args.drift,
         outcomes=args.outcomes, evaluation=args.out, columns=params["data"]["columns"],
         min_rows=params["evaluate"]["min_rows"], log=args.log,
     )

@@ -31,3 +31,7 @@ def test_the_default_backfill_with_outcomes_four_weeks_late(tmp_path):
     assert summary["weeks"] == 155 and summary["awaiting_outcomes"] == 4 and summary["retrains"] >= 12
     assert summary["mean_macro_f1"] > 0.75
     assert result.stderr.count("\n2024-") >= 40  # one line per evaluated week on the console
+    # the rate shock of 2023-03-05 moves interest rates far from the serving model's training rows
+    psi = {w: json.loads((root / "weeks" / w / "drift.json").read_text())["features"]["interest_rate"]
+           for w in ("2023-02-26", "2023-03-05")}
+    assert psi["2023-02-26"] < 0.1 < 0.25 < psi["2023-03-05"]

@@ -77,18 +77,22 @@ def test_a_fit_that_fails_names_the_week_and_the_algorithm(tmp_path):
 def predictions(tmp_path, outcomes, ids):
     path = tmp_path / "preds.parquet"
     frame = pd.read_parquet(outcomes).set_index("application_id")
+    predicted = frame.loc[ids, "credit_score"].tolist()  # every prediction right, and sure of itself
     write_parquet(path, pd.DataFrame({
-        "application_id": ids, "prediction": frame.loc[ids, "credit_score"].tolist(),
+        "application_id": ids, "prediction": predicted,
+        **{f"proba_{c}": [float(p == c) for p in predicted] for c in COLUMNS["classes"]},
         "model_version": "1", "model_type": "lightgbm",
     }))
     return str(path)
 
 
 def evaluate(tmp_path, files, preds, min_rows=30):
-    decision, tracker = tmp_path / "decision.json", tmp_path / "tracker.json"
+    decision, tracker, drift = tmp_path / "decision.json", tmp_path / "tracker.json", tmp_path / "drift.json"
     write_json(decision, {"retrain": False, "reasons": []})
     write_json(tracker, {"model_version": "1", "model_type": "lightgbm"})
-    return steps.evaluate(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds,
+    if not drift.exists():
+        write_json(drift, {"week": WEEK, "features": {}, "score": 0.0})
+    return steps.evaluate(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds, drift=str(drift),
                           outcomes=files["outcomes"], evaluation=str(tmp_path / "eval.json"), columns=COLUMNS,
                           min_rows=min_rows)
 
@@ -108,6 +112,9 @@ def test_evaluate_scores_the_applications_with_an_outcome(tmp_path):
     pd.read_parquet(files["outcomes"]).head(40).to_parquet(files["outcomes"], index=False)  # 10 outcomes still to come
     result = evaluate(tmp_path, files, preds)
     assert result["accuracy"] == 1.0 and result["macro_f1"] == 1.0
+    assert {c: r["auc"] for c, r in result["risk"]["per_class"].items()} == {c: 1.0 for c in COLUMNS["classes"]}
+    assert result["risk"]["brier"] == 0.0 and result["risk"]["log_loss"] < 1e-9
+    assert sum(result["predicted_mix"].values()) == pytest.approx(1.0)
     assert (result["rows"], result["applications"], result["too_small"]) == (40, 50, False)
     assert evaluate(tmp_path, files, preds, min_rows=41)["too_small"] is True
 
@@ -121,12 +128,17 @@ def test_an_empty_week_is_scored_and_evaluated(tmp_path):
     fitted = models.fit("lightgbm", labelled, COLUMNS, PARAMS["train"]["lightgbm"], 1, 1)
     (tmp_path / "model").mkdir()
     native = models.save("lightgbm", fitted, tmp_path / "model")
+    from weekly.drift import reference
+
+    score = models.predict_proba("lightgbm", fitted, labelled, COLUMNS)[:, 0]
+    write_json(tmp_path / "model" / steps.REFERENCE, reference(labelled, COLUMNS, score))
     write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", "model_path": str(native)})
     for kind in files:  # a holiday: no application, so no outcome
         pd.read_parquet(files[kind]).iloc[0:0].to_parquet(files[kind], index=False)
     preds = str(tmp_path / "preds.parquet")
     scored = steps.predict(week=WEEK, tracker=str(tmp_path / "tracker.json"), applications=files["applications"],
-                           preds=preds, columns=COLUMNS)
+                           preds=preds, drift=str(tmp_path / "drift.json"), columns=COLUMNS)
+    assert read_json(tmp_path / "drift.json")["score"] is None
     assert scored.empty and list(scored.columns)[:3] == ["application_id", "application_date", "prediction"]
     result = evaluate(tmp_path, files, preds)
     assert result["rows"] == 0 and result["macro_f1"] is None and result["too_small"] is True
@@ -140,7 +152,7 @@ def test_steps_take_keywords_only():
 def test_a_failing_step_writes_its_error_to_its_log(tmp_path):
     log = tmp_path / "logs" / "predict.log"
     with pytest.raises(Exception):
-        steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", columns=COLUMNS,
+        steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", drift="z", columns=COLUMNS,
                       log=str(log))
     text = log.read_text()
     assert "predict started" in text and "predict failed with an unexpected error" in text
@@ -155,6 +167,7 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
     raw.write_bytes(b"not parquet")
     with pytest.raises(DataError):
         steps.predict(week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
+                      drift=str(tmp_path / "drift.json"),
                       columns=COLUMNS, log=str(log))
     text = log.read_text()
     assert f"ERROR weekly.job: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, roc_auc_score
 
 from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, make_project, run, snakemake
 from weekly.algorithms import algorithm
@@ -117,6 +117,15 @@ def test_predictions_and_evaluation_match_the_serving_model(backfill):
         assert sum(ev["per_class"][c]["support"] for c in CLASSES) == 300
         assert np.asarray(ev["confusion_matrix"]["matrix"]).sum() == 300
         assert ev["macro_f1"] > 0.5  # a sensible model, far above chance (0.33)
+        for c in CLASSES:  # one-vs-rest AUC and Gini of the probabilities, as scikit-learn has them
+            auc = roc_auc_score(outcomes["credit_score"] == c, preds[f"proba_{c}"])
+            assert ev["risk"]["per_class"][c]["auc"] == pytest.approx(auc) and ev["risk"]["per_class"][c]["gini"] == pytest.approx(2 * auc - 1)
+        assert ev["risk"]["log_loss"] > 0 and 0 < ev["risk"]["brier"] < 1
+        assert ev["predicted_mix"] == {c: pytest.approx((preds["prediction"] == c).mean()) for c in CLASSES}
+        drift = read(root, f"weeks/{week}/drift.json")
+        assert set(drift["features"]) == set(raw.columns) - {"application_id", "application_date"}
+        assert ev["psi"] == {"features": drift["features"], "score": drift["score"]}
+        assert max(drift["features"].values()) < 0.25  # no shock in the tiny chain's weeks
 
 
 def test_reports(backfill):
@@ -268,7 +277,7 @@ def test_steps_run_by_hand_give_the_workflows_files(backfill, tmp_path, repo_roo
 def test_a_step_run_by_hand_fails_with_its_message(backfill, tmp_path, repo_root):
     root = backfill[0]
     result = run(["python", str(repo_root / "scripts" / "predict.py"), "--week", TINY_WEEKS[0],
-                  "--tracker", f"weeks/{TINY_WEEKS[0]}/tracker.json", "--applications", "data/raw/missing.parquet",
+                  "--tracker", f"weeks/{TINY_WEEKS[0]}/tracker.json", "--applications", "data/raw/missing.parquet", "--drift", str(tmp_path / "drift.json"),
                   "--out", str(tmp_path / "preds.parquet")], root, check=False)
     assert result.returncode == 1
     assert f"data/raw/missing.parquet (week {TINY_WEEKS[0]}): missing week file" in result.stderr

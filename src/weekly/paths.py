@@ -8,6 +8,7 @@ DECISION = "weeks/{week}/decision.json"
 TRACKER = "weeks/{week}/tracker.json"
 PREDS = "weeks/{week}/preds.parquet"
 EVALUATION = "weeks/{week}/eval.json"
+DRIFT = "weeks/{week}/drift.json"  # the week's applications against the serving model's training rows
 CANDIDATE = "weeks/{week}/candidates/{algo}.json"  # what a trainer did for the week, trained or not
 MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model, on retraining weeks
 WEEKLY_REPORT = "reports/weekly.csv"

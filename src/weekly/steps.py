@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from weekly import decision as decision_logic
+from weekly import drift as stability
 from weekly import models, paths, provenance, selection
 from weekly import report as report_logic
 from weekly import tracker as tracker_logic
@@ -32,13 +33,14 @@ from weekly.data import (
 from weekly.errors import StepError
 from weekly.io import atomic_dir, read_json, write_csv, write_json, write_parquet
 from weekly.logs import PROGRESS, logged
-from weekly.metrics import classification_report
+from weekly.metrics import class_mix, classification_report, risk_report
 from weekly.weeks import parse_week
 
 log = logging.getLogger(__name__)
 progress = logging.getLogger(PROGRESS)
 
 EXAMPLE_ROWS = 5
+REFERENCE = "reference.json"  # beside a native model: its training rows' distributions (weekly.drift)
 
 
 @logged
@@ -139,9 +141,11 @@ def train(
         raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
     example = pd.read_parquet(window_applications[-1])[feature_names(columns)].head(EXAMPLE_ROWS)
     model_path = models.native_path(algo, model)
+    training_score = models.predict_proba(algo, fitted, train_part, columns)[:, 0]
     with atomic_dir(model) as tmp:
         models.save(algo, fitted, tmp)
         write_json(tmp / "metrics.json", fit_metrics)
+        write_json(tmp / REFERENCE, stability.reference(train_part, columns, training_score))
         write_parquet(tmp / "input_example.parquet", example)
     record = {
         "algo": algo,
@@ -226,8 +230,10 @@ def _serving_model(algo: str, path: str, mtime_ns: int) -> Any:
 
 
 @logged
-def predict(*, week: str, tracker: str, applications: str, preds: str, columns: dict) -> pd.DataFrame:
-    """Score the week's applications with the model that serves the week; write them to `preds`.
+def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, columns: dict) -> pd.DataFrame:
+    """Score the week's applications with the model that serves the week; write them to
+    `preds`, and their population stability against the model's training rows to `drift`
+    (PSI of every feature and of the score, the probability of the first class).
 
     No outcome is read: a week is scored as soon as its applications are there. A week
     with no application gives an empty `preds`.
@@ -242,7 +248,10 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, columns: 
         )
     model = _serving_model(state["model_type"], path, os.stat(path).st_mtime_ns)
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
+    ref = read_json(Path(path).parent / REFERENCE)
+    shift = stability.stability(ref, frame, scored[f"proba_{labels(columns)[0]}"].to_numpy())
     write_parquet(preds, scored)
+    write_json(drift, {"week": week, "model_version": str(state["model_version"]), **shift})
     log.info("week %s: scored %d rows with %s version %s", week, len(scored), state["model_type"], state["model_version"])
     return scored
 
@@ -281,7 +290,16 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str |
 
 @logged
 def evaluate(
-    *, week: str, decision: str, tracker: str, preds: str, outcomes: str, evaluation: str, columns: dict, min_rows: int
+    *,
+    week: str,
+    decision: str,
+    tracker: str,
+    preds: str,
+    drift: str,
+    outcomes: str,
+    evaluation: str,
+    columns: dict,
+    min_rows: int,
 ) -> dict:
     """Evaluate the serving model on the week's outcomes, from its predictions; write `evaluation`.
 
@@ -299,7 +317,9 @@ def evaluate(
             f"week {week}: {outcomes} holds {int(unscored.sum())} outcome(s) of applications that {preds} "
             f"did not score, e.g. {ids} {known.loc[unscored, ids].iloc[0]!r}"
         )
-    joined = known.merge(scored[[ids, "prediction"]], on=ids, how="inner")
+    classes = labels(columns)
+    proba_columns = [f"proba_{c}" for c in classes]
+    joined = known.merge(scored[[ids, "prediction", *proba_columns]], on=ids, how="inner")
     state = read_json(tracker)
     result = {
         "week": week,
@@ -308,7 +328,11 @@ def evaluate(
         "applications": len(scored),
         "too_small": len(joined) < min_rows,
         "min_rows": min_rows,
-        **classification_report(joined[target].tolist(), joined["prediction"].tolist(), labels(columns)),
+        **classification_report(joined[target].tolist(), joined["prediction"].tolist(), classes),
+        "risk": risk_report(joined[target].tolist(), joined[proba_columns].to_numpy(), classes),
+        "predicted_mix": class_mix(scored["prediction"].tolist(), classes),
+        "outcome_mix": class_mix(joined[target].tolist(), classes),
+        "psi": {key: value for key, value in read_json(drift).items() if key in ("features", "score")},
     }
     write_json(evaluation, result)
     log.info("week %s: macro F1 %s on %d labelled rows", week, result["macro_f1"], result["rows"])

@@ -1,0 +1,88 @@
+"""Population stability: how far a week's applications have moved from a model's training data.
+
+When a model is trained, `reference` records the distribution of every feature and of its
+score on the training rows: deciles for numbers (plus a bin for missing values), the most
+frequent values for categories (plus "other" and missing). A week is then compared with
+it by the population stability index, PSI = sum over bins of (a - e) * ln(a / e), where e
+and a are the reference's and the week's shares (0.1 is usually read as a moderate
+shift, 0.25 as a large one).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+BINS = 10
+TOP_CATEGORIES = 20
+_FLOOR = 1e-4  # a share of 0 would make the logarithm infinite
+_OTHER, _MISSING = "__other__", "__missing__"
+
+
+def _numeric_bins(values: pd.Series) -> dict:
+    known = values.dropna().to_numpy(dtype=float)
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, BINS + 1)[1:-1])) if len(known) else np.array([])
+    return {"kind": "numeric", "edges": edges.tolist(), "shares": _numeric_shares(edges.tolist(), values)}
+
+
+def _numeric_shares(edges: list[float], values: pd.Series) -> list[float]:
+    n = len(values)
+    missing = values.isna().to_numpy()
+    index = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float)[~missing], side="right")
+    counts = np.bincount(index, minlength=len(edges) + 1).astype(float)
+    return [*(counts / n if n else counts), (missing.sum() / n) if n else 0.0]
+
+
+def _categorical_bins(values: pd.Series) -> dict:
+    top = values.dropna().value_counts().head(TOP_CATEGORIES).index.tolist()
+    return {"kind": "categorical", "values": [str(v) for v in top], "shares": _categorical_shares(top, values)}
+
+
+def _categorical_shares(top: list[str], values: pd.Series) -> list[float]:
+    n = len(values)
+    if not n:
+        return [0.0] * (len(top) + 2)
+    text = values.astype(object).where(values.notna(), None)
+    shares = [float((text == v).sum()) / n for v in top]
+    missing = float(text.isna().sum()) / n
+    return [*shares, 1.0 - sum(shares) - missing, missing]
+
+
+def reference(frame: pd.DataFrame, columns: dict, score: np.ndarray) -> dict:
+    """The training rows' distribution of each feature and of the model's score."""
+    return {
+        "rows": len(frame),
+        "features": {
+            **{col: _numeric_bins(frame[col]) for col in columns["numeric"]},
+            **{col: _categorical_bins(frame[col]) for col in columns["categorical"]},
+        },
+        "score": _numeric_bins(pd.Series(score, dtype=float)),
+    }
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    """The population stability index of two lists of bin shares."""
+    total = 0.0
+    for e, a in zip(expected, actual, strict=True):
+        e, a = max(e, _FLOOR), max(a, _FLOOR)
+        total += (a - e) * math.log(a / e)
+    return total
+
+
+def _shares(bins: dict, values: pd.Series) -> list[float]:
+    if bins["kind"] == "numeric":
+        return _numeric_shares(bins["edges"], values)
+    return _categorical_shares(bins["values"], values)
+
+
+def stability(ref: dict, frame: pd.DataFrame, score: np.ndarray) -> dict:
+    """PSI of every feature and of the score of `frame` against `ref`; None for an empty week."""
+    if frame.empty:
+        return {"rows": 0, "features": {col: None for col in ref["features"]}, "score": None}
+    features = {col: psi(bins["shares"], _shares(bins, frame[col])) for col, bins in ref["features"].items()}
+    return {
+        "rows": len(frame),
+        "features": features,
+        "score": psi(ref["score"]["shares"], _shares(ref["score"], pd.Series(score, dtype=float))),
+    }
