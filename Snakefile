@@ -11,7 +11,7 @@ from weekly.config import validate_params
 from weekly.data import check_raw_folder
 from weekly.logs import weeks_on_console
 
-# The chain is 156 weeks of ~7 dependent jobs: deeper than the default recursion limit
+# The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
 # of Snakemake's DAG build.
 sys.setrecursionlimit(100_000)
 

@@ -82,10 +82,10 @@ def loop(folder: Path) -> None:
     guard = {key: train[key] for key in ("min_rows", "min_class_rows")}
     for i, week in enumerate(chain):
         at = {"week": week}
-        seen = calendar.newest_labelled(week, k)
-        previous = {"tracker": paths.TRACKER.format(week=chain[i - 1])} if i else {}
-        if seen >= chain[0]:
-            previous["evaluation"] = paths.EVALUATION.format(week=seen)
+        previous = {"tracker": paths.TRACKER.format(week=chain[i - 1]),
+                    "drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}
+        newest = calendar.labelled_window(week, p["retrain"]["performance"]["weeks"], k)
+        previous["evaluations"] = [paths.EVALUATION.format(week=w) for w in newest if w >= chain[0]]
         window = calendar.labelled_window(week, train["window_weeks"], k)
         window_applications = [applications.format(week=w) for w in window]
         window_outcomes = [outcomes.format(week=w) for w in window]
@@ -115,6 +115,7 @@ def loop(folder: Path) -> None:
                            columns=cols, min_rows=p["evaluate"]["min_rows"],
                            log=paths.log("evaluate", "week").format(week=known))
     steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
+                 drifts=[paths.DRIFT.format(week=w) for w in chain],
                  evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
                  weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, log=paths.log("report"))
     steps.publish_tracker(tracker=paths.TRACKER.format(week=chain[-1]), latest=paths.LATEST_TRACKER,

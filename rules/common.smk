@@ -44,16 +44,16 @@ def chain_week(wildcards):
 
 
 def previous_week_state(wildcards):
-    """What the decision of a week reads: the previous week's tracker (none for the first
-    week) and the newest evaluation known at the start of the week (none before the first
-    evaluation of the chain is known)."""
+    """What the decision of a week reads: the previous week's tracker and drift (none for
+    the first week) and the newest evaluations known at the start of the week
+    (retrain.performance.weeks of them; none before the first of the chain is known)."""
     week = chain_week(wildcards)
     state = {}
     if week != WEEKS[0]:
         state["tracker"] = TRACKER.format(week=week_calendar.previous(week))
-    seen = week_calendar.newest_labelled(week, LABEL_DELAY)
-    if seen >= WEEKS[0]:
-        state["evaluation"] = EVALUATION.format(week=seen)
+        state["drift"] = paths.DRIFT.format(week=week_calendar.previous(week))
+    newest = week_calendar.labelled_window(week, config["retrain"]["performance"]["weeks"], LABEL_DELAY)
+    state["evaluations"] = [EVALUATION.format(week=w) for w in newest if w >= WEEKS[0]]
     return state
 
 

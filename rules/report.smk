@@ -1,6 +1,7 @@
 rule report:
     input:
         trackers=every_week(TRACKER),
+        drifts=every_week(paths.DRIFT),
         evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
     output:
         weekly=paths.WEEKLY_REPORT,

@@ -1,7 +1,7 @@
 """Take one week's retraining decision (rule decide).
 
-Reads the previous week's tracker (none for the first week, which takes the
-initial-training path) and the newest evaluation known at the start of the week, and
+Reads the previous week's tracker and drift (none for the first week, which takes the
+initial-training path) and the newest evaluations known at the start of the week, and
 writes decision.json: retrain or not, and each trigger's inputs, threshold and verdict.
 When a trigger fires, the outcomes of the training window are counted against
 train.min_rows and train.min_class_rows: too few keeps the serving model.
@@ -13,7 +13,9 @@ def main(argv=None):
     p = cli.parser(__doc__)
     p.add_argument("--week", required=True, help="the week to decide for (YYYY-MM-DD)")
     p.add_argument("--tracker", help="the previous week's tracker.json (omit for the first week)")
-    p.add_argument("--evaluation", help="the newest eval.json known at the start of the week (omit if none)")
+    p.add_argument("--evaluations", nargs="*", default=[],
+                   help="the newest eval.json files known at the start of the week, oldest first (none at first)")
+    p.add_argument("--drift", help="the previous week's drift.json (omit for the first week)")
     p.add_argument("--window-outcomes", nargs="+", required=True,
                    help="outcome files of the training window, oldest first")
     p.add_argument("--out", required=True, help="decision.json to write")
@@ -21,7 +23,7 @@ def main(argv=None):
     params = cli.params(args)
     train = params["train"]
     cli.run(
-        steps.decide, week=args.week, tracker=args.tracker, evaluation=args.evaluation,
+        steps.decide, week=args.week, tracker=args.tracker, evaluations=args.evaluations, drift=args.drift,
         window_outcomes=args.window_outcomes, decision=args.out, retrain=params["retrain"],
         window_weeks=train["window_weeks"], valid_weeks=train["valid_weeks"],
         label_delay_weeks=params["data"]["label_delay_weeks"],

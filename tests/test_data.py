@@ -12,7 +12,6 @@ from weekly.data import (
     read_applications,
     read_labelled_weeks,
     read_outcomes,
-    split_by_week,
 )
 
 COLUMNS = {
@@ -125,14 +124,6 @@ def test_labelled_weeks_join_outcomes_to_applications(tmp_path):
     outcomes(id=["a", "b", "zz"]).to_parquet(outs)
     with pytest.raises(DataError, match="1 outcome\\(s\\) for no application of the week, e.g. id 'zz'"):
         read_labelled_weeks([str(apps)], [str(outs)], [WEEK], COLUMNS)
-
-
-def test_split_by_week_aligns_on_start():
-    table = pd.DataFrame({"date": ["2022-01-10", "2022-01-16", "2022-01-22", "2022-01-23"], "v": [1, 2, 3, 4]})
-    parts = split_by_week(table, "date", WEEK)
-    assert list(parts) == ["2022-01-09", "2022-01-16", "2022-01-23"]
-    assert parts["2022-01-16"]["v"].tolist() == [2, 3]
-    assert pd.api.types.is_datetime64_any_dtype(parts["2022-01-16"]["date"])
 
 
 def test_categorical_values_are_strings_with_none_for_missing():

@@ -101,8 +101,8 @@ def test_unseen_category_at_prediction_time(algo):
 
 def test_split_window_is_time_ordered_and_guards_the_week():
     data = labelled()
-    train, valid = models.split_window(data, "date", "2022-01-16", ["2022-01-09"])
+    train, valid = models.split_window(data, "date", ["2022-01-02", "2022-01-09"], ["2022-01-09"])
     assert train["date"].max() < pd.Timestamp("2022-01-09") <= valid["date"].min()
     assert len(train) + len(valid) == len(data)
-    with pytest.raises(ValueError, match="on or after the week"):
-        models.split_window(data, "date", "2022-01-10", ["2022-01-09"])
+    with pytest.raises(ValueError, match="holds rows dated from 2022-01-09 on"):
+        models.split_window(data, "date", ["2022-01-02"], ["2022-01-02"])

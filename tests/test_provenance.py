@@ -88,7 +88,15 @@ def test_changed_training_code_makes_a_new_version_whose_artifact_is_the_served_
     assert str(champion.version) == read(root, f"weeks/{TINY_WEEKS[-1]}/tracker.json")["model_version"]
 
 
-def test_code_digest_follows_the_source():
-    assert provenance.code_digest(["models"]) != provenance.code_digest(["algorithms"])
-    assert provenance.code_digest() == provenance.code_digest()
-    assert len(provenance.code_digest(provenance.TRAINING_CODE)) == 16
+def test_code_digest_follows_the_source(tmp_path):
+    import weekly
+
+    copy = tmp_path / "weekly"
+    shutil.copytree(os.path.dirname(weekly.__file__), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    training, everything = provenance.code_digest(provenance.TRAINING_CODE, copy), provenance.code_digest(package=copy)
+    assert (training, everything) == (provenance.code_digest(provenance.TRAINING_CODE), provenance.code_digest())
+    (copy / "cli.py").write_text((copy / "cli.py").read_text() + "\n# only talk\n")
+    assert provenance.code_digest(package=copy) == everything  # the command line changes no output
+    (copy / "models.py").write_text((copy / "models.py").read_text() + "\n# a change\n")
+    assert provenance.code_digest(provenance.TRAINING_CODE, copy) != training
+    assert provenance.code_digest(package=copy) != everything

@@ -50,8 +50,10 @@ def test_an_evaluation_without_a_tracker_is_an_error():
 
 def test_week_lines_say_what_happened():
     decision = {"retrain": False, "reasons": ["time"]}
-    _, evaluation = week("2022-02-06", 0.0, "2", "catboost", False, rows=3, too_small=True)
-    line = week_line(decision, evaluation)
-    assert line.startswith("2022-02-06  blocked (time)") and "too small to judge" in line
-    _, empty = week("2022-02-13", None, "2", "catboost", False, rows=0, too_small=True)
-    assert "no outcome on 0 rows" in week_line({"retrain": False, "reasons": []}, empty)
+    tracker, evaluation = week("2022-02-06", 0.0, "2", "catboost", False, rows=3, too_small=True)
+    line = week_line(decision, tracker, evaluation)
+    assert line.startswith("2022-02-06  kept (time)") and "too small to judge" in line
+    tracker, empty = week("2022-02-13", None, "2", "catboost", False, rows=0, too_small=True)
+    assert "no outcome on 0 rows" in week_line({"retrain": False, "reasons": []}, tracker, empty)
+    tracker, evaluation = week("2022-02-20", 0.8, "3", "catboost", True)
+    assert week_line({"retrain": True, "reasons": ["initial"]}, tracker, evaluation).startswith("2022-02-20  retrain (initial)")

@@ -89,7 +89,7 @@ def predictions(tmp_path, outcomes, ids):
 def evaluate(tmp_path, files, preds, min_rows=30):
     decision, tracker, drift = tmp_path / "decision.json", tmp_path / "tracker.json", tmp_path / "drift.json"
     write_json(decision, {"retrain": False, "reasons": []})
-    write_json(tracker, {"model_version": "1", "model_type": "lightgbm"})
+    write_json(tracker, {"model_version": "1", "model_type": "lightgbm", "retrained": False})
     if not drift.exists():
         write_json(drift, {"week": WEEK, "features": {}, "score": 0.0})
     return steps.evaluate(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds, drift=str(drift),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from weekly.errors import WeeklyError
-from weekly.weeks import WEEK, parse_week, week_of
+from weekly.weeks import WEEK, parse_week
 
 
 class DataError(WeeklyError):
@@ -94,6 +94,7 @@ def check_applications(frame: pd.DataFrame, columns: dict, source: str, week: st
         out[col] = out[col].astype("float64")
     for col in columns["categorical"]:
         out[col] = categorical_values(out[col])
+    out[columns["id"]] = id_values(out[columns["id"]])
     _unique_ids(out, columns["id"], where)
     return out.reset_index(drop=True)
 
@@ -110,6 +111,7 @@ def check_outcomes(frame: pd.DataFrame, columns: dict, source: str, week: str) -
     if out[target].isna().any():
         raise DataError(f"{where}: column '{target}' has {int(out[target].isna().sum())} missing label(s)")
     out[target] = label_values(out[target])
+    out[columns["id"]] = id_values(out[columns["id"]])
     unknown = sorted(set(out[target]) - set(labels(columns)))
     if unknown:
         raise DataError(
@@ -118,6 +120,11 @@ def check_outcomes(frame: pd.DataFrame, columns: dict, source: str, week: str) -
         )
     _unique_ids(out, columns["id"], where)
     return out.reset_index(drop=True)
+
+
+def id_values(values: pd.Series) -> pd.Series:
+    """Ids as strings, so that a CSV's and a Parquet file's ids of one application match."""
+    return label_values(values).astype(object)
 
 
 def label_values(values: pd.Series) -> pd.Series:
@@ -193,11 +200,3 @@ def check_raw_folder(raw_dir: str, columns: dict, generate: bool) -> None:
             f"{first}: params.yaml data.generate is true, but this file's columns are not the generator's: "
             "set data.generate: false to use your own files, or move them away to generate the default data"
         )
-
-
-def split_by_week(table: pd.DataFrame, date_column: str, start: str) -> dict[str, pd.DataFrame]:
-    """Split one table into weekly frames, weeks aligned on `start` (7-day bins)."""
-    dates = pd.to_datetime(table[date_column], errors="raise")
-    table = table.assign(**{date_column: dates})
-    keys = dates.dt.date.map(lambda d: week_of(d, start))
-    return {week: part.sort_values(date_column).reset_index(drop=True) for week, part in table.groupby(keys)}

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Callable
 
+from weekly.metrics import macro_auc
 from weekly.weeks import days_between, labelled_window
 
-Trigger = Callable[[str, dict, dict | None, dict | None], dict]
+Trigger = Callable[[str, dict, dict], dict]
 
 
-def time_trigger(week: str, policy: dict, tracker: dict | None, evaluation: dict | None) -> dict:
+def time_trigger(week: str, policy: dict, known: dict) -> dict:
     """Fires when `max_days` or more days have passed since the last retraining."""
+    tracker = known["tracker"]
     last = tracker["last_retraining_date"] if tracker else None
     days = days_between(last, week) if last else None
     return {
@@ -24,7 +26,68 @@ def time_trigger(week: str, policy: dict, tracker: dict | None, evaluation: dict
     }
 
 
-TRIGGERS: dict[str, Trigger] = {"time": time_trigger}
+def _figure(evaluation: dict, metric: str) -> float | None:
+    return evaluation["macro_f1"] if metric == "macro_f1" else macro_auc(evaluation["risk"])
+
+
+def performance_trigger(week: str, policy: dict, known: dict) -> dict:
+    """Fires when the serving model's `metric` over its latest judged weeks is below `floor`,
+    or below its own validation score by more than `max_drop`.
+
+    Only evaluations known at the start of the week, of the model serving now, and not too
+    small to judge count (the newest `weeks` of them).
+    """
+    tracker = known["tracker"]
+    version = tracker["model_version"] if tracker else None
+    judged = [e for e in known["evaluations"]
+              if e["model_version"] == version and not e["too_small"] and _figure(e, policy["metric"]) is not None]
+    recent = judged[-policy["weeks"]:]
+    value = sum(_figure(e, policy["metric"]) for e in recent) / len(recent) if recent else None
+    validation = (tracker.get("macro_f1_score") if policy["metric"] == "macro_f1" else tracker.get("auc_score")) if tracker else None
+    drop = validation - value if value is not None and validation is not None else None
+    below = value is not None and value < policy["floor"]
+    dropped = drop is not None and drop > policy["max_drop"]
+    return {
+        "enabled": policy["enabled"],
+        "inputs": {"metric": policy["metric"], "weeks": [e["week"] for e in recent], "value": value,
+                   "validation": validation, "drop": drop},
+        "threshold": {"floor": policy["floor"], "max_drop": policy["max_drop"], "weeks": policy["weeks"]},
+        "fired": bool(policy["enabled"] and (below or dropped)),
+    }
+
+
+def drift_trigger(week: str, policy: dict, known: dict) -> dict:
+    """Fires when `min_features` or more features (or the score) have a PSI over the
+    threshold in the newest week's applications, against the serving model's training rows.
+
+    A feature that had already moved by the newest week the model learned from does not
+    count: the model has seen that change, and retraining again will not undo it (the
+    performance trigger watches what it does with it).
+    """
+    drift, tracker = known["drift"], known["tracker"]
+    seen = (tracker or {}).get("newest_week_psi") or {}
+    current = drift if drift and tracker and drift.get("model_version") == tracker["model_version"] else None
+    moved, score = [], None
+    if current and current["score"] is not None:
+        moved = sorted(
+            f for f, v in current["features"].items()
+            if v is not None and v > policy["threshold"] and (seen.get("features", {}).get(f) or 0) <= policy["threshold"]
+        )
+        if current["score"] > policy["score_threshold"] and (seen.get("score") or 0) <= policy["score_threshold"]:
+            score = current["score"]
+    return {
+        "enabled": policy["enabled"],
+        "inputs": {"week": current["week"] if current else None, "features_over": moved,
+                   "max_feature_psi": max((v for v in current["features"].values() if v is not None), default=None)
+                   if current else None,
+                   "score_psi": current["score"] if current else None},
+        "threshold": {"threshold": policy["threshold"], "min_features": policy["min_features"],
+                      "score_threshold": policy["score_threshold"]},
+        "fired": bool(policy["enabled"] and (len(moved) >= policy["min_features"] or score is not None)),
+    }
+
+
+TRIGGERS: dict[str, Trigger] = {"time": time_trigger, "performance": performance_trigger, "drift": drift_trigger}
 
 
 def training_window(week: str, window_weeks: int, valid_weeks: int, label_delay_weeks: int = 0) -> dict:
@@ -60,21 +123,17 @@ def window_guard(train_labels: list[str], valid_rows: int, classes: list[str], m
     }
 
 
-def decide(
-    week: str,
-    policy: dict,
-    tracker: dict | None,
-    evaluation: dict | None,
-    window: dict,
-    guard: dict | None = None,
-) -> dict:
+def decide(week: str, policy: dict, known: dict, window: dict, guard: dict | None = None) -> dict:
     """Retrain or not at the start of `week`, and why.
 
-    `tracker` is the previous week's, `evaluation` the newest one known at the start of
-    the week (None when there is none yet; no tracker means the initial-training path).
-    `window` is the training window (see training_window) and `guard` its window_guard,
-    worked out only when a trigger fires: a failed guard keeps the serving model.
+    `known` is what is known at the start of the week: `tracker`, the previous week's
+    (None: the initial-training path), `evaluations`, those known, oldest first, and
+    `drift`, the newest week's drift.json (None before the first). `window` is the
+    training window (see training_window) and `guard` its window_guard, worked out only
+    when a trigger fires: a failed guard keeps the serving model.
     """
+    tracker = known["tracker"]
+    evaluations = known["evaluations"]
     triggers = {
         "initial": {
             "enabled": True,
@@ -84,7 +143,7 @@ def decide(
         }
     }
     for name, trigger in TRIGGERS.items():
-        triggers[name] = trigger(week, policy[name], tracker, evaluation)
+        triggers[name] = trigger(week, policy[name], known)
     reasons = [name for name, t in triggers.items() if t["fired"]]
     blocked = bool(reasons) and guard is not None and not guard["passed"]
     return {
@@ -93,7 +152,7 @@ def decide(
         "reasons": reasons,
         "blocked": "; ".join(guard["problems"]) if blocked else None,
         "triggers": triggers,
-        "evaluation_seen": evaluation["week"] if evaluation else None,
+        "evaluation_seen": evaluations[-1]["week"] if evaluations else None,
         "guard": guard if reasons else None,
         "training_window": window if reasons and not blocked else None,
     }

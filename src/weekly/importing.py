@@ -95,9 +95,29 @@ def split_table(
         where = f"{source}, the rows of week {week}"
         if not outcomes_only:
             applications[week] = check_applications(rows[application_columns(columns)], columns, where, week)
-        if has_outcomes:
-            labelled = rows[rows[target].notna()]
+        labelled = rows[rows[target].notna()] if has_outcomes else rows.iloc[0:0]
+        # A week gets an outcomes file once some of its outcomes are known (or it has no
+        # application at all): a week without a label yet keeps waiting for them.
+        if has_outcomes and (len(labelled) or rows.empty):
             outcomes[week] = check_outcomes(labelled[outcome_columns(columns)], columns, where, week)
         if rows.empty:
             empty.append(week)
     return applications, outcomes, empty
+
+
+def merge_outcomes(existing: pd.DataFrame, new: pd.DataFrame, columns: dict, source: str, week: str) -> pd.DataFrame:
+    """The outcomes of a week known so far: those already there and the newly arrived ones.
+
+    An outcome that changes (the same id with another label) is an error, not an update.
+    """
+    ids, target = columns["id"], columns["target"]
+    both = existing.merge(new, on=ids, suffixes=("_before", "_now"))
+    changed = both[both[f"{target}_before"] != both[f"{target}_now"]]
+    if len(changed):
+        row = changed.iloc[0]
+        raise DataError(
+            f"{source} (week {week}): the outcome of {ids} {row[ids]!r} changes from {row[f'{target}_before']!r} "
+            f"to {row[f'{target}_now']!r} ({len(changed)} such outcome(s)); outcomes are not revised"
+        )
+    merged = pd.concat([existing, new[~new[ids].isin(existing[ids])]], ignore_index=True)
+    return check_outcomes(merged, columns, source, week)

@@ -52,11 +52,6 @@ def classification_report(y_true: Sequence[str], y_pred: Sequence[str], classes:
     }
 
 
-def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> float | None:
-    """Macro F1 over the classes present (see classification_report)."""
-    return classification_report(y_true, y_pred, classes)["macro_f1"]
-
-
 def _ranks(values: np.ndarray) -> np.ndarray:
     # Average ranks (1-based) with ties sharing their mean rank, as the Mann-Whitney U needs.
     order = np.argsort(values, kind="mergesort")
@@ -144,3 +139,11 @@ def class_mix(labels_: Sequence[str], classes: Sequence[str]) -> dict:
     """The share of each class among `labels_` (predictions or outcomes)."""
     n = len(labels_)
     return {c: (sum(1 for v in labels_ if v == c) / n if n else None) for c in classes}
+
+
+def macro_auc(risk: dict) -> float | None:
+    """The mean one-vs-rest AUC over the classes that have one (binary: the event's AUC)."""
+    if "auc" in risk:
+        return risk["auc"]
+    values = [r["auc"] for r in risk["per_class"].values() if r["auc"] is not None]
+    return float(sum(values) / len(values)) if values else None

@@ -13,18 +13,21 @@ import pandas as pd
 
 from weekly.algorithms import algorithm
 from weekly.data import feature_names, labels
-from weekly.metrics import classification_report
-from weekly.weeks import parse_week
+from weekly.metrics import classification_report, macro_auc, risk_report
+from weekly.weeks import WEEK, parse_week
 
 
-def split_window(frame: pd.DataFrame, date_column: str, week: str, valid_weeks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Time-ordered split of the training window: validation is its most recent weeks.
+def split_window(frame: pd.DataFrame, date_column: str, window: list[str], valid_weeks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time-ordered split of the training window (its weeks, oldest first): validation is
+    its most recent weeks.
 
-    Raises if any row is dated on or after `week` (point-in-time guard).
+    Raises if any row is dated after the window's last week (point-in-time guard: with a
+    label delay, the weeks between the window and the decision week are not known yet).
     """
     dates = frame[date_column]
-    if (dates >= pd.Timestamp(parse_week(week))).any():
-        raise ValueError(f"training data for week {week} contains rows dated on or after the week")
+    end = pd.Timestamp(parse_week(window[-1]) + WEEK)
+    if (dates >= end).any():
+        raise ValueError(f"training data of the window {window[0]}..{window[-1]} holds rows dated from {end.date()} on")
     is_valid = dates >= pd.Timestamp(parse_week(valid_weeks[0]))
     return frame[~is_valid].reset_index(drop=True), frame[is_valid].reset_index(drop=True)
 
@@ -76,10 +79,13 @@ def predicted_labels(proba: np.ndarray, classes: list[str]) -> np.ndarray:
 
 
 def evaluate_model(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> dict:
-    """The classification report of `model` on a labelled frame."""
+    """The classification report of `model` on a labelled frame, with its macro one-vs-rest
+    AUC (`auc`: the mean over the classes the frame has both in and out of)."""
     classes = labels(columns)
-    pred = predicted_labels(predict_proba(algo, model, frame, columns), classes)
-    return classification_report(frame[columns["target"]].tolist(), pred.tolist(), classes)
+    proba = predict_proba(algo, model, frame, columns)
+    truth = frame[columns["target"]].tolist()
+    report = classification_report(truth, predicted_labels(proba, classes).tolist(), classes)
+    return {**report, "auc": macro_auc(risk_report(truth, proba, classes))}
 
 
 def fit_and_validate(

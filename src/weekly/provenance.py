@@ -17,16 +17,18 @@ from weekly.algorithms import algorithm
 
 # The modules whose code decides what a fit produces: its adapter, the feature
 # preparation, the split and the validation metrics.
-TRAINING_CODE = ("algorithms", "models", "data", "metrics")
+TRAINING_CODE = ("algorithms", "models", "data", "metrics", "drift")
 
 
-# Modules that only talk (command lines, logging): their changes leave every output as it was.
-TALK_ONLY = ("cli", "logs")
+# Modules that only talk (command lines, logging) or only write raw files (the import):
+# their changes leave every output of the chain as it was.
+TALK_ONLY = ("cli", "logs", "importing")
 
 
-def code_digest(modules: Iterable[str] | None = None) -> str:
-    """sha256 of the package's source: the named modules, or every module that can change an output."""
-    package = resources.files("weekly")
+def code_digest(modules: Iterable[str] | None = None, package=None) -> str:
+    """sha256 of the package's source: the named modules, or every module that can change
+    an output. `package` is the package's folder (default: the installed one)."""
+    package = package if package is not None else resources.files("weekly")
     names = [f"{m}.py" for m in modules] if modules is not None else [
         p.name for p in package.iterdir() if p.name.endswith(".py") and p.name[:-3] not in TALK_ONLY
     ]

@@ -9,9 +9,11 @@ COLUMNS = ["week", "macro_f1", "accuracy", "rows", "applications", "evaluated", 
            "model_version", "model_type", "retrained"]
 
 
-def weekly_rows(trackers: list[dict], evaluations: dict[str, dict]) -> pd.DataFrame:
-    """One row per week: the serving model, whether the week retrained, and, once its
-    outcomes are known, its macro F1, accuracy and labelled rows (`evaluations` by week)."""
+def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications: dict[str, int] | None = None) -> pd.DataFrame:
+    """One row per week: the serving model, whether the week retrained, the applications
+    scored (`applications` by week), and, once its outcomes are known, its macro F1,
+    accuracy and labelled rows (`evaluations` by week)."""
+    applications = applications or {}
     unknown = sorted(set(evaluations) - {tr["week"] for tr in trackers})
     if unknown:
         raise ValueError(f"evaluation of week {unknown[0]} has no tracker")
@@ -23,7 +25,7 @@ def weekly_rows(trackers: list[dict], evaluations: dict[str, dict]) -> pd.DataFr
             "macro_f1": ev["macro_f1"] if ev else None,
             "accuracy": ev["accuracy"] if ev else None,
             "rows": ev["rows"] if ev else None,
-            "applications": ev["applications"] if ev else None,
+            "applications": ev["applications"] if ev else applications.get(tr["week"]),
             "evaluated": ev is not None,
             "too_small": bool(ev["too_small"]) if ev else None,
             "model_version": str(tr["model_version"]),
@@ -83,10 +85,12 @@ def summary_line(summary: dict) -> str:
     return line
 
 
-def week_line(decision: dict, evaluation: dict) -> str:
-    """The console line of an evaluated week: decision and reasons, serving model, macro F1."""
+def week_line(decision: dict, tracker: dict, evaluation: dict) -> str:
+    """The console line of an evaluated week: what the decision did and why, the serving
+    model, macro F1. A retraining that was due but did not replace the model (a window too
+    small, no candidate fit to serve) reads "kept"."""
     reasons = ", ".join(decision["reasons"])
-    verdict = f"retrain ({reasons})" if decision["retrain"] else f"blocked ({reasons})" if reasons else "keep"
+    verdict = f"retrain ({reasons})" if tracker["retrained"] else f"kept ({reasons})" if reasons else "keep"
     serving = f"{evaluation['model_type']} v{evaluation['model_version']}"
     f1 = "no outcome" if evaluation["macro_f1"] is None else f"macro F1 {evaluation['macro_f1']:.3f}"
     small = ", too small to judge" if evaluation["too_small"] and evaluation["rows"] else ""

@@ -71,17 +71,20 @@ def decide(
     guard: dict,
     columns: dict,
     tracker: str | None = None,
-    evaluation: str | None = None,
+    evaluations: list[str] = (),
+    drift: str | None = None,
 ) -> dict:
-    """Take the retraining decision of `week` (written to `decision`) from the previous
-    week's tracker and the newest evaluation known at the start of the week.
+    """Take the retraining decision of `week` (written to `decision`) from what is known at
+    its start: the previous week's tracker, the newest evaluations (oldest first) and the
+    previous week's drift.
 
     When a trigger fires, the outcomes of the training window (`window_outcomes`, oldest
     first) are counted against the guard's minimums (train.min_rows, train.min_class_rows).
     """
     window = decision_logic.training_window(week, window_weeks, valid_weeks, label_delay_weeks)
-    state, seen = _read_optional(tracker), _read_optional(evaluation)
-    result = decision_logic.decide(week, retrain, state, seen, window)
+    known = {"tracker": _read_optional(tracker), "evaluations": [read_json(p) for p in evaluations],
+             "drift": _read_optional(drift)}
+    result = decision_logic.decide(week, retrain, known, window)
     if result["reasons"]:
         outcomes = dict(zip(window["weeks"], window_outcomes, strict=True))
         train_labels = [
@@ -90,7 +93,7 @@ def decide(
         ]
         valid_rows = sum(len(read_outcomes(outcomes[w], w, columns)) for w in window["valid_weeks"])
         checked = decision_logic.window_guard(train_labels, valid_rows, labels(columns), guard)
-        result = decision_logic.decide(week, retrain, state, seen, window, checked)
+        result = decision_logic.decide(week, retrain, known, window, checked)
     write_json(decision, result)
     log.info("week %s: retrain=%s reasons=%s%s", week, result["retrain"], result["reasons"],
              f" blocked: {result['blocked']}" if result["blocked"] else "")
@@ -133,7 +136,7 @@ def train(
             f"given for the {len(weeks['weeks'])} weeks of the training window in {decision}"
         )
     frame = read_labelled_weeks(window_applications, window_outcomes, weeks["weeks"], columns)
-    train_part, valid_part = models.split_window(frame, columns["date"], week, weeks["valid_weeks"])
+    train_part, valid_part = models.split_window(frame, columns["date"], weeks["weeks"], weeks["valid_weeks"])
     log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
     try:
         fitted, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
@@ -141,11 +144,13 @@ def train(
         raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
     example = pd.read_parquet(window_applications[-1])[feature_names(columns)].head(EXAMPLE_ROWS)
     model_path = models.native_path(algo, model)
-    training_score = models.predict_proba(algo, fitted, train_part, columns)[:, 0]
+    ref = stability.reference(train_part, columns, models.predict_proba(algo, fitted, train_part, columns)[:, 0])
+    newest = frame[frame[columns["date"]] >= pd.Timestamp(parse_week(weeks["weeks"][-1]))]
+    newest_psi = stability.stability(ref, newest, models.predict_proba(algo, fitted, newest, columns)[:, 0])
     with atomic_dir(model) as tmp:
         models.save(algo, fitted, tmp)
         write_json(tmp / "metrics.json", fit_metrics)
-        write_json(tmp / REFERENCE, stability.reference(train_part, columns, training_score))
+        write_json(tmp / REFERENCE, ref)
         write_parquet(tmp / "input_example.parquet", example)
     record = {
         "algo": algo,
@@ -163,9 +168,11 @@ def train(
         "training_code": provenance.code_digest(provenance.TRAINING_CODE),
         "libraries": provenance.library_versions(algo),
         "fingerprint": provenance.fingerprint(
-            algo, week, [columns, hyper, seed, threads], [*window_applications, *window_outcomes]
+            algo, week, [columns, hyper, seed, threads, weeks], [*window_applications, *window_outcomes]
         ),
         "model_sha256": provenance.file_digest(model_path),
+        # how far the newest week it learned from had moved from its training rows
+        "newest_week_psi": {"week": weeks["weeks"][-1], "features": newest_psi["features"], "score": newest_psi["score"]},
     }
     write_json(candidate, record)
     log.info(
@@ -209,10 +216,9 @@ def register(
         return state
     from weekly import registry as mlflow_registry
 
-    eligible = [c for c in trained if c["algo"] not in chosen["excluded"]]
-    winner = next(c for c in eligible if c["algo"] == chosen["winner"])
+    winner = next(c for c in trained if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
-    registration = mlflow_registry.register_week(week, eligible, chosen["winner"], registry, example, columns)
+    registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns)
     state = tracker_logic.after_retraining(week, winner, chosen, registration)
     write_json(tracker, state)
     log.info(
@@ -275,11 +281,21 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str |
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
     frame = frame[application_columns(columns)].copy()
-    frame[columns["date"]] = pd.to_datetime(frame[columns["date"]])
+    try:
+        frame[columns["date"]] = pd.to_datetime(frame[columns["date"]])
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: column '{columns['date']}' does not read as dates: {exc}") from None
     for col in columns["numeric"]:
-        frame[col] = pd.to_numeric(frame[col], errors="raise").astype("float64")
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = values.isna() & frame[col].notna()
+        if bad.any():
+            i = bad[bad].index[0]
+            raise DataError(f"{path}: row {i + 2}: column '{col}' value {frame[col][i]!r} is not a number")
+        frame[col] = values.astype("float64")
     for col in columns["categorical"]:
         frame[col] = categorical_values(frame[col])
+    if not os.path.exists(state["model_path"]):
+        raise StepError(f"{state['model_path']}, the model of {tracker}, is missing: `snakemake all_weeks` rebuilds it")
     model = _serving_model(state["model_type"], state["model_path"], os.stat(state["model_path"]).st_mtime_ns)
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
     (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
@@ -336,17 +352,18 @@ def evaluate(
     }
     write_json(evaluation, result)
     log.info("week %s: macro F1 %s on %d labelled rows", week, result["macro_f1"], result["rows"])
-    progress.info(report_logic.week_line(read_json(decision), result))
+    progress.info(report_logic.week_line(read_json(decision), state, result))
     return result
 
 
 @logged
-def report(*, trackers: list[str], evaluations: list[str], weekly: str, summary: str) -> dict:
+def report(*, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str) -> dict:
     """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
-    trackers (in week order) and the evaluations made so far (weeks whose outcomes are
-    not known yet have none)."""
+    trackers and drifts (in week order) and the evaluations made so far (weeks whose
+    outcomes are not known yet have none)."""
     evaluated = {e["week"]: e for e in map(read_json, evaluations)}
-    rows = report_logic.weekly_rows([read_json(p) for p in trackers], evaluated)
+    scored = {d["week"]: d["rows"] for d in map(read_json, drifts)}
+    rows = report_logic.weekly_rows([read_json(p) for p in trackers], evaluated, scored)
     figures = report_logic.summarise(rows)
     write_csv(weekly, rows)
     write_json(summary, figures)
@@ -384,7 +401,7 @@ def import_table(
     leaves `raw_dir` as it was.
     """
     from weekly.data import DataError
-    from weekly.importing import split_table
+    from weekly.importing import merge_outcomes, split_table
 
     path = Path(table)
     if generate:
@@ -402,9 +419,16 @@ def import_table(
         hint = " (is the separator right? --sep ';')" if len(frame.columns) == 1 else ""
         raise DataError(f"{path}: missing date column '{columns['date']}'{hint}; columns: {list(frame.columns)}")
     applications, outcomes, empty = split_table(frame, columns, start, str(path), date_format, tuple(drop))
+    # Outcomes arrive in batches: a week's new ones join those already there (checked first,
+    # so that an error leaves every file as it was).
+    outcome_file = paths.outcomes(raw_dir)
+    for week, part in outcomes.items():
+        if Path(outcome_file.format(week=week)).exists():
+            before = read_outcomes(outcome_file.format(week=week), week, columns)
+            outcomes[week] = merge_outcomes(before, part, columns, str(path), week)
     written = {}
     for kind, weeks, pattern in (("applications", applications, paths.applications(raw_dir)),
-                                 ("outcomes", outcomes, paths.outcomes(raw_dir))):
+                                 ("outcomes", outcomes, outcome_file)):
         for week, part in weeks.items():
             write_parquet(pattern.format(week=week), part)
         written[kind] = sorted(weeks)

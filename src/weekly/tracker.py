@@ -22,6 +22,8 @@ def after_retraining(week: str, winner: dict, selection: dict, registration: dic
         "model_version": registration["version"],
         "model_type": winner["algo"],
         "macro_f1_score": winner["valid_metrics"]["macro_f1"],
+        "auc_score": winner["valid_metrics"].get("auc"),
+        "newest_week_psi": winner.get("newest_week_psi"),
         "registration_date": week,
         "model_uri": registration["model_uri"],
         "model_path": winner["model_path"],
