@@ -98,6 +98,7 @@ def loop(folder: Path) -> None:
             steps.train(algo=algo, week=week, decision=decision, window_applications=window_applications,
                         window_outcomes=window_outcomes, candidate=candidate,
                         model=paths.MODEL_DIR.format(algo=algo, **at), columns=cols, hyper=train[algo],
+                        fitting={key: train[key] for key in ("recency_half_life_weeks", "refit")},
                         seed=p["seed"], threads=TRAIN_THREADS,
                         log=paths.log("train", "algo", "week").format(algo=algo, **at))
         steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker, registry=p["registry"],

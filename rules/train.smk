@@ -14,6 +14,7 @@ rule train:
     params:
         columns=config["data"]["columns"],
         hyper=hyperparameters,
+        fitting={key: config["train"][key] for key in ("recency_half_life_weeks", "refit")},
         seed=config["seed"],
         code=CODE,
     log:

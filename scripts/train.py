@@ -33,7 +33,8 @@ def main(argv=None):
         steps.train, algo=args.algo, week=args.week, decision=args.decision,
         window_applications=args.window_applications, window_outcomes=args.window_outcomes,
         candidate=args.out, model=args.model_dir, columns=params["data"]["columns"],
-        hyper=params["train"][args.algo], seed=params["seed"], threads=args.threads, log=args.log,
+        hyper=params["train"][args.algo],
+        fitting={key: params["train"][key] for key in ("recency_half_life_weeks", "refit")}, seed=params["seed"], threads=args.threads, log=args.log,
     )
 
 

@@ -106,3 +106,19 @@ def test_split_window_is_time_ordered_and_guards_the_week():
     assert len(train) + len(valid) == len(data)
     with pytest.raises(ValueError, match="holds rows dated from 2022-01-09 on"):
         models.split_window(data, "date", ["2022-01-02"], ["2022-01-02"])
+
+
+def test_recency_weights_halve_every_half_life():
+    dates = pd.Series(pd.to_datetime(["2022-01-09", "2022-01-02", "2021-12-26", "2021-12-05"]))
+    np.testing.assert_allclose(models.recency_weights(dates, "2022-01-09", 2), [1.0, 0.5 ** 0.5, 0.5, 0.5 ** 2.5])
+    assert models.recency_weights(dates, "2022-01-09", 0) is None
+
+
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
+def test_refit_learns_from_the_validation_weeks_too(algo):
+    data = labelled()
+    train, valid = models.split_window(data, "date", ["2022-01-02", "2022-01-09"], ["2022-01-09"])
+    held, metrics = models.fit_and_validate(algo, train, valid, COLUMNS, HYPER[algo], 1, 1, "2022-01-09", 1, refit=False)
+    whole, refit_metrics = models.fit_and_validate(algo, train, valid, COLUMNS, HYPER[algo], 1, 1, "2022-01-09", 1, refit=True)
+    assert refit_metrics["valid"] == metrics["valid"] and refit_metrics["refit_rows"] == len(data)
+    assert not np.allclose(models.predict_proba(algo, held, valid, COLUMNS), models.predict_proba(algo, whole, valid, COLUMNS))

@@ -19,6 +19,7 @@ from weekly.logs import job_log
 
 PARAMS = load_params(REPO / "params.yaml")
 COLUMNS = PARAMS["data"]["columns"]
+FITTING = {key: PARAMS["train"][key] for key in ("recency_half_life_weeks", "refit")}
 WEEK = "2022-01-16"
 
 
@@ -41,7 +42,7 @@ def test_train_refuses_a_window_of_the_wrong_length(tmp_path):
         steps.train(
             algo="lightgbm", week=WEEK, decision=str(decision), window_applications=[files["applications"]],
             window_outcomes=[files["outcomes"]], candidate=str(tmp_path / "candidate.json"),
-            model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["lightgbm"], seed=1, threads=1,
+            model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["lightgbm"], fitting=FITTING, seed=1, threads=1,
         )
     assert not (tmp_path / "candidate.json").exists() and not (tmp_path / "model").exists()
 
@@ -52,7 +53,7 @@ def test_train_on_a_quiet_week_records_it_and_leaves_an_empty_model_folder(tmp_p
     record = steps.train(
         algo="catboost", week=WEEK, decision=str(decision), window_applications=[], window_outcomes=[],
         model=str(tmp_path / "model"), candidate=str(tmp_path / "candidate.json"), columns=COLUMNS,
-        hyper=PARAMS["train"]["catboost"], seed=1, threads=1,
+        hyper=PARAMS["train"]["catboost"], fitting=FITTING, seed=1, threads=1,
     )
     assert record == read_json(tmp_path / "candidate.json") == {"algo": "catboost", "week": WEEK, "trained": False}
     assert list((tmp_path / "model").iterdir()) == []
@@ -70,7 +71,7 @@ def test_a_fit_that_fails_names_the_week_and_the_algorithm(tmp_path):
         steps.train(
             algo="catboost", week=WEEK, decision=str(decision), window_applications=[f["applications"] for f in files],
             window_outcomes=[f["outcomes"] for f in files], candidate=str(tmp_path / "candidate.json"),
-            model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["catboost"], seed=1, threads=1,
+            model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["catboost"], fitting=FITTING, seed=1, threads=1,
         )
 
 

@@ -260,7 +260,8 @@ def test_steps_run_by_hand_give_the_workflows_files(backfill, tmp_path, repo_roo
     window = read(root, f"weeks/{week}/decision.json")["training_window"]["weeks"]
     outcomes = [f"data/raw/outcomes/{w}.parquet" for w in window]
     run(["python", str(repo_root / "scripts" / "decide.py"), "--week", week,
-         "--tracker", f"weeks/{prev}/tracker.json", "--evaluation", f"weeks/{prev}/eval.json",
+         "--tracker", f"weeks/{prev}/tracker.json", "--evaluations", f"weeks/{prev}/eval.json",
+         "--drift", f"weeks/{prev}/drift.json",
          "--window-outcomes", *outcomes, "--out", str(tmp_path / "decision.json")], root)
     assert read(tmp_path, "decision.json") == read(root, f"weeks/{week}/decision.json")
     result = run(["python", str(repo_root / "scripts" / "train.py"), "--algo", "catboost", "--week", week,

@@ -52,7 +52,8 @@ class Algorithm:
         raise NotImplementedError
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, n_classes: int, categorical: list[str],
-            hyper: dict, seed: int, threads: int) -> Any:
+            hyper: dict, seed: int, threads: int, weight: np.ndarray | None = None) -> Any:
+        """Fit on X, y; `weight` (None: equal) weighs the rows."""
         raise NotImplementedError
 
     def predict_proba(self, model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
@@ -75,7 +76,7 @@ class LightGBM(Algorithm):
 
     features = staticmethod(_as_categories)
 
-    def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
+    def fit(self, X, y, n_classes, categorical, hyper, seed, threads, weight=None):
         import lightgbm as lgb
 
         binary = n_classes == 2
@@ -90,7 +91,7 @@ class LightGBM(Algorithm):
         }
         if not binary:
             params["num_class"] = n_classes
-        dataset = lgb.Dataset(X, y, categorical_feature=categorical or "auto", free_raw_data=True)
+        dataset = lgb.Dataset(X, y, weight=weight, categorical_feature=categorical or "auto", free_raw_data=True)
         return lgb.train(params, dataset, num_boost_round=hyper["num_iterations"])
 
     def predict_proba(self, model, X, n_classes):
@@ -117,7 +118,7 @@ class CatBoost(Algorithm):
             X[col] = X[col].fillna(MISSING_CATEGORY).astype(str)
         return X
 
-    def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
+    def fit(self, X, y, n_classes, categorical, hyper, seed, threads, weight=None):
         from catboost import CatBoostClassifier
 
         model = CatBoostClassifier(
@@ -129,7 +130,7 @@ class CatBoost(Algorithm):
             allow_writing_files=False,
             verbose=False,
         )
-        return model.fit(X, y, cat_features=categorical)
+        return model.fit(X, y, cat_features=categorical, sample_weight=weight)
 
     def predict_proba(self, model, X, n_classes):
         return np.asarray(model.predict_proba(X))
@@ -162,7 +163,7 @@ class HistGradientBoosting(Algorithm):
 
     features = staticmethod(_as_categories)
 
-    def fit(self, X, y, n_classes, categorical, hyper, seed, threads):
+    def fit(self, X, y, n_classes, categorical, hyper, seed, threads, weight=None):
         from sklearn.ensemble import HistGradientBoostingClassifier
         from threadpoolctl import threadpool_limits
 
@@ -170,7 +171,7 @@ class HistGradientBoosting(Algorithm):
             **hyper, categorical_features="from_dtype", early_stopping=False, random_state=seed
         )
         with threadpool_limits(limits=threads, user_api="openmp"):
-            return model.fit(X, y)
+            return model.fit(X, y, sample_weight=weight)
 
     def predict_proba(self, model, X, n_classes):
         from threadpoolctl import threadpool_limits

@@ -43,12 +43,23 @@ def features_for(algo: str, frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
     return algorithm(algo).features(frame[feature_names(columns)].copy(), columns["categorical"])
 
 
-def fit(algo: str, train: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int) -> Any:
+def recency_weights(dates: pd.Series, newest_week: str, half_life_weeks: float) -> np.ndarray | None:
+    """Row weights halving every `half_life_weeks` weeks back from the newest week of the
+    window (None, equal weights, when half_life_weeks is 0): a window that straddles a
+    change learns more from after it."""
+    if not half_life_weeks:
+        return None
+    age = (pd.Timestamp(parse_week(newest_week)) - dates.dt.normalize()).dt.days.clip(lower=0) // 7
+    return np.power(0.5, age.to_numpy(dtype=float) / half_life_weeks)
+
+
+def fit(algo: str, train: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int,
+        weight: np.ndarray | None = None) -> Any:
     """Fit one candidate on `train`; hyperparameters and seed come from params.yaml."""
     classes = labels(columns)
     y = encode_target(train[columns["target"]], classes)
     return algorithm(algo).fit(
-        features_for(algo, train, columns), y, len(classes), columns["categorical"], hyper, seed, threads
+        features_for(algo, train, columns), y, len(classes), columns["categorical"], hyper, seed, threads, weight
     )
 
 
@@ -89,17 +100,28 @@ def evaluate_model(algo: str, model: Any, frame: pd.DataFrame, columns: dict) ->
 
 
 def fit_and_validate(
-    algo: str, train: pd.DataFrame, valid: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int
+    algo: str, train: pd.DataFrame, valid: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int,
+    newest_week: str, half_life_weeks: float = 0, refit: bool = False,
 ) -> tuple[Any, dict]:
-    """Fit on `train`, report on `valid`; returns the model and its metrics."""
+    """Fit on `train`, report on `valid`; returns the model and its metrics.
+
+    With `refit`, the model returned is fitted again on train and valid together (the
+    validation figures stay those of the first fit): the newest weeks, held out to choose
+    the model, are then learned from too. Rows are weighted by recency (recency_weights).
+    """
     started = time.perf_counter()
-    model = fit(algo, train, columns, hyper, seed, threads)
-    fit_seconds = time.perf_counter() - started
+    date = columns["date"]
+    model = fit(algo, train, columns, hyper, seed, threads, recency_weights(train[date], newest_week, half_life_weeks))
+    report = evaluate_model(algo, model, valid, columns)
+    if refit:
+        whole = pd.concat([train, valid], ignore_index=True)
+        model = fit(algo, whole, columns, hyper, seed, threads, recency_weights(whole[date], newest_week, half_life_weeks))
     return model, {
-        "valid": evaluate_model(algo, model, valid, columns),
+        "valid": report,
         "train_rows": len(train),
         "valid_rows": len(valid),
-        "fit_seconds": round(fit_seconds, 3),
+        "refit_rows": len(train) + len(valid) if refit else None,
+        "fit_seconds": round(time.perf_counter() - started, 3),
     }
 
 

@@ -112,10 +112,13 @@ def train(
     model: str,
     columns: dict,
     hyper: dict,
+    fitting: dict,
     seed: int,
     threads: int,
 ) -> dict:
     """Train one candidate when the week's decision says so; record it in `candidate` either way.
+
+    `fitting` is how: train.recency_half_life_weeks and train.refit (see models.fit_and_validate).
 
     The window's applications and outcomes come oldest first. The native model, its
     metrics and an input example (raw rows, as a caller of the registered model has them)
@@ -139,7 +142,10 @@ def train(
     train_part, valid_part = models.split_window(frame, columns["date"], weeks["weeks"], weeks["valid_weeks"])
     log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
     try:
-        fitted, fit_metrics = models.fit_and_validate(algo, train_part, valid_part, columns, hyper, seed, threads)
+        fitted, fit_metrics = models.fit_and_validate(
+            algo, train_part, valid_part, columns, hyper, seed, threads, weeks["weeks"][-1],
+            fitting["recency_half_life_weeks"], fitting["refit"],
+        )
     except Exception as exc:
         raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
     example = pd.read_parquet(window_applications[-1])[feature_names(columns)].head(EXAMPLE_ROWS)
@@ -163,12 +169,13 @@ def train(
         "train_rows": fit_metrics["train_rows"],
         "valid_rows": fit_metrics["valid_rows"],
         "hyperparameters": hyper,
+        "fitting": fitting,
         "seed": seed,
         "window": weeks["weeks"],
         "training_code": provenance.code_digest(provenance.TRAINING_CODE),
         "libraries": provenance.library_versions(algo),
         "fingerprint": provenance.fingerprint(
-            algo, week, [columns, hyper, seed, threads, weeks], [*window_applications, *window_outcomes]
+            algo, week, [columns, hyper, fitting, seed, threads, weeks], [*window_applications, *window_outcomes]
         ),
         "model_sha256": provenance.file_digest(model_path),
         # how far the newest week it learned from had moved from its training rows
