@@ -13,6 +13,13 @@ from helpers import TINY_WEEKS, make_project, run
 WEEK = "2022-02-06"  # week 4 of 8
 
 
+def registry(root):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def committed_project(root):
     root = make_project(root, {"week": WEEK})
     run(["git", "init", "-q"], root)
@@ -64,7 +71,14 @@ def test_dvc_experiments_compare_retraining_policies(tmp_path):
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "baseline policy"], root)
 
+    production = json.loads((root / "weeks" / WEEK / "tracker.json").read_text())["model_version"]
     run(["dvc", "exp", "run", "-n", "weekly-retrain", "-S", "retrain.time.max_days=7"], root)
+    # the experiment has its own alias; the production alias still names production's model
+    client = registry(root)
+    assert str(client.get_model_version_by_alias("credit-scoring", "champion").version) == production
+    experiment = json.loads((root / "weeks" / WEEK / "tracker.json").read_text())
+    assert experiment["model_alias"] == "champion-weekly-retrain"
+    assert str(client.get_model_version_by_alias("credit-scoring", "champion-weekly-retrain").version) == experiment["model_version"]
     diff = run(["dvc", "params", "diff", "--json"], root).stdout
     assert "retrain.time.max_days" in diff
     # the experiment's results are in the workspace: compare them with the committed baseline
@@ -79,3 +93,19 @@ def test_dvc_experiments_compare_retraining_policies(tmp_path):
     assert baseline["retrains"] == "2" and baseline["retrain.time.max_days"] == "21"
     plots = run(["dvc", "plots", "show", "--json"], root).stdout
     assert "reports/weekly.csv" in plots
+
+
+def test_a_queued_experiment_registers_into_the_projects_store(tmp_path):
+    # Queued experiments run in a temporary copy of the project: their registrations must
+    # still land in the project's own MLflow store, under their own alias.
+    root = committed_project(tmp_path / "queue")
+    run(["dvc", "repro"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "baseline policy"], root)
+    production = str(registry(root).get_model_version_by_alias("credit-scoring", "champion").version)
+    run(["dvc", "exp", "run", "--queue", "-n", "queued-weekly", "-S", "retrain.time.max_days=7"], root)
+    run(["dvc", "exp", "run", "--run-all"], root)
+    client = registry(root)
+    queued = client.get_model_version_by_alias("credit-scoring", "champion-queued-weekly")
+    assert queued.tags["week"] == WEEK  # every week retrains under this policy
+    assert str(client.get_model_version_by_alias("credit-scoring", "champion").version) == production

@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -25,9 +26,31 @@ from weekly.logs import off_console
 log = logging.getLogger(__name__)
 
 
+def _project_path(relative: str) -> Path:
+    # A queued DVC experiment runs in a temporary copy of the project; DVC_ROOT names the
+    # project itself, whose embedded store must receive the experiment's registrations.
+    return Path(os.environ.get("DVC_ROOT", ".")) / relative
+
+
 def tracking_uri(registry: dict) -> str:
-    """MLFLOW_TRACKING_URI when set, else the embedded store of params.yaml."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or registry["tracking_uri"]
+    """MLFLOW_TRACKING_URI when set, else the embedded store of params.yaml (in the project,
+    also from a queued DVC experiment's temporary copy)."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    uri = registry["tracking_uri"]
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////") and os.environ.get("DVC_ROOT"):
+        return f"sqlite:///{_project_path(uri.removeprefix('sqlite:///')).resolve()}"
+    return uri
+
+
+def serving_alias(registry: dict) -> str:
+    """The alias this chain moves: `registry.alias` for the project's own chain; for a DVC
+    experiment (DVC_EXP_NAME set) `<alias>-<experiment>`, so that an experiment never moves
+    the production alias."""
+    experiment = os.environ.get("DVC_EXP_NAME")
+    if not experiment:
+        return registry["alias"]
+    return f"{registry['alias']}-{re.sub(r'[^A-Za-z0-9_-]', '-', experiment)}"
 
 
 @contextmanager
@@ -50,7 +73,7 @@ def _experiment_id(client: Any, registry: dict, embedded: bool) -> str:
     exp = client.get_experiment_by_name(registry["experiment"])
     if exp is not None:
         return exp.experiment_id
-    location = Path(registry["artifact_dir"]).resolve().as_uri() if embedded else None
+    location = _project_path(registry["artifact_dir"]).resolve().as_uri() if embedded else None
     return client.create_experiment(registry["experiment"], artifact_location=location)
 
 
@@ -139,7 +162,7 @@ def register_week(
 
     off_console("mlflow")
     uri = tracking_uri(registry)
-    name, alias = registry["model_name"], registry["alias"]
+    name, alias = registry["model_name"], serving_alias(registry)
     best = next(c for c in candidates if c["algo"] == winner)
     key = registration_key(candidates)
     with store_lock(uri):
@@ -148,7 +171,7 @@ def register_week(
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         existing = _find_version(client, name, key)
         if existing is None:
-            exp_id = _experiment_id(client, registry, embedded=uri == registry["tracking_uri"])
+            exp_id = _experiment_id(client, registry, embedded=not os.environ.get("MLFLOW_TRACKING_URI"))
             infos = {}
             for cand in candidates:
                 infos[cand["algo"]] = _log_candidate(exp_id, week, cand, example, columns)
@@ -174,6 +197,7 @@ def register_week(
         "model_name": name,
         "version": str(existing.version),
         "model_uri": f"models:/{name}/{existing.version}",
+        "alias": alias,
         "run_id": existing.run_id,
         "reused": reused,
     }
