@@ -102,7 +102,8 @@ def loop(folder: Path) -> None:
                         seed=p["seed"], threads=TRAIN_THREADS,
                         log=paths.log("train", "algo", "week").format(algo=algo, **at))
         steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker, registry=p["registry"],
-                       columns=cols, previous_tracker=previous.get("tracker"),
+                       columns=cols, challenger=train["challenger"], window_applications=window_applications,
+                       window_outcomes=window_outcomes, previous_tracker=previous.get("tracker"),
                        log=paths.log("register", "week").format(**at))
         steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds,
                       drift=paths.DRIFT.format(**at), columns=cols,

@@ -3,11 +3,14 @@ rule register:
         unpack(previous_tracker),
         decision=DECISION,
         candidates=candidate_records,
+        window_applications=window_applications,
+        window_outcomes=window_outcomes,
     output:
         tracker=TRACKER,
     params:
         registry=config["registry"],
         columns=config["data"]["columns"],
+        challenger=config["train"]["challenger"],
         code=CODE,
     log:
         paths.log("register", "week"),

@@ -13,13 +13,17 @@ def main(argv=None):
     p.add_argument("--decision", required=True, help="the week's decision.json")
     p.add_argument("--candidates", nargs="+", required=True, help="the week's candidate records, in params.yaml train.models order (it breaks ties)")
     p.add_argument("--previous-tracker", help="the previous week's tracker.json (omit for the first week)")
+    p.add_argument("--window-applications", nargs="*", default=[],
+                   help="applications of the training window, oldest first (for the challenger gate)")
+    p.add_argument("--window-outcomes", nargs="*", default=[], help="outcomes of the training window, same order")
     p.add_argument("--out", required=True, help="tracker.json to write")
     args = p.parse_args(argv)
     params = cli.params(args)
     cli.run(
         steps.register, week=args.week, decision=args.decision, candidates=args.candidates,
         previous_tracker=args.previous_tracker, tracker=args.out, registry=params["registry"],
-        columns=params["data"]["columns"], log=args.log,
+        columns=params["data"]["columns"], challenger=params["train"]["challenger"],
+        window_applications=args.window_applications, window_outcomes=args.window_outcomes, log=args.log,
     )
 
 

@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKFLOW_FILES = ["Snakefile", "rules", "profiles", "dvc.yaml", ".dvcignore", ".gitignore", "src", "scripts"]
 
-# 8 weeks, retraining every 21 days: weeks 1 (initial), 4 and 7 retrain.
+# 8 weeks, retraining every 21 days: weeks 1 (initial), 4 and 7 retrain (every winner is
+# promoted: the challenger gate has its own test).
 TINY_OVERRIDES = {
     "start": "2022-01-16",
     "end": "2022-03-06",
@@ -25,6 +26,7 @@ TINY_OVERRIDES = {
     "train": {
         "window_weeks": 6,
         "valid_weeks": 2,
+        "challenger": {"enabled": False},
         "lightgbm": {"num_iterations": 30},
         "catboost": {"iterations": 30},
     },

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, make_project, run, snakemake
 from weekly import provenance
@@ -100,3 +101,23 @@ def test_code_digest_follows_the_source(tmp_path):
     (copy / "models.py").write_text((copy / "models.py").read_text() + "\n# a change\n")
     assert provenance.code_digest(provenance.TRAINING_CODE, copy) != training
     assert provenance.code_digest(package=copy) != everything
+
+
+def test_a_challenger_that_does_not_beat_the_serving_model_is_kept_out(tmp_path):
+    # A margin no challenger can clear: after the initial model, every retraining is kept out.
+    root = make_project(tmp_path / "gate", {"train": {"challenger": {"enabled": True, "margin": 0.5}}})
+    snakemake(root, "all_weeks")
+    client = registry(root)
+    assert [v.tags["week"] for v in client.search_model_versions("name = 'credit-scoring'")] == [TINY_WEEKS[0]]
+    for week in TINY_RETRAIN_WEEKS[1:]:
+        tracker = read(root, f"weeks/{week}/tracker.json")
+        gate = tracker["selection"]["gate"]
+        assert tracker["model_version"] == "1" and tracker["last_retraining_date"] == week
+        assert gate["passed"] is False and gate["serving_version"] == "1" and gate["margin"] == 0.5
+        assert tracker["kept_because"].startswith(f"challenger kept out: {gate['challenger']} ")
+        runs = client.search_runs([client.get_experiment_by_name("credit-scoring-weekly").experiment_id],
+                                  f"tags.week = '{week}'")
+        assert sorted(r.data.tags["model_type"] for r in runs) == ["catboost", "lightgbm"]  # logged all the same
+        assert all(r.data.metrics["serving_valid_macro_f1"] == pytest.approx(gate["serving_score"]) for r in runs)
+        assert all(r.data.tags["promoted"] == "false" for r in runs)
+    assert "kept (time)" in (root / "logs" / "evaluate" / f"{TINY_RETRAIN_WEEKS[1]}.log").read_text()

@@ -1,6 +1,7 @@
 """The MLflow registration step on its own: concurrency on a fresh SQLite store."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -20,7 +21,10 @@ def test_parallel_registrations_on_a_fresh_store_both_succeed(backfill, tmp_path
                 "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
                 "--out", f"out-{week}.json"]
         if week != TINY_RETRAIN_WEEKS[0]:
-            args += ["--previous-tracker", "weeks/2022-01-30/tracker.json"]
+            window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
+            args += ["--previous-tracker", "weeks/2022-01-30/tracker.json",
+                     "--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
+                     "--window-outcomes", *[f"data/raw/outcomes/{w}.parquet" for w in window]]
         procs.append(subprocess.Popen(args, cwd=root, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     for proc in procs:
         _, err = proc.communicate(timeout=300)

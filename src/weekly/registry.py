@@ -77,7 +77,9 @@ def _experiment_id(client: Any, registry: dict, embedded: bool) -> str:
     return client.create_experiment(registry["experiment"], artifact_location=location)
 
 
-def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFrame, columns: dict) -> Any:
+def _log_candidate(
+    exp_id: str, week: str, candidate: dict, example: pd.DataFrame, columns: dict, key: str, gate: dict | None
+) -> Any:
     import mlflow
     from mlflow.models import infer_signature
 
@@ -96,6 +98,8 @@ def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFram
             "fingerprint": candidate["fingerprint"],
             "model_sha256": candidate["model_sha256"],
             "training_code": candidate["training_code"],
+            "registration_key": key,
+            **({"promoted": str(gate["passed"]).lower()} if gate else {}),
         },
     ):
         mlflow.log_params({
@@ -111,6 +115,9 @@ def _log_candidate(exp_id: str, week: str, candidate: dict, example: pd.DataFram
             "valid_macro_f1": valid["macro_f1"],
             "valid_accuracy": valid["accuracy"],
             **{f"valid_f1_{c}": m["f1"] for c, m in valid["per_class"].items()},
+            **({"valid_auc": valid["auc"]} if valid.get("auc") is not None else {}),
+            # the challenger gate: the serving model on the same validation weeks
+            **({"serving_valid_macro_f1": gate["serving_score"]} if gate else {}),
         })
         wrapper = ProbabilityModel()
         wrapper.load_context(LocalContext(candidate["model_path"], algo, columns))
@@ -149,13 +156,17 @@ def register_week(
     registry: dict,
     example: pd.DataFrame,
     columns: dict,
+    gate: dict | None = None,
 ) -> dict:
     """Log every candidate as a run, register the winner, move the alias to it.
 
-    Idempotent: when a version with the same registration key (see registration_key)
-    exists, it is reused and no run or version is added. The alias moves only if no
-    later week holds it, so re-running an old week never demotes a newer champion.
+    With a challenger `gate` that did not pass, the candidates are logged (with both
+    scores) and nothing is registered: `promoted` is False. Idempotent: when a version (or,
+    kept out, a run) with the same registration key (see registration_key) exists, it is
+    reused and nothing is added. The alias moves only if no later week holds it, so
+    re-running an old week never demotes a newer champion.
     """
+    promote = gate is None or gate["passed"]
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     from mlflow import MlflowClient
@@ -169,12 +180,17 @@ def register_week(
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        existing = _find_version(client, name, key)
+        existing = _find_version(client, name, key) if promote else None
         if existing is None:
             exp_id = _experiment_id(client, registry, embedded=not os.environ.get("MLFLOW_TRACKING_URI"))
+            if not promote:
+                if not client.search_runs([exp_id], f"tags.registration_key = '{key}'", max_results=1):
+                    for cand in candidates:
+                        _log_candidate(exp_id, week, cand, example, columns, key, gate)
+                return {"model_name": name, "promoted": False}
             infos = {}
             for cand in candidates:
-                infos[cand["algo"]] = _log_candidate(exp_id, week, cand, example, columns)
+                infos[cand["algo"]] = _log_candidate(exp_id, week, cand, example, columns, key, gate)
             tags = {
                 "week": week,
                 "model_type": winner,
@@ -200,6 +216,7 @@ def register_week(
         "alias": alias,
         "run_id": existing.run_id,
         "reused": reused,
+        "promoted": True,
     }
 
 

@@ -198,13 +198,19 @@ def register(
     tracker: str,
     registry: dict,
     columns: dict,
+    challenger: dict,
+    window_applications: list[str] = (),
+    window_outcomes: list[str] = (),
     previous_tracker: str | None = None,
 ) -> dict:
     """Select, register and promote the week's winner, or carry the previous tracker over;
     the week's serving state goes to `tracker`.
 
     `candidates` come in the order of params.yaml train.models, which breaks ties. When no
-    candidate may be promoted (each predicts a single class), the serving model stays.
+    candidate may be promoted (each predicts a single class), the serving model stays. The
+    challenger gate (`challenger`: train.challenger): the winner replaces the serving model
+    only if its validation macro F1 beats the serving model's on the same validation weeks
+    (read from the window's files) by `margin`; otherwise it is logged, not registered.
     """
     verdict = read_json(decision)
     records = [read_json(p) for p in candidates]
@@ -225,7 +231,21 @@ def register(
 
     winner = next(c for c in trained if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
-    registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns)
+    gate = None
+    if previous_tracker is not None and challenger["enabled"]:
+        serving = read_json(previous_tracker)
+        gate = _challenger_gate(serving, winner, verdict["training_window"], window_applications, window_outcomes,
+                                columns, challenger["margin"])
+        chosen = {**chosen, "gate": gate}
+    registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns, gate)
+    if not registration["promoted"]:
+        why = (f"challenger kept out: {winner['algo']} {gate['challenger_score']:.4f} vs serving version "
+               f"{gate['serving_version']} {gate['serving_score']:.4f} on the same validation weeks (margin {gate['margin']})")
+        state = {**tracker_logic.carry_over(read_json(previous_tracker), week, why),
+                 "last_retraining_date": week, "selection": chosen}
+        write_json(tracker, state)
+        log.info("week %s: %s", week, why)
+        return state
     state = tracker_logic.after_retraining(week, winner, chosen, registration)
     write_json(tracker, state)
     log.info(
@@ -234,6 +254,26 @@ def register(
         "reused" if registration["reused"] else "registered", registration["model_uri"],
     )
     return state
+
+
+def _challenger_gate(serving: dict, winner: dict, window: dict, applications: list[str], outcomes: list[str],
+                     columns: dict, margin: float) -> dict:
+    """The serving model and the winner on the same validation weeks: does the winner beat it by `margin`?"""
+    files = {w: (a, o) for w, a, o in zip(window["weeks"], applications, outcomes, strict=True)}
+    valid = read_labelled_weeks([files[w][0] for w in window["valid_weeks"]], [files[w][1] for w in window["valid_weeks"]],
+                                window["valid_weeks"], columns)
+    model = _serving_model(serving["model_type"], serving["model_path"], os.stat(serving["model_path"]).st_mtime_ns)
+    serving_score = models.evaluate_model(serving["model_type"], model, valid, columns)["macro_f1"]
+    challenger_score = winner["valid_metrics"]["macro_f1"]
+    return {
+        "serving_version": str(serving["model_version"]),
+        "serving_score": serving_score,
+        "challenger": winner["algo"],
+        "challenger_score": challenger_score,
+        "margin": margin,
+        "weeks": window["valid_weeks"],
+        "passed": challenger_score >= serving_score + margin,
+    }
 
 
 @functools.lru_cache(maxsize=4)
