@@ -151,6 +151,7 @@ def test_registry_holds_one_version_per_retraining(backfill):
         assert v.tags["model_type"] == tracker["model_type"]
     champion = client.get_model_version_by_alias("credit-scoring", "champion")
     assert str(champion.version) == str(versions[-1].version)
+    assert (root / "mlartifacts").is_dir() and not (root / "mlruns").exists()  # the embedded store's artifact folder
     experiment = client.get_experiment_by_name("credit-scoring-weekly")
     runs = client.search_runs([experiment.experiment_id])
     assert sorted((r.data.tags["week"], r.data.tags["model_type"]) for r in runs) == sorted(

@@ -32,15 +32,18 @@ def _project_path(relative: str) -> Path:
     return Path(os.environ.get("DVC_ROOT", ".")) / relative
 
 
-def tracking_uri(registry: dict) -> str:
-    """MLFLOW_TRACKING_URI when set, else the embedded store of params.yaml (in the project,
-    also from a queued DVC experiment's temporary copy)."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
+def embedded_uri(registry: dict) -> str:
+    """The embedded store of params.yaml, in the project (also from a queued DVC
+    experiment's temporary copy)."""
     uri = registry["tracking_uri"]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////") and os.environ.get("DVC_ROOT"):
         return f"sqlite:///{_project_path(uri.removeprefix('sqlite:///')).resolve()}"
     return uri
+
+
+def tracking_uri(registry: dict) -> str:
+    """MLFLOW_TRACKING_URI when set, else the embedded store of params.yaml."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or embedded_uri(registry)
 
 
 def serving_alias(registry: dict) -> str:
@@ -182,7 +185,8 @@ def register_week(
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         existing = _find_version(client, name, key) if promote else None
         if existing is None:
-            exp_id = _experiment_id(client, registry, embedded=not os.environ.get("MLFLOW_TRACKING_URI"))
+            # (not from the environment: mlflow.set_tracking_uri has just set MLFLOW_TRACKING_URI)
+            exp_id = _experiment_id(client, registry, embedded=uri == embedded_uri(registry))
             if not promote:
                 if not client.search_runs([exp_id], f"tags.registration_key = '{key}'", max_results=1):
                     for cand in candidates:

@@ -94,4 +94,4 @@ def week_line(decision: dict, tracker: dict, evaluation: dict) -> str:
     serving = f"{evaluation['model_type']} v{evaluation['model_version']}"
     f1 = "no outcome" if evaluation["macro_f1"] is None else f"macro F1 {evaluation['macro_f1']:.3f}"
     small = ", too small to judge" if evaluation["too_small"] and evaluation["rows"] else ""
-    return f"{evaluation['week']}  {verdict:<22} serving {serving:<28} {f1} on {evaluation['rows']} rows{small}"
+    return f"{evaluation['week']}  {verdict:<28} serving {serving:<28} {f1} on {evaluation['rows']} rows{small}"
