@@ -119,7 +119,7 @@ def loop(folder: Path) -> None:
     steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
                  drifts=[paths.DRIFT.format(week=w) for w in chain],
                  evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
-                 weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, log=paths.log("report"))
+                 weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, registry=p["registry"], log=paths.log("report"))
     steps.publish_tracker(tracker=paths.TRACKER.format(week=chain[-1]), latest=paths.LATEST_TRACKER,
                           log=paths.log("publish_tracker"))
 

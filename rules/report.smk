@@ -7,6 +7,7 @@ rule report:
         weekly=paths.WEEKLY_REPORT,
         summary=paths.SUMMARY,
     params:
+        registry=config["registry"],
         code=provenance.code_digest(["report"]),
     log:
         paths.log("report"),

@@ -15,7 +15,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     cli.run(
         steps.report, trackers=args.trackers, drifts=args.drifts, evaluations=args.evaluations,
-        weekly=args.weekly, summary=args.summary, log=args.log,
+        weekly=args.weekly, summary=args.summary,
+        registry=cli.params(args)["registry"], log=args.log,
     )
 
 

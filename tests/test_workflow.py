@@ -318,3 +318,27 @@ def test_moving_end_later_runs_only_the_new_week(backfill, tmp_path):
     assert (root / "weeks" / "2022-03-13" / "eval.json").is_file()
     assert read(root, "models/last_retraining_date.json")["week"] == "2022-03-13"
     assert read(root, "reports/summary.json")["weeks"] == 9
+
+
+def test_mlflow_holds_the_weekly_series_and_the_serving_history(backfill, tmp_path):
+    import datetime as dt
+
+    root = clone(backfill[0], tmp_path / "monitoring")
+    client = registry_client(root)
+    experiment = client.get_experiment_by_name("credit-scoring-weekly-monitoring")
+    assert client.get_experiment_by_name("credit-scoring-weekly").tags["mlflow.experimentKind"] == "custom_model_development"
+    (run,) = client.search_runs([experiment.experiment_id], "tags.chain = 'champion'")
+    history = client.get_metric_history(run.info.run_id, "macro_f1")
+    weekly = pd.read_csv(root / "reports" / "weekly.csv")
+    assert [m.step for m in history] == list(range(len(TINY_WEEKS)))
+    assert [m.timestamp for m in history] == [
+        int(dt.datetime.fromisoformat(w).replace(tzinfo=dt.timezone.utc).timestamp() * 1000) for w in TINY_WEEKS]
+    np.testing.assert_allclose([m.value for m in history], weekly["macro_f1"])
+    versions = [m.value for m in client.get_metric_history(run.info.run_id, "model_version")]
+    assert versions == [float(v) for v in weekly["model_version"]]
+    for version in client.search_model_versions("name = 'credit-scoring'"):
+        assert version.description.startswith(f"Week {version.tags['week']}: ")
+    # the report again (forced): the chain still has one monitoring run, the new one
+    snakemake(root, "--force", "reports/summary.json")
+    (again,) = client.search_runs([experiment.experiment_id], "tags.chain = 'champion'")
+    assert again.info.run_id != run.info.run_id

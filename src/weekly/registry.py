@@ -72,12 +72,15 @@ def store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _experiment_id(client: Any, registry: dict, embedded: bool) -> str:
-    exp = client.get_experiment_by_name(registry["experiment"])
+def _experiment_id(client: Any, registry: dict, embedded: bool, name: str | None = None) -> str:
+    name = name or registry["experiment"]
+    exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
     location = _project_path(registry["artifact_dir"]).resolve().as_uri() if embedded else None
-    return client.create_experiment(registry["experiment"], artifact_location=location)
+    # The UI opens an experiment of this kind on its runs (training runs, not traces).
+    return client.create_experiment(name, artifact_location=location,
+                                    tags={"mlflow.experimentKind": "custom_model_development"})
 
 
 def _log_candidate(
@@ -208,6 +211,10 @@ def register_week(
                 version = mlflow.register_model(infos[winner].model_uri, name, tags=tags)
             for line in printed.getvalue().splitlines():
                 log.info("mlflow: %s", line)
+            client.update_model_version(name, version.version, description=(
+                f"Week {week}: {winner}, validation macro F1 {best['valid_metrics']['macro_f1']:.4f}, "
+                f"trained on weeks {best['window'][0]}..{best['window'][-1]} ({best['train_rows']} training rows)."
+            ))
             existing = client.get_model_version(name, version.version)
             reused = False
         else:
@@ -250,3 +257,61 @@ def _move_alias(client: Any, name: str, alias: str, version: Any, week: str) -> 
     if current is None or current.tags.get("week", "") <= week:
         client.set_registered_model_alias(name, alias, version.version)
 
+
+
+def _epoch_ms(week: str) -> int:
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(week).replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, dict], trackers: list[dict]) -> str:
+    """One MLflow run per chain (named by its alias) in `<experiment>-monitoring`: the weekly
+    figures as series (step = the week's index, timestamp = the week), and the serving
+    history (which version served which week, and why) as a table. Replaces the chain's
+    previous monitoring run; logged in batches. Returns the run id."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    from weekly.metrics import macro_auc
+
+    off_console("mlflow")
+    uri, alias = tracking_uri(registry), serving_alias(registry)
+    history = pd.DataFrame([{
+        "week": tr["week"], "model_version": str(tr["model_version"]), "model_type": tr["model_type"],
+        "retrained": bool(tr["retrained"]), "why": tr.get("kept_because") or ("retrained" if tr["retrained"] else ""),
+    } for tr in trackers])
+    metrics = []
+    for step, tr in enumerate(trackers):
+        stamp, ev = _epoch_ms(tr["week"]), evaluations.get(tr["week"])
+        figures = {"model_version": float(tr["model_version"]), "retrained": float(bool(tr["retrained"]))}
+        if ev and ev["macro_f1"] is not None and not ev["too_small"]:
+            figures.update({"macro_f1": ev["macro_f1"], "accuracy": ev["accuracy"], "log_loss": ev["risk"]["log_loss"],
+                            "brier": ev["risk"]["brier"]})
+            if macro_auc(ev["risk"]) is not None:
+                figures["auc"] = macro_auc(ev["risk"])
+            psi = [v for v in ev["psi"]["features"].values() if v is not None]
+            if psi:
+                figures["max_feature_psi"] = max(psi)
+            if ev["psi"]["score"] is not None:
+                figures["score_psi"] = ev["psi"]["score"]
+        metrics += [Metric(key, float(value), stamp, step) for key, value in figures.items()]
+    with store_lock(uri):
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        exp_id = _experiment_id(client, registry, uri == embedded_uri(registry), f"{registry['experiment']}-monitoring")
+        for old in client.search_runs([exp_id], f"tags.chain = '{alias}'"):
+            client.delete_run(old.info.run_id)
+        run = client.create_run(exp_id, run_name=f"monitoring-{alias}", tags={"chain": alias})
+        run_id = run.info.run_id
+        params = [Param("first_week", trackers[0]["week"]), Param("last_week", trackers[-1]["week"]),
+                  Param("weeks", str(len(trackers)))]
+        for start in range(0, len(metrics), 1000):  # MLflow's batch limit
+            client.log_batch(run_id, metrics=metrics[start:start + 1000], params=params if not start else [],
+                             tags=[RunTag("mlflow.note.content", "Weekly figures of the serving model, and the serving history.")] if not start else [])
+        client.log_table(run_id, history, "serving_history.json")
+        client.log_table(run_id, rows, "weekly.json")
+        client.set_terminated(run_id)
+    return run_id

@@ -404,18 +404,25 @@ def evaluate(
 
 
 @logged
-def report(*, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str) -> dict:
+def report(
+    *, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str, registry: dict
+) -> dict:
     """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
     trackers and drifts (in week order) and the evaluations made so far (weeks whose
-    outcomes are not known yet have none)."""
+    outcomes are not known yet have none); the same weekly figures and the serving
+    history go to MLflow as the chain's monitoring run."""
+    from weekly import registry as mlflow_registry
+
     evaluated = {e["week"]: e for e in map(read_json, evaluations)}
     scored = {d["week"]: d["rows"] for d in map(read_json, drifts)}
-    rows = report_logic.weekly_rows([read_json(p) for p in trackers], evaluated, scored)
+    states = [read_json(p) for p in trackers]
+    rows = report_logic.weekly_rows(states, evaluated, scored)
     figures = report_logic.summarise(rows)
     write_csv(weekly, rows)
     write_json(summary, figures)
+    run_id = mlflow_registry.log_monitoring(registry, rows, evaluated, states)
     message = report_logic.summary_line(figures)
-    log.info(message)
+    log.info("%s; monitoring run %s", message, run_id)
     progress.info(message)
     return figures
 
