@@ -98,3 +98,32 @@ def clone(src: Path, dst: Path) -> Path:
     """A copy of a finished project (outputs, Snakemake metadata and MLflow store included)."""
     shutil.copytree(src, dst, symlinks=True)
     return dst
+
+
+def own_table(start: str, end: str, window_weeks: int, rows: int = 200, seed: int = 7, label_delay_weeks: int = 0,
+              yes_no: bool = True) -> "pd.DataFrame":
+    """A portfolio of our own, made from the generator: other column names, a binary target
+    (`Yes`/`No`, or 0/1), integer-coded regions (with `yes_no`, else their names), rows in
+    any order."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    from weekly import weeks
+    from weekly.generate import generate_week
+
+    frames = []
+    for week in weeks.raw_weeks(start, end, window_weeks, label_delay_weeks):
+        g = generate_week(dt.date.fromisoformat(week), rows, seed)
+        poor = g["credit_score"] == "Poor"
+        frames.append(pd.DataFrame({
+            "loan_id": g["application_id"],
+            "applied_on": g["application_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "income": g["annual_income"],
+            "debt": g["outstanding_debt"],
+            "late_payments": g["num_of_delayed_payment"],
+            "region": g["occupation"].astype("category").cat.codes if yes_no else g["occupation"],
+            "defaulted": np.where(poor, "Yes", "No") if yes_no else poor.astype(int),
+        }))
+    return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)

@@ -1,14 +1,11 @@
 """Bring your own data: other column names, a binary integer target, one table split into weeks."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pandas as pd
 
-from helpers import TINY_WEEKS, make_project, run, snakemake
-from weekly import weeks
-from weekly.generate import generate_week
+from helpers import TINY_WEEKS, make_project, own_table, run, snakemake
 
 COLUMNS = {
     "id": "loan_id",
@@ -20,25 +17,9 @@ COLUMNS = {
 }
 
 
-def own_table(start: str, end: str, window_weeks: int) -> pd.DataFrame:
-    frames = []
-    for week in weeks.raw_weeks(start, end, window_weeks):
-        g = generate_week(dt.date.fromisoformat(week), 200, 7)
-        frames.append(pd.DataFrame({
-            "loan_id": g["application_id"],
-            "applied_on": g["application_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "income": g["annual_income"],
-            "debt": g["outstanding_debt"],
-            "late_payments": g["num_of_delayed_payment"],
-            "region": g["occupation"],
-            "defaulted": (g["credit_score"] == "Poor").astype(int),
-        }))
-    return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)  # any row order
-
-
 def test_binary_target_with_own_columns_from_one_csv(tmp_path):
     root = make_project(tmp_path / "own", {"data": {"generate": False, "raw_dir": "data/own", "columns": COLUMNS}})
-    own_table("2022-01-16", "2022-03-06", 6).to_csv(root / "applications.csv", index=False)
+    own_table("2022-01-16", "2022-03-06", 6, yes_no=False).to_csv(root / "applications.csv", index=False)
 
     result = run(["python", "scripts/import_table.py", "--table", "applications.csv"], root)
     assert "wrote 14 weeks of applications and 14 of outcomes" in result.stdout

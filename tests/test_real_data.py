@@ -2,7 +2,6 @@
 lopsided weeks, degenerate candidates, and an import a person can use."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import numpy as np
@@ -10,9 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import TINY_WEEKS, clone, file_states, make_project, run, snakemake, write_params
+from helpers import TINY_WEEKS, clone, file_states, make_project, own_table, run, snakemake, write_params
 from weekly import weeks
-from weekly.generate import generate_week
 
 COLUMNS = {
     "id": "loan_id",
@@ -27,23 +25,6 @@ OWN = {"data": {"generate": False, "columns": COLUMNS}}
 
 def read(root, path):
     return json.loads((root / path).read_text())
-
-
-def own_table(start, end, window_weeks, rows=200, seed=7, label_delay_weeks=0):
-    """A portfolio of our own: other column names, Yes/No labels, integer-coded regions."""
-    frames = []
-    for week in weeks.raw_weeks(start, end, window_weeks, label_delay_weeks):
-        g = generate_week(dt.date.fromisoformat(week), rows, seed)
-        frames.append(pd.DataFrame({
-            "loan_id": g["application_id"],
-            "applied_on": g["application_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "income": g["annual_income"],
-            "debt": g["outstanding_debt"],
-            "late_payments": g["num_of_delayed_payment"],
-            "region": g["occupation"].astype("category").cat.codes,  # integer codes
-            "defaulted": np.where(g["credit_score"] == "Poor", "Yes", "No"),
-        }))
-    return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)  # any row order
 
 
 def import_table(root, table, *extra, check=True):
