@@ -194,3 +194,12 @@ def test_parallel_jobs_keep_their_own_logs(tmp_path):
     first, second = (tmp_path / "first.log").read_text(), (tmp_path / "second.log").read_text()
     assert "line of first" in first and "line of second" not in first
     assert "line of second" in second and "line of first" not in second
+
+
+def test_the_gate_does_not_judge_a_serving_model_on_weeks_it_learned_from():
+    serving = {"model_version": "4", "model_type": "lightgbm", "model_path": "unused", "trained_until": "2022-01-09"}
+    winner = {"algo": "catboost", "valid_metrics": {"macro_f1": 0.7}}
+    window = {"weeks": ["2022-01-02", "2022-01-09", "2022-01-16"], "valid_weeks": ["2022-01-09", "2022-01-16"]}
+    gate = steps._challenger_gate(serving, winner, window, [], [], COLUMNS, 0.0)
+    assert gate["passed"] is True and gate["serving_score"] is None
+    assert gate["skipped"] == "the serving model was trained on validation week(s) 2022-01-09"

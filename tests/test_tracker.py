@@ -4,7 +4,8 @@ ORIGINAL_FIELDS = {"last_retraining_date", "model_name", "model_version", "model
 
 
 def registered_state():
-    winner = {"algo": "catboost", "valid_metrics": {"macro_f1": 0.81}, "model_path": "models/2022-01-16/catboost/model.cbm"}
+    winner = {"algo": "catboost", "valid_metrics": {"macro_f1": 0.81}, "model_path": "models/2022-01-16/catboost/model.cbm",
+              "window": ["2021-12-26", "2022-01-02", "2022-01-09"]}
     selection = {"winner": "catboost", "scores": {"lightgbm": 0.8, "catboost": 0.81}}
     registration = {"model_name": "credit-scoring", "version": "3", "model_uri": "models:/credit-scoring/3",
                     "alias": "champion"}
@@ -18,7 +19,7 @@ def test_after_retraining_holds_the_original_tracker_fields_and_the_model_path()
     assert state["model_version"] == "3" and state["model_type"] == "catboost"
     assert state["macro_f1_score"] == 0.81
     assert state["model_path"].endswith("model.cbm") and state["model_uri"] == "models:/credit-scoring/3"
-    assert state["retrained"] is True and state["model_alias"] == "champion"
+    assert state["retrained"] is True and state["model_alias"] == "champion" and state["trained_until"] == "2022-01-09"
 
 
 def test_carry_over_keeps_the_serving_model_and_marks_the_week():

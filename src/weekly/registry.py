@@ -123,7 +123,7 @@ def _log_candidate(
             **{f"valid_f1_{c}": m["f1"] for c, m in valid["per_class"].items()},
             **({"valid_auc": valid["auc"]} if valid.get("auc") is not None else {}),
             # the challenger gate: the serving model on the same validation weeks
-            **({"serving_valid_macro_f1": gate["serving_score"]} if gate else {}),
+            **({"serving_valid_macro_f1": gate["serving_score"]} if gate and gate["serving_score"] is not None else {}),
         })
         wrapper = ProbabilityModel()
         wrapper.load_context(LocalContext(candidate["model_path"], algo, columns))

@@ -258,7 +258,17 @@ def register(
 
 def _challenger_gate(serving: dict, winner: dict, window: dict, applications: list[str], outcomes: list[str],
                      columns: dict, margin: float) -> dict:
-    """The serving model and the winner on the same validation weeks: does the winner beat it by `margin`?"""
+    """The serving model and the winner on the same validation weeks: does the winner beat it by `margin`?
+
+    A serving model trained on one of those weeks would be judged on what it learned
+    from: then there is no fair comparison, and the gate lets the winner through, saying so.
+    """
+    seen = [w for w in window["valid_weeks"] if w <= serving.get("trained_until", "")]
+    if seen:
+        return {"serving_version": str(serving["model_version"]), "serving_score": None,
+                "challenger": winner["algo"], "challenger_score": winner["valid_metrics"]["macro_f1"],
+                "margin": margin, "weeks": window["valid_weeks"], "passed": True,
+                "skipped": f"the serving model was trained on validation week(s) {', '.join(seen)}"}
     files = {w: (a, o) for w, a, o in zip(window["weeks"], applications, outcomes, strict=True)}
     valid = read_labelled_weeks([files[w][0] for w in window["valid_weeks"]], [files[w][1] for w in window["valid_weeks"]],
                                 window["valid_weeks"], columns)

@@ -28,5 +28,6 @@ def after_retraining(week: str, winner: dict, selection: dict, registration: dic
         "model_uri": registration["model_uri"],
         "model_alias": registration["alias"],
         "model_path": winner["model_path"],
+        "trained_until": winner["window"][-1],  # the newest week it learned from
         "selection": selection,
     }
