@@ -27,6 +27,13 @@ def feature_names(columns: dict) -> list[str]:
     return [*columns["numeric"], *columns["categorical"]]
 
 
+def _whole_numbers_as_integers(values: pd.Series) -> pd.Series:
+    # A column of integer codes with a gap is read as floats: 3.0 must read "3", as 3 does.
+    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        return values.astype("Int64")
+    return values
+
+
 def categorical_values(values: pd.Series) -> pd.Series:
     """A categorical column as strings, every kind of missing value (None, NaN, NA) as None.
 
@@ -34,9 +41,7 @@ def categorical_values(values: pd.Series) -> pd.Series:
     time, through a JSON round trip. Integer codes read the same whether the column holds
     integers or floats (a code column with a gap is a float column): 3 and 3.0 are "3".
     """
-    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
-        values = values.astype("Int64")
-    values = values.astype(object)
+    values = _whole_numbers_as_integers(values).astype(object)
     return values.astype(str).astype(object).where(values.notna(), None)
 
 
@@ -129,9 +134,7 @@ def id_values(values: pd.Series) -> pd.Series:
 
 def label_values(values: pd.Series) -> pd.Series:
     """Labels as strings; integer labels stored as floats (1.0) read as integers ("1")."""
-    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
-        values = values.astype("Int64")
-    return values.astype(str)
+    return _whole_numbers_as_integers(values).astype(str)
 
 
 def _read(path: str | Path, week: str, check, columns: dict) -> pd.DataFrame:

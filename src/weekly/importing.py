@@ -5,6 +5,8 @@ line of a CSV file), the value, the column and the week the row belongs to.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from weekly.data import (
@@ -34,6 +36,31 @@ def _first_bad(mask: pd.Series, values: pd.Series, weeks: pd.Series | None, colu
         )
 
 
+def read_table(path: str | Path, columns: dict, sep: str | None = None) -> pd.DataFrame:
+    """A CSV (separator `sep`, default ",") or Parquet table; ids read as text."""
+    path = Path(path)
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=sep or ",", dtype={columns["id"]: str})
+    except Exception as exc:
+        raise DataError(f"{path}: unreadable table: {exc}") from None
+
+
+def features(table: pd.DataFrame, columns: dict, source: str, weeks: pd.Series | None = None) -> pd.DataFrame:
+    """The feature columns of a table as the weekly files hold them: numbers as floats (a
+    value that is not one is an error naming its row, and its week when `weeks` is given),
+    categoricals as strings."""
+    out = pd.DataFrame(index=table.index)
+    for col in columns["numeric"]:
+        values = pd.to_numeric(table[col], errors="coerce")
+        _first_bad(values.isna() & table[col].notna(), table[col], weeks, col, source, "is not a number")
+        out[col] = values.astype("float64")
+    for col in columns["categorical"]:
+        out[col] = categorical_values(table[col])
+    return out
+
+
 def split_table(
     table: pd.DataFrame, columns: dict, start: str, source: str, date_format: str | None = None, drop: tuple = ()
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], list[str]]:
@@ -45,9 +72,9 @@ def split_table(
     """
     table = table.drop(columns=[c for c in drop if c in table.columns]).reset_index(drop=True)
     target = columns["target"]
-    features = [c for c in application_columns(columns) if c not in (columns["id"], columns["date"])]
+    feature_columns = [c for c in application_columns(columns) if c not in (columns["id"], columns["date"])]
     # A table of outcomes only (id, date, label): the applications came before.
-    outcomes_only = target in table.columns and not any(c in table.columns for c in features)
+    outcomes_only = target in table.columns and not any(c in table.columns for c in feature_columns)
     needed = [columns["id"], columns["date"]] if outcomes_only else application_columns(columns)
     missing = [c for c in needed if c not in table.columns]
     if missing:
@@ -72,12 +99,8 @@ def split_table(
     weeks = dates.dt.date.map(lambda d: week_of(d, start))
 
     out = pd.DataFrame({columns["id"]: table[columns["id"]], date_col: dates.astype("datetime64[ns]")})
-    for col in [] if outcomes_only else columns["numeric"]:
-        values = pd.to_numeric(table[col], errors="coerce")
-        _first_bad(values.isna() & table[col].notna(), table[col], weeks, col, source, "is not a number")
-        out[col] = values.astype("float64")
-    for col in [] if outcomes_only else columns["categorical"]:
-        out[col] = categorical_values(table[col])
+    if not outcomes_only:
+        out = out.join(features(table, columns, source, weeks))
     has_outcomes = target in table.columns
     if has_outcomes:
         known = table[target].notna()

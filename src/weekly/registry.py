@@ -72,6 +72,24 @@ def store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextmanager
+def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
+    """MLflow pointed at the chain's store, under its lock: a client, and whether the store
+    is the embedded one of params.yaml."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+    from mlflow import MlflowClient
+
+    off_console("mlflow")
+    uri = tracking_uri(registry)
+    # Decided now: mlflow.set_tracking_uri puts the uri into MLFLOW_TRACKING_URI.
+    embedded = uri == embedded_uri(registry)
+    with store_lock(uri):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        yield MlflowClient(tracking_uri=uri, registry_uri=uri), embedded
+
+
 def _experiment_id(client: Any, registry: dict, embedded: bool, name: str | None = None) -> str:
     name = name or registry["experiment"]
     exp = client.get_experiment_by_name(name)
@@ -173,23 +191,15 @@ def register_week(
     re-running an old week never demotes a newer champion.
     """
     promote = gate is None or gate["passed"]
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import mlflow
-    from mlflow import MlflowClient
-
-    off_console("mlflow")
-    uri = tracking_uri(registry)
     name, alias = registry["model_name"], serving_alias(registry)
     best = next(c for c in candidates if c["algo"] == winner)
     key = registration_key(candidates)
-    with store_lock(uri):
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with _open_store(registry) as (client, embedded):
+        import mlflow
+
         existing = _find_version(client, name, key) if promote else None
         if existing is None:
-            # (not from the environment: mlflow.set_tracking_uri has just set MLFLOW_TRACKING_URI)
-            exp_id = _experiment_id(client, registry, embedded=uri == embedded_uri(registry))
+            exp_id = _experiment_id(client, registry, embedded)
             if not promote:
                 if not client.search_runs([exp_id], f"tags.registration_key = '{key}'", max_results=1):
                     for cand in candidates:
@@ -270,15 +280,11 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
     figures as series (step = the week's index, timestamp = the week), and the serving
     history (which version served which week, and why) as a table. Replaces the chain's
     previous monitoring run; logged in batches. Returns the run id."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import mlflow
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
 
     from weekly.metrics import macro_auc
 
-    off_console("mlflow")
-    uri, alias = tracking_uri(registry), serving_alias(registry)
+    alias = serving_alias(registry)
     history = pd.DataFrame([{
         "week": tr["week"], "model_version": str(tr["model_version"]), "model_type": tr["model_type"],
         "retrained": bool(tr["retrained"]), "why": tr.get("kept_because") or ("retrained" if tr["retrained"] else ""),
@@ -298,10 +304,8 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
             if ev["psi"]["score"] is not None:
                 figures["score_psi"] = ev["psi"]["score"]
         metrics += [Metric(key, float(value), stamp, step) for key, value in figures.items()]
-    with store_lock(uri):
-        mlflow.set_tracking_uri(uri)
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        exp_id = _experiment_id(client, registry, uri == embedded_uri(registry), f"{registry['experiment']}-monitoring")
+    with _open_store(registry) as (client, embedded):
+        exp_id = _experiment_id(client, registry, embedded, f"{registry['experiment']}-monitoring")
         for old in client.search_runs([exp_id], f"tags.chain = '{alias}'"):
             client.delete_run(old.info.run_id)
         run = client.create_run(exp_id, run_name=f"monitoring-{alias}", tags={"chain": alias})

@@ -212,7 +212,7 @@ def register(
     only if its validation macro F1 beats the serving model's on the same validation weeks
     (read from the window's files) by `margin`; otherwise it is logged, not registered.
     """
-    verdict = read_json(decision)
+    verdict, serving = read_json(decision), _read_optional(previous_tracker)
     records = [read_json(p) for p in candidates]
     trained = [c for c in records if c["trained"]]
     chosen = selection.select(trained, [c["algo"] for c in records]) if trained else None
@@ -221,9 +221,9 @@ def register(
             f"no candidate may serve: {chosen['excluded']}" if chosen
             else f"training blocked: {verdict['blocked']}" if verdict.get("blocked") else None
         )
-        if previous_tracker is None:
+        if serving is None:
             raise StepError(f"week {week}: nothing can serve the first week of the chain: {why or 'no model'}")
-        state = tracker_logic.carry_over(read_json(previous_tracker), week, why)
+        state = tracker_logic.carry_over(serving, week, why)
         write_json(tracker, state)
         log.info("week %s: version %s keeps serving%s", week, state["model_version"], f" ({why})" if why else "")
         return state
@@ -232,8 +232,7 @@ def register(
     winner = next(c for c in trained if c["algo"] == chosen["winner"])
     example = pd.read_parquet(winner["example_path"])
     gate = None
-    if previous_tracker is not None and challenger["enabled"]:
-        serving = read_json(previous_tracker)
+    if serving is not None and challenger["enabled"]:
         gate = _challenger_gate(serving, winner, verdict["training_window"], window_applications, window_outcomes,
                                 columns, challenger["margin"])
         chosen = {**chosen, "gate": gate}
@@ -241,8 +240,7 @@ def register(
     if not registration["promoted"]:
         why = (f"challenger kept out: {winner['algo']} {gate['challenger_score']:.4f} vs serving version "
                f"{gate['serving_version']} {gate['serving_score']:.4f} on the same validation weeks (margin {gate['margin']})")
-        state = {**tracker_logic.carry_over(read_json(previous_tracker), week, why),
-                 "last_retraining_date": week, "selection": chosen}
+        state = {**tracker_logic.carry_over(serving, week, why), "last_retraining_date": week, "selection": chosen}
         write_json(tracker, state)
         log.info("week %s: %s", week, why)
         return state
@@ -263,33 +261,37 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
     A serving model trained on one of those weeks would be judged on what it learned
     from: then there is no fair comparison, and the gate lets the winner through, saying so.
     """
+    gate = {
+        "serving_version": str(serving["model_version"]),
+        "serving_score": None,
+        "challenger": winner["algo"],
+        "challenger_score": winner["valid_metrics"]["macro_f1"],
+        "margin": margin,
+        "weeks": window["valid_weeks"],
+    }
     seen = [w for w in window["valid_weeks"] if w <= serving.get("trained_until", "")]
     if seen:
-        return {"serving_version": str(serving["model_version"]), "serving_score": None,
-                "challenger": winner["algo"], "challenger_score": winner["valid_metrics"]["macro_f1"],
-                "margin": margin, "weeks": window["valid_weeks"], "passed": True,
-                "skipped": f"the serving model was trained on validation week(s) {', '.join(seen)}"}
+        return {**gate, "passed": True, "skipped": f"the serving model was trained on validation week(s) {', '.join(seen)}"}
     files = {w: (a, o) for w, a, o in zip(window["weeks"], applications, outcomes, strict=True)}
     valid = read_labelled_weeks([files[w][0] for w in window["valid_weeks"]], [files[w][1] for w in window["valid_weeks"]],
                                 window["valid_weeks"], columns)
-    model = _serving_model(serving["model_type"], serving["model_path"], os.stat(serving["model_path"]).st_mtime_ns)
-    serving_score = models.evaluate_model(serving["model_type"], model, valid, columns)["macro_f1"]
-    challenger_score = winner["valid_metrics"]["macro_f1"]
-    return {
-        "serving_version": str(serving["model_version"]),
-        "serving_score": serving_score,
-        "challenger": winner["algo"],
-        "challenger_score": challenger_score,
-        "margin": margin,
-        "weeks": window["valid_weeks"],
-        "passed": challenger_score >= serving_score + margin,
-    }
+    model = _serving_model(serving, f"week {serving['week']}")
+    score = models.evaluate_model(serving["model_type"], model, valid, columns)["macro_f1"]
+    return {**gate, "serving_score": score, "passed": gate["challenger_score"] >= score + margin}
 
 
 @functools.lru_cache(maxsize=4)
-def _serving_model(algo: str, path: str, mtime_ns: int) -> Any:
+def _cached_model(algo: str, path: str, mtime_ns: int) -> Any:
     # Weeks that do not retrain reuse the model loaded for the week before.
     return models.load(algo, path)
+
+
+def _serving_model(state: dict, whose: str) -> Any:
+    """The native model a tracker names; a missing file is a clear error (`whose`: which week's)."""
+    path = state["model_path"]
+    if not os.path.exists(path):
+        raise StepError(f"{path}, the model serving {whose}, is missing: `snakemake all_weeks` rebuilds it")
+    return _cached_model(state["model_type"], path, os.stat(path).st_mtime_ns)
 
 
 @logged
@@ -303,15 +305,9 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     """
     state = read_json(tracker)
     frame = read_applications(applications, week, columns)
-    path = state["model_path"]
-    if not os.path.exists(path):
-        raise StepError(
-            f"week {week}: {path}, the model serving the week ({tracker}), is missing: "
-            "`snakemake all_weeks` rebuilds it"
-        )
-    model = _serving_model(state["model_type"], path, os.stat(path).st_mtime_ns)
+    model = _serving_model(state, f"week {week} ({tracker})")
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
-    ref = read_json(Path(path).parent / REFERENCE)
+    ref = read_json(Path(state["model_path"]).parent / REFERENCE)
     shift = stability.stability(ref, frame, scored[f"proba_{labels(columns)[0]}"].to_numpy())
     write_parquet(preds, scored)
     write_json(drift, {"week": week, "model_version": str(state["model_version"]), **shift})
@@ -325,35 +321,22 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str |
 
     The table needs the id, date and feature columns; other columns (a label) are ignored.
     """
-    from weekly.data import DataError, categorical_values
+    from weekly.data import DataError
+    from weekly.importing import features, read_table
 
     state = read_json(tracker)
     path = Path(table)
-    try:
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(
-            path, sep=sep or ",", dtype={columns["id"]: str})
-    except Exception as exc:
-        raise DataError(f"{path}: unreadable table: {exc}") from None
-    missing = [c for c in application_columns(columns) if c not in frame.columns]
+    raw = read_table(path, columns, sep).reset_index(drop=True)
+    missing = [c for c in application_columns(columns) if c not in raw.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
-    frame = frame[application_columns(columns)].copy()
     try:
-        frame[columns["date"]] = pd.to_datetime(frame[columns["date"]])
+        dates = pd.to_datetime(raw[columns["date"]])
     except (ValueError, TypeError) as exc:
         raise DataError(f"{path}: column '{columns['date']}' does not read as dates: {exc}") from None
-    for col in columns["numeric"]:
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = values.isna() & frame[col].notna()
-        if bad.any():
-            i = bad[bad].index[0]
-            raise DataError(f"{path}: row {i + 2}: column '{col}' value {frame[col][i]!r} is not a number")
-        frame[col] = values.astype("float64")
-    for col in columns["categorical"]:
-        frame[col] = categorical_values(frame[col])
-    if not os.path.exists(state["model_path"]):
-        raise StepError(f"{state['model_path']}, the model of {tracker}, is missing: `snakemake all_weeks` rebuilds it")
-    model = _serving_model(state["model_type"], state["model_path"], os.stat(state["model_path"]).st_mtime_ns)
+    frame = pd.DataFrame({columns["id"]: raw[columns["id"]], columns["date"]: dates}).join(
+        features(raw, columns, str(path)))
+    model = _serving_model(state, f"week {state['week']} ({tracker})")
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
     (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
     scored.attrs["model"] = f"{state['model_type']} version {state['model_version']} (week {state['week']})"
@@ -465,7 +448,7 @@ def import_table(
     leaves `raw_dir` as it was.
     """
     from weekly.data import DataError
-    from weekly.importing import merge_outcomes, split_table
+    from weekly.importing import merge_outcomes, read_table, split_table
 
     path = Path(table)
     if generate:
@@ -473,12 +456,7 @@ def import_table(
             f"{path}: params.yaml data.generate is true: set it to false before importing your own data, "
             "or synthetic weeks would be generated beside yours"
         )
-    try:
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(
-            path, sep=sep or ",", dtype={columns["id"]: str}, keep_default_na=True
-        )
-    except Exception as exc:
-        raise DataError(f"{path}: unreadable table: {exc}") from None
+    frame = read_table(path, columns, sep)
     if columns["date"] not in frame.columns:
         hint = " (is the separator right? --sep ';')" if len(frame.columns) == 1 else ""
         raise DataError(f"{path}: missing date column '{columns['date']}'{hint}; columns: {list(frame.columns)}")
