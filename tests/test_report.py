@@ -6,7 +6,8 @@ from weekly.report import summarise, summary_line, week_line, weekly_rows
 def week(name, f1, version, algo, retrained, rows=100, too_small=False):
     tracker = {"week": name, "model_version": version, "model_type": algo, "retrained": retrained}
     evaluation = {"week": name, "macro_f1": f1, "accuracy": None if f1 is None else f1 + 0.05, "rows": rows,
-                  "applications": rows, "too_small": too_small, "model_version": version, "model_type": algo}
+                  "applications": rows, "too_small": too_small, "model_version": version, "model_type": algo,
+                  "risk": {"per_class": {"Poor": {"auc": None if f1 is None else f1 + 0.1}, "Good": {"auc": None}}}}
     return tracker, evaluation
 
 
@@ -26,6 +27,8 @@ def test_rows_and_summary():
     assert summary["mean_macro_f1"] == pytest.approx(0.8)
     assert (summary["worst_macro_f1"], summary["worst_week"]) == (0.70, "2022-01-23")
     assert summary["wins"] == {"catboost": 1, "lightgbm": 1}
+    assert rows["auc"].tolist() == pytest.approx([0.9, 0.8, 1.0])  # the mean over the classes that have one
+    assert (summary["mean_auc"], summary["worst_auc"]) == (pytest.approx(0.9), pytest.approx(0.8))
     assert (summary["last_week"], summary["last_week_model_version"], summary["last_week_macro_f1"]) == ("2022-01-30", "2", 0.90)
 
 

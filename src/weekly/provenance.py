@@ -20,9 +20,10 @@ from weekly.algorithms import algorithm
 TRAINING_CODE = ("algorithms", "models", "data", "metrics", "drift")
 
 
-# Modules that only talk (command lines, logging) or only write raw files (the import):
+# Modules that only talk (command lines, logging), only write raw files (the import) or
+# only run chains and read their outputs (the policy comparison):
 # their changes leave every output of the chain as it was.
-TALK_ONLY = ("cli", "logs", "importing")
+TALK_ONLY = ("cli", "logs", "importing", "policies")
 
 
 def code_digest(modules: Iterable[str] | None = None, package=None) -> str:

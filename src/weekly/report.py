@@ -5,14 +5,17 @@ import math
 
 import pandas as pd
 
-COLUMNS = ["week", "macro_f1", "accuracy", "rows", "applications", "evaluated", "too_small",
+from weekly.metrics import macro_auc
+
+COLUMNS = ["week", "macro_f1", "auc", "accuracy", "rows", "applications", "evaluated", "too_small",
            "model_version", "model_type", "retrained"]
 
 
 def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications: dict[str, int] | None = None) -> pd.DataFrame:
     """One row per week: the serving model, whether the week retrained, the applications
-    scored (`applications` by week), and, once its outcomes are known, its macro F1,
-    accuracy and labelled rows (`evaluations` by week)."""
+    scored (`applications` by week), and, once its outcomes are known, its macro F1, AUC
+    (binary, or the mean one-vs-rest AUC of the classes), accuracy and labelled rows
+    (`evaluations` by week)."""
     applications = applications or {}
     unknown = sorted(set(evaluations) - {tr["week"] for tr in trackers})
     if unknown:
@@ -23,6 +26,7 @@ def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications
         rows.append({
             "week": tr["week"],
             "macro_f1": ev["macro_f1"] if ev else None,
+            "auc": macro_auc(ev["risk"]) if ev else None,
             "accuracy": ev["accuracy"] if ev else None,
             "rows": ev["rows"] if ev else None,
             "applications": ev["applications"] if ev else applications.get(tr["week"]),
@@ -40,8 +44,8 @@ def _number(value) -> float | None:
 
 
 def summarise(rows: pd.DataFrame) -> dict:
-    """Weeks, retrainings, mean and worst weekly macro F1 over the weeks judged (evaluated,
-    not too small), wins per model type, and the last week."""
+    """Weeks, retrainings, mean and worst weekly macro F1 and AUC over the weeks judged
+    (evaluated, not too small), wins per model type, and the last week."""
     judged = rows[rows["evaluated"] & (rows["too_small"] == False) & rows["macro_f1"].notna()]  # noqa: E712
     worst = judged.loc[judged["macro_f1"].astype(float).idxmin()] if len(judged) else None
     evaluated = rows[rows["evaluated"]]
@@ -59,6 +63,8 @@ def summarise(rows: pd.DataFrame) -> dict:
         "mean_macro_f1": _number(judged["macro_f1"].astype(float).mean()) if len(judged) else None,
         "worst_macro_f1": _number(worst["macro_f1"]) if worst is not None else None,
         "worst_week": str(worst["week"]) if worst is not None else None,
+        "mean_auc": _number(judged["auc"].astype(float).mean()) if len(judged) else None,
+        "worst_auc": _number(judged["auc"].astype(float).min()) if len(judged) else None,
         "mean_accuracy": _number(judged["accuracy"].astype(float).mean()) if len(judged) else None,
         "wins": {algo: int(wins.get(algo, 0)) for algo in sorted(set(rows["model_type"]) | set(wins.index))},
         "last_evaluated_week": str(last_evaluated["week"]) if last_evaluated is not None else None,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from weekly import decision as decision_logic
 from weekly import drift as stability
-from weekly import models, paths, provenance, selection
+from weekly import fit_cache, models, paths, provenance, selection
 from weekly import report as report_logic
 from weekly import tracker as tracker_logic
 from weekly.data import (
@@ -138,6 +138,25 @@ def train(
             f"week {week}: {len(window_applications)} application and {len(window_outcomes)} outcome files "
             f"given for the {len(weeks['weeks'])} weeks of the training window in {decision}"
         )
+    fingerprint = provenance.fingerprint(
+        algo, week, [columns, hyper, fitting, seed, threads, weeks], [*window_applications, *window_outcomes]
+    )
+    with fit_cache.claimed(fit_cache.folder(), fingerprint) as entry:
+        record = fit_cache.restore(entry, model)
+        if record is not None:
+            log.info("week %s: %s fit %s copied from the fit cache %s", week, algo, fingerprint, entry)
+        else:
+            record = _fit(algo, week, weeks, window_applications, window_outcomes, model, columns, hyper, fitting,
+                          seed, threads, fingerprint)
+            fit_cache.store(entry, model, record)
+    write_json(candidate, record)
+    return record
+
+
+def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], window_outcomes: list[str], model: str,
+         columns: dict, hyper: dict, fitting: dict, seed: int, threads: int, fingerprint: str) -> dict:
+    """Fit one candidate on the window's files; its native model, metrics, reference
+    distributions and input example go to the folder `model`. Returns its record."""
     frame = read_labelled_weeks(window_applications, window_outcomes, weeks["weeks"], columns)
     train_part, valid_part = models.split_window(frame, columns["date"], weeks["weeks"], weeks["valid_weeks"])
     log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
@@ -174,14 +193,11 @@ def train(
         "window": weeks["weeks"],
         "training_code": provenance.code_digest(provenance.TRAINING_CODE),
         "libraries": provenance.library_versions(algo),
-        "fingerprint": provenance.fingerprint(
-            algo, week, [columns, hyper, fitting, seed, threads, weeks], [*window_applications, *window_outcomes]
-        ),
+        "fingerprint": fingerprint,
         "model_sha256": provenance.file_digest(model_path),
         # how far the newest week it learned from had moved from its training rows
         "newest_week_psi": {"week": weeks["weeks"][-1], "features": newest_psi["features"], "score": newest_psi["score"]},
     }
-    write_json(candidate, record)
     log.info(
         "week %s: %s trained in %s s, validation macro F1 %.4f -> %s",
         week, algo, fit_metrics["fit_seconds"], fit_metrics["valid"]["macro_f1"], model_path,

@@ -1,0 +1,238 @@
+"""`weekly`: ask the chain questions, score applications, import a table, compare policies.
+
+Run it in the project folder (where params.yaml is). Each subcommand has --help; --json
+prints one JSON document instead of text. An error is one line on stderr and exit status
+1 (2 for a wrong command line). `status` and `explain` read the chain's JSON files only
+and import no heavy library.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable
+
+from weekly.errors import WeeklyError
+
+EXAMPLES = """examples:
+  weekly status                          where the chain stands, what the next week's decision looks at
+  weekly explain 2023-03-12              who served that week, why, with which figures
+  weekly score new.csv --out scored.csv  score applications with the serving model
+  weekly import loans.csv                a table of applications (and outcomes) -> weekly raw files
+  weekly policies                        backfill the policies of policies.yaml side by side
+"""
+
+
+def _params(args: argparse.Namespace) -> dict:
+    from weekly.config import load_params
+
+    return load_params(args.params)
+
+
+def _f(value: Any, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _trigger_lines(triggers: dict) -> list[str]:
+    lines = []
+    for name, trigger in triggers.items():
+        if not trigger["enabled"]:
+            lines.append(f"  {name:<12} off")
+            continue
+        inputs = ", ".join(f"{k}={_f(v)}" for k, v in trigger["inputs"].items() if not isinstance(v, dict))
+        threshold = ", ".join(f"{k}={v}" for k, v in (trigger["threshold"] or {}).items())
+        lines.append(f"  {name:<12} {'FIRED' if trigger['fired'] else 'quiet':<6} {inputs}"
+                     + (f"  (threshold {threshold})" if threshold else ""))
+    return lines
+
+
+def _serving_line(serving: dict) -> str:
+    return (f"{serving['model_type']} version {serving['model_version']} ({serving['model_uri']}, alias "
+            f"{serving['model_alias']}), retrained {serving['last_retraining_date']}, validation macro F1 "
+            f"{_f(serving['macro_f1_score'])}")
+
+
+def status_text(answer: dict) -> str:
+    """`weekly status` as a person reads it."""
+    lines = [f"chain {answer['start']} .. {answer['end']}: {answer['done']} of {answer['weeks']} weeks done"]
+    if answer["pending"]:
+        lines.append(f"pending: {len(answer['pending'])} weeks, {answer['pending'][0]} .. {answer['pending'][-1]}")
+    if answer["awaiting_outcomes"]:
+        lines.append(f"awaiting outcomes: {', '.join(answer['awaiting_outcomes'])}")
+    if answer["serving"] is None:
+        lines.append("nothing has run yet: `snakemake --cores all all_weeks` backfills the chain")
+        return "\n".join(lines)
+    lines.append(f"serving after {answer['last_done']}: {_serving_line(answer['serving'])}")
+    lines.append(f"retrainings so far: {answer['retrainings']}")
+    nxt = answer["next_week"]
+    where = "" if nxt["in_chain"] else " (after end: move `end` in params.yaml to run it)"
+    verdict = f"retrain ({', '.join(nxt['reasons'])})" if nxt["retrain"] else "keep the serving model"
+    lines.append(f"next week {nxt['week']}{where}: as things stand, {verdict}")
+    lines.append(f"  it sees the evaluations of {', '.join(nxt['evaluations_it_sees']) or 'no week'}"
+                 f" (known now: {', '.join(nxt['evaluations_known']) or 'none'}); a retraining would learn from "
+                 f"{nxt['training_window']['first']} .. {nxt['training_window']['last']}")
+    lines += _trigger_lines(nxt["triggers"])
+    return "\n".join(lines)
+
+
+def explain_text(answer: dict) -> str:
+    """`weekly explain WEEK` as a person reads it."""
+    serving = answer["serving"]
+    if answer["retrained"]:
+        what = "retrained"
+    elif answer["kept_because"]:
+        what = f"kept the serving model: {answer['kept_because']}"
+    else:
+        what = "kept the serving model"
+    lines = [f"week {answer['week']}: {what}",
+             f"decision: {'retrain' if answer['retrain'] else 'no retraining'}"
+             + (f" ({', '.join(answer['reasons'])})" if answer["reasons"] else "")
+             + (f", blocked: {answer['blocked']}" if answer["blocked"] else "")
+             + f"; newest evaluation it saw: {answer['evaluation_seen'] or 'none'}"]
+    lines += _trigger_lines(answer["triggers"])
+    lines.append(f"served by {_serving_line(serving)}")
+    selection = answer["selection"]
+    if selection:
+        scores = ", ".join(f"{algo} {_f(score)}" for algo, score in selection["scores"].items())
+        lines.append(f"selection: {scores} -> {selection['winner']}")
+        gate = selection.get("gate")
+        if gate:
+            lines.append(f"challenger gate: {gate['challenger']} {_f(gate['challenger_score'])} against serving version "
+                         f"{gate['serving_version']} {_f(gate['serving_score'])} (margin {gate['margin']}): "
+                         f"{'passed' if gate['passed'] else 'kept out'}")
+    ev = answer["evaluation"]
+    if ev is None:
+        lines.append("outcomes: not known yet")
+    else:
+        small = " (too small to judge)" if ev["too_small"] else ""
+        lines.append(f"outcomes: macro F1 {_f(ev['macro_f1'])}, AUC {_f(ev['auc'])}, accuracy {_f(ev['accuracy'])}, "
+                     f"Brier {_f(ev['brier'])}, log loss {_f(ev['log_loss'])} on {ev['rows']} rows{small}")
+    drift = answer["drift"]
+    top = ", ".join(f"{name} {_f(value, 3)}" for name, value in drift["top_features"].items())
+    lines.append(f"drift (PSI against the serving model's training rows): score {_f(drift['score_psi'], 3)}; {top}")
+    return "\n".join(lines)
+
+
+def _status(args: argparse.Namespace) -> tuple[dict, str]:
+    from weekly import queries
+
+    answer = queries.status(_params(args))
+    return answer, status_text(answer)
+
+
+def _explain(args: argparse.Namespace) -> tuple[dict, str]:
+    from weekly import queries
+
+    answer = queries.explain(_params(args), args.week)
+    return answer, explain_text(answer)
+
+
+def _score(args: argparse.Namespace) -> tuple[dict, str]:
+    from weekly import paths, steps
+
+    tracker = paths.TRACKER.format(week=args.week) if args.week else paths.LATEST_TRACKER
+    scored = steps.score_batch(table=args.table, tracker=tracker, out=args.out,
+                               columns=_params(args)["data"]["columns"], sep=args.sep, log=None)
+    answer = {"scored": len(scored), "model": scored.attrs["model"], "out": args.out}
+    return answer, f"scored {len(scored)} applications with {scored.attrs['model']} -> {args.out}"
+
+
+def _import(args: argparse.Namespace) -> tuple[dict, str]:
+    from weekly import steps
+
+    params = _params(args)
+    written = steps.import_table(
+        table=args.table, raw_dir=args.out or params["data"]["raw_dir"], columns=params["data"]["columns"],
+        start=params["start"], generate=params["data"]["generate"], date_format=args.date_format, sep=args.sep,
+        drop=args.drop, log=None,
+    )
+    empty = written["empty_weeks"]
+    text = (f"wrote {len(written['applications'])} weeks of applications and {len(written['outcomes'])} of outcomes"
+            + (f"; {len(empty)} empty week(s): {', '.join(empty)}" if empty else ""))
+    return {key: written[key] for key in ("applications", "outcomes", "empty_weeks")}, text
+
+
+def _policies(args: argparse.Namespace) -> tuple[dict, str]:
+    import time
+    from pathlib import Path
+
+    from weekly import policies
+    from weekly.io import write_csv
+
+    params = _params(args)
+    chosen = policies.read_policies(args.policies)
+    unknown = sorted(set(args.only or []) - set(chosen))
+    if unknown:
+        raise WeeklyError(f"{args.policies}: no policy named {', '.join(unknown)}")
+    project = Path.cwd()
+    started = time.perf_counter()
+    policies.backfill(project, {n: o for n, o in chosen.items() if not args.only or n in args.only},
+                      cores=args.cores, parallel=args.parallel, say=(lambda line: None) if args.json else print)
+    seconds = time.perf_counter() - started
+    table = policies.compare(params, chosen, project / policies.FOLDER)
+    write_csv(args.table, table)
+    policies.plot(table, {n: policies.weekly_table(project / policies.FOLDER / n) for n in chosen},
+                  params["retrain"]["performance"]["floor"], args.plot)
+    text = (table.drop(columns=["overrides"]).to_string(index=False)
+            + f"\n{len(chosen)} policies in {seconds:.1f} s -> {args.table}, {args.plot}")
+    return {"seconds": round(seconds, 1), "table": args.table, "plot": args.plot,
+            "policies": json.loads(table.to_json(orient="records"))}, text
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of `weekly` and its subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--params", default="params.yaml", help="parameters file (default: %(default)s)")
+    common.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p = argparse.ArgumentParser(prog="weekly", description=__doc__, epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable, help: str) -> argparse.ArgumentParser:
+        one = sub.add_parser(name, parents=[common], help=help, description=help)
+        one.set_defaults(run=run)
+        return one
+
+    command("status", _status, "weeks done and pending, the serving model, what the next week's decision looks at")
+    explain = command("explain", _explain, "who served a week and why: triggers, selection, the week's metrics")
+    explain.add_argument("week", help="the week, by its first day (YYYY-MM-DD)")
+    score = command("score", _score, "score a CSV or Parquet table of applications with a week's serving model")
+    score.add_argument("table", help="CSV or Parquet file: id, date and feature columns (a label column is ignored)")
+    score.add_argument("--week", help="whose serving model (default: the latest week's)")
+    score.add_argument("--out", default="scored.csv", help="predictions to write, .csv or .parquet (default: %(default)s)")
+    score.add_argument("--sep", help="CSV separator (default: ,)")
+    imp = command("import", _import, "split a table of applications (and outcomes) into the weekly raw files")
+    imp.add_argument("table", help="CSV or Parquet file with one row per application")
+    imp.add_argument("--out", help="raw data folder (default: params.yaml data.raw_dir)")
+    imp.add_argument("--sep", help="CSV separator (default: ,)")
+    imp.add_argument("--date-format", help="strftime format of the date column, e.g. %%d/%%m/%%Y (default: ISO dates)")
+    imp.add_argument("--drop", nargs="+", default=[], help="columns of the table to leave out")
+    pol = command("policies", _policies, "backfill the retraining policies of a policies file side by side, compare them")
+    pol.add_argument("--policies", default="policies.yaml", help="the policies file (default: %(default)s)")
+    pol.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the table lists them all)")
+    pol.add_argument("--cores", type=int, default=2, help="cores shared by the backfills (default: %(default)s)")
+    pol.add_argument("--parallel", type=int, default=2, help="policies backfilled at once (default: %(default)s)")
+    pol.add_argument("--table", default="reports/policies.csv", help="table to write (default: %(default)s)")
+    pol.add_argument("--plot", default="reports/policies.svg", help="plot to write (default: %(default)s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `weekly`; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        answer, text = args.run(args)
+    except (WeeklyError, RuntimeError, OSError) as exc:
+        print(f"weekly {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2, default=str) if args.json else text)
+    return 0
+
+
+def main_exit() -> None:
+    """The console entry point: `weekly ...`."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()
