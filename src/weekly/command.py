@@ -1,4 +1,5 @@
-"""`weekly`: ask the chain questions, score applications, import a table, compare policies.
+"""`weekly`: ask the chain questions, score applications, import a table, compare policies,
+redraw the lifecycle page.
 
 Run it in the project folder (where params.yaml is). Each subcommand has --help; --json
 prints one JSON document instead of text. An error is one line on stderr and exit status
@@ -20,6 +21,7 @@ EXAMPLES = """examples:
   weekly score new.csv --out scored.csv  score applications with the serving model
   weekly import loans.csv                a table of applications (and outcomes) -> weekly raw files
   weekly policies                        backfill the policies of policies.yaml side by side
+  weekly lifecycle                       rebuild reports/lifecycle.html from the chain's files
 """
 
 
@@ -42,7 +44,7 @@ def _trigger_lines(triggers: dict) -> list[str]:
         inputs = ", ".join(f"{k}={_f(v)}" for k, v in trigger["inputs"].items() if not isinstance(v, dict))
         threshold = ", ".join(f"{k}={v}" for k, v in (trigger["threshold"] or {}).items())
         lines.append(f"  {name:<12} {'FIRED' if trigger['fired'] else 'quiet':<6} {inputs}"
-                     + (f"  (threshold {threshold})" if threshold else ""))
+                     + (f"  (limits: {threshold})" if threshold else ""))
     return lines
 
 
@@ -175,12 +177,52 @@ def _policies(args: argparse.Namespace) -> tuple[dict, str]:
                   params["retrain"]["performance"]["floor"], args.plot)
     text = (table.drop(columns=["overrides"]).to_string(index=False)
             + f"\n{len(chosen)} policies in {seconds:.1f} s -> {args.table}, {args.plot}")
-    return {"seconds": round(seconds, 1), "table": args.table, "plot": args.plot,
+    page = lifecycle_page(params, args.table, args.plot)  # the project's page shows the comparison too
+    text += f"\nlifecycle page with the comparison -> {page}" if page else ""
+    return {"seconds": round(seconds, 1), "table": args.table, "plot": args.plot, "lifecycle": page,
             "policies": json.loads(table.to_json(orient="records"))}, text
+
+
+def lifecycle_page(params: dict, table: str | None = None, plot: str | None = None) -> str | None:
+    """Rebuild the lifecycle page (reports/lifecycle.html) outside Snakemake, from the chain's
+    files in the working folder: every week's decision, tracker and drift, the evaluations
+    made so far, the summary, and the policy comparison's `table` and `plot` when they exist
+    (default: reports/policies.csv and .svg). Returns the page's path, or None when the
+    chain has not made the page's inputs yet."""
+    import os
+
+    from weekly import paths, steps
+    from weekly import weeks as calendar
+
+    chain = calendar.chain(params["start"], params["end"])
+    evaluated = [w for w in chain if os.path.exists(paths.EVALUATION.format(week=w))]
+    awaiting = [paths.PREDS.format(week=w) for w in chain if w not in set(evaluated)]
+    weekly = {name: [pattern.format(week=w) for w in chain]
+              for name, pattern in (("decisions", paths.DECISION), ("trackers", paths.TRACKER), ("drifts", paths.DRIFT))}
+    if not all(map(os.path.exists, [paths.SUMMARY, *awaiting, *(p for files in weekly.values() for p in files)])):
+        return None
+    table, plot = table or paths.POLICIES_TABLE, plot or paths.POLICIES_PLOT
+    steps.lifecycle_report(
+        **weekly, evaluations=[paths.EVALUATION.format(week=w) for w in evaluated], awaiting=awaiting,
+        summary=paths.SUMMARY, lifecycle=paths.LIFECYCLE_REPORT, columns=params["data"]["columns"],
+        policies_table=table if os.path.exists(table) else None, policies_plot=plot if os.path.exists(plot) else None,
+        log=None,
+    )
+    return paths.LIFECYCLE_REPORT
+
+
+def _lifecycle(args: argparse.Namespace) -> tuple[dict, str]:
+    page = lifecycle_page(_params(args))
+    if page is None:
+        raise WeeklyError("the chain's files are not all there yet (every week's decision, tracker and drift, "
+                          "reports/summary.json): run `snakemake --cores all all_weeks` first")
+    return {"lifecycle": page}, f"lifecycle page -> {page}"
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `weekly` and its subcommands."""
+    from weekly import paths
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--params", default="params.yaml", help="parameters file (default: %(default)s)")
     common.add_argument("--json", action="store_true", help="print one JSON document instead of text")
@@ -212,8 +254,9 @@ def parser() -> argparse.ArgumentParser:
     pol.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the table lists them all)")
     pol.add_argument("--cores", type=int, default=2, help="cores shared by the backfills (default: %(default)s)")
     pol.add_argument("--parallel", type=int, default=2, help="policies backfilled at once (default: %(default)s)")
-    pol.add_argument("--table", default="reports/policies.csv", help="table to write (default: %(default)s)")
-    pol.add_argument("--plot", default="reports/policies.svg", help="plot to write (default: %(default)s)")
+    pol.add_argument("--table", default=paths.POLICIES_TABLE, help="table to write (default: %(default)s)")
+    pol.add_argument("--plot", default=paths.POLICIES_PLOT, help="plot to write (default: %(default)s)")
+    command("lifecycle", _lifecycle, "rebuild reports/lifecycle.html, the weeks at a glance, from the chain's files")
     return p
 
 
