@@ -17,9 +17,19 @@ sys.setrecursionlimit(100_000)
 
 
 configfile: "params.yaml"
+# `snakemake --report report.html`: this text opens it; the lifecycle's outputs are in it.
+report: "report/workflow.rst"
 
 
-config.update(validate_params(config, "params.yaml (with --config overrides)"))
+# `--config end=...` alone stops the chain at `end`: `week` (the week `dvc repro` builds;
+# no rule reads it) follows `end` when it would be after it. Given both, both must agree.
+config.update(
+    validate_params(
+        config,
+        "params.yaml (with --config overrides)",
+        week_follows_end="week" not in workflow.config_settings.overwrite_config,
+    )
+)
 check_raw_folder(config["data"]["raw_dir"], config["data"]["columns"], config["data"]["generate"])
 # One line per finished week on the console instead of Snakemake's lines per job
 # (`--verbose` shows those; a dry run lists its jobs as usual).
@@ -50,4 +60,5 @@ rule all_weeks:
         models=every_model_dir(),
         weekly=paths.WEEKLY_REPORT,
         summary=paths.SUMMARY,
+        lifecycle=paths.LIFECYCLE_REPORT,
         latest=paths.LATEST_TRACKER,

@@ -101,7 +101,8 @@ def loop(folder: Path) -> None:
                         fitting={key: train[key] for key in ("recency_half_life_weeks", "refit")},
                         seed=p["seed"], threads=TRAIN_THREADS,
                         log=paths.log("train", "algo", "week").format(algo=algo, **at))
-        steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker, registry=p["registry"],
+        steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker,
+                       winner_model=paths.WINNER_DIR.format(**at), threads=TRAIN_THREADS, registry=p["registry"],
                        columns=cols, challenger=train["challenger"], window_applications=window_applications,
                        window_outcomes=window_outcomes, previous_tracker=previous.get("tracker"),
                        log=paths.log("register", "week").format(**at))
@@ -119,7 +120,15 @@ def loop(folder: Path) -> None:
     steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
                  drifts=[paths.DRIFT.format(week=w) for w in chain],
                  evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
-                 weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, registry=p["registry"], log=paths.log("report"))
+                 weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, registry=p["registry"], models=train["models"],
+                 log=paths.log("report"))
+    steps.lifecycle_report(decisions=[paths.DECISION.format(week=w) for w in chain],
+                           trackers=[paths.TRACKER.format(week=w) for w in chain],
+                           drifts=[paths.DRIFT.format(week=w) for w in chain],
+                           evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
+                           awaiting=[paths.PREDS.format(week=w) for w in chain if w not in evaluated],
+                           summary=paths.SUMMARY, lifecycle=paths.LIFECYCLE_REPORT, columns=cols,
+                           log=paths.log("lifecycle_report"))
     steps.publish_tracker(tracker=paths.TRACKER.format(week=chain[-1]), latest=paths.LATEST_TRACKER,
                           log=paths.log("publish_tracker"))
 

@@ -121,6 +121,15 @@ def every_week(pattern, **fields):
     return [pattern.format(week=week, **fields) for week in WEEKS]
 
 
+def policy_comparison(wildcards):
+    """The policy comparison's table and plot (`weekly policies`), for the lifecycle page, when they exist."""
+    files = {"policies_table": paths.POLICIES_TABLE, "policies_plot": paths.POLICIES_PLOT}
+    return {name: path for name, path in files.items() if os.path.exists(path)}
+
+
 def every_model_dir():
-    """The model folder of every candidate and week (empty on weeks that did not retrain)."""
-    return [path for algo in config["train"]["models"] for path in every_week(paths.MODEL_DIR, algo=algo)]
+    """The model folder of every candidate and week, and of every week's promoted winner
+    (empty on weeks that did not retrain)."""
+    return [path for algo in config["train"]["models"] for path in every_week(paths.MODEL_DIR, algo=algo)] + every_week(
+        paths.WINNER_DIR
+    )

@@ -7,6 +7,7 @@ rule register:
         window_outcomes=window_outcomes,
     output:
         tracker=TRACKER,
+        winner_model=directory(paths.WINNER_DIR),
     params:
         registry=config["registry"],
         columns=config["data"]["columns"],
@@ -14,5 +15,6 @@ rule register:
         code=CODE,
     log:
         paths.log("register", "week"),
+    threads: 1
     run:
-        steps.register(**step_arguments(wildcards, input, output, params, log))
+        steps.register(threads=threads, **step_arguments(wildcards, input, output, params, log))

@@ -4,10 +4,11 @@ rule report:
         drifts=every_week(paths.DRIFT),
         evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
     output:
-        weekly=paths.WEEKLY_REPORT,
-        summary=paths.SUMMARY,
+        weekly=report(paths.WEEKLY_REPORT, caption="../report/weekly.rst", category="Lifecycle"),
+        summary=report(paths.SUMMARY, caption="../report/summary.rst", category="Lifecycle"),
     params:
         registry=config["registry"],
+        models=config["train"]["models"],
         code=provenance.code_digest(["report"]),
     log:
         paths.log("report"),
@@ -24,3 +25,24 @@ rule publish_tracker:
         paths.log("publish_tracker"),
     run:
         steps.publish_tracker(**step_arguments(wildcards, input, output, params, log))
+
+
+rule lifecycle_report:
+    input:
+        unpack(policy_comparison),
+        decisions=every_week(DECISION),
+        trackers=every_week(TRACKER),
+        drifts=every_week(paths.DRIFT),
+        evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
+        # the class mix of the weeks still awaiting their outcomes
+        awaiting=[PREDS.format(week=week) for week in WEEKS if week not in EVALUATED],
+        summary=paths.SUMMARY,
+    output:
+        lifecycle=report(paths.LIFECYCLE_REPORT, caption="../report/lifecycle.rst", category="Lifecycle"),
+    params:
+        columns=config["data"]["columns"],
+        code=provenance.code_digest(["lifecycle", "report", "metrics"]),
+    log:
+        paths.log("lifecycle_report"),
+    run:
+        steps.lifecycle_report(**step_arguments(wildcards, input, output, params, log))

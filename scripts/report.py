@@ -13,10 +13,11 @@ def main(argv=None):
     p.add_argument("--weekly", required=True, help="weekly CSV to write")
     p.add_argument("--summary", required=True, help="summary JSON to write")
     args = p.parse_args(argv)
+    params = cli.params(args)
     cli.run(
         steps.report, trackers=args.trackers, drifts=args.drifts, evaluations=args.evaluations,
         weekly=args.weekly, summary=args.summary,
-        registry=cli.params(args)["registry"], log=args.log,
+        registry=params["registry"], models=params["train"]["models"], log=args.log,
     )
 
 

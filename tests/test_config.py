@@ -92,3 +92,40 @@ def test_the_schema_knows_exactly_the_adapters(repo_root):
     project = yaml.safe_load((repo_root / "params.yaml").read_text())["train"]
     for algo in ALGORITHMS:
         assert defaults[algo] == project[algo], algo
+
+
+def test_week_follows_an_earlier_end_when_asked():
+    # What the Snakefile asks for when `--config end=...` comes without `week=`.
+    params = validate_params({"end": "2022-03-06"}, week_follows_end=True)
+    assert (params["end"], params["week"]) == ("2022-03-06", "2022-03-06")
+    earlier = validate_params({"end": "2022-03-06", "week": "2022-02-06"}, week_follows_end=True)
+    assert earlier["week"] == "2022-02-06"  # a week already in the chain stays
+    with pytest.raises(ConfigError, match="'week' .* outside"):  # params.yaml itself must agree
+        validate_params({"end": "2022-03-06"})
+    with pytest.raises(ConfigError, match="'week' .*whole number of weeks"):  # a bad week is still refused
+        validate_params({"end": "2022-03-06", "week": "2024-12-30"}, week_follows_end=True)
+
+
+def test_snakemake_takes_end_alone_but_not_a_week_after_it(tmp_path):
+    from helpers import make_project, snakemake
+
+    root = make_project(tmp_path / "end")  # week = end = 2022-03-06
+    alone = snakemake(root, "-n", "all_weeks", "--config", "end=2022-02-06")
+    assert "weeks/2022-02-06/preds.parquet" in alone.stdout
+    assert "weeks/2022-02-13/preds.parquet" not in alone.stdout
+    both = snakemake(root, "-n", "all_weeks", "--config", "end=2022-02-06", "week=2022-03-06", check=False)
+    assert both.returncode != 0 and "'week' (2022-03-06) is outside start..end" in both.stdout + both.stderr
+
+
+def test_week_counts_in_the_comments_are_the_chains(repo_root):
+    # "155 weeks": the comments of params.yaml and the Snakefile name the default chain's length.
+    import re
+
+    from weekly.weeks import chain
+
+    params = load_params(repo_root / "params.yaml")
+    length = len(chain(params["start"], params["end"]))
+    assert length == 155
+    for name in ("params.yaml", "Snakefile"):
+        counts = [int(n) for n in re.findall(r"\b(\d{3,})[ -]weeks?\b", (repo_root / name).read_text())]
+        assert counts and set(counts) == {length}, (name, counts)

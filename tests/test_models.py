@@ -118,7 +118,7 @@ def test_recency_weights_halve_every_half_life():
 def test_refit_learns_from_the_validation_weeks_too(algo):
     data = labelled()
     train, valid = models.split_window(data, "date", ["2022-01-02", "2022-01-09"], ["2022-01-09"])
-    held, metrics = models.fit_and_validate(algo, train, valid, COLUMNS, HYPER[algo], 1, 1, "2022-01-09", 1, refit=False)
-    whole, refit_metrics = models.fit_and_validate(algo, train, valid, COLUMNS, HYPER[algo], 1, 1, "2022-01-09", 1, refit=True)
-    assert refit_metrics["valid"] == metrics["valid"] and refit_metrics["refit_rows"] == len(data)
+    held, metrics = models.fit_and_validate(algo, train, valid, COLUMNS, HYPER[algo], 1, 1, "2022-01-09", 1)
+    whole, refit_metrics = models.refit(algo, train, valid, COLUMNS, HYPER[algo], 1, 1, "2022-01-09", 1)
+    assert metrics["train_rows"] == len(train) and refit_metrics["refit_rows"] == len(data)
     assert not np.allclose(models.predict_proba(algo, held, valid, COLUMNS), models.predict_proba(algo, whole, valid, COLUMNS))

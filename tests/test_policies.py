@@ -89,8 +89,9 @@ def test_policies_backfill_side_by_side_sharing_fits_and_their_own_aliases(tmp_p
         twin = second / path.relative_to(first)
         if twin.exists():
             assert twin.read_bytes() == path.read_bytes(), twin
-            log = (second / "logs/train" / path.parent.name / f"{path.parent.parent.name}.log").read_text()
-            assert "copied from the fit cache" in log
+            folder, week = path.parent.name, path.parent.parent.name
+            log = second / ("logs/register" if folder == "winner" else f"logs/train/{folder}") / f"{week}.log"
+            assert "copied from the fit cache" in log.read_text()
     assert (first / "weeks/2022-01-16/candidates/catboost.json").read_text() == \
            (second / "weeks/2022-01-16/candidates/catboost.json").read_text()
 

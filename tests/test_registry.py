@@ -8,6 +8,12 @@ import subprocess
 from helpers import TINY_RETRAIN_WEEKS, clone, tool_env
 
 
+def window_arguments(root, week):
+    window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
+    return ["--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
+            "--window-outcomes", *[f"data/raw/outcomes/{w}.parquet" for w in window]]
+
+
 def test_parallel_registrations_on_a_fresh_store_both_succeed(backfill, tmp_path, repo_root):
     # Two processes opening a fresh SQLite store at once race on its schema migrations
     # unless access is serialised; both must succeed and register one version each.
@@ -19,12 +25,9 @@ def test_parallel_registrations_on_a_fresh_store_both_succeed(backfill, tmp_path
         args = ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
                 "--decision", f"weeks/{week}/decision.json",
                 "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
-                "--out", f"out-{week}.json"]
+                "--out", f"out-{week}.json", "--winner-model", f"winner-{week}", *window_arguments(root, week)]
         if week != TINY_RETRAIN_WEEKS[0]:
-            window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
-            args += ["--previous-tracker", "weeks/2022-01-30/tracker.json",
-                     "--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
-                     "--window-outcomes", *[f"data/raw/outcomes/{w}.parquet" for w in window]]
+            args += ["--previous-tracker", "weeks/2022-01-30/tracker.json"]
         procs.append(subprocess.Popen(args, cwd=root, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     for proc in procs:
         _, err = proc.communicate(timeout=300)
@@ -46,7 +49,7 @@ def test_mlflow_tracking_uri_points_the_registry_elsewhere(backfill, tmp_path, r
         ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
          "--decision", f"weeks/{week}/decision.json",
          "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
-         "--out", "out.json"],
+         "--out", "out.json", "--winner-model", "winner", *window_arguments(root, week)],
         cwd=root, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr

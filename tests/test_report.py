@@ -27,6 +27,9 @@ def test_rows_and_summary():
     assert summary["mean_macro_f1"] == pytest.approx(0.8)
     assert (summary["worst_macro_f1"], summary["worst_week"]) == (0.70, "2022-01-23")
     assert summary["wins"] == {"catboost": 1, "lightgbm": 1}
+    # every configured candidate is listed, so that the metrics' keys stay put across experiments
+    assert summarise(rows, ["lightgbm", "catboost", "hist_gradient_boosting"])["wins"] == {
+        "catboost": 1, "hist_gradient_boosting": 0, "lightgbm": 1}
     assert rows["auc"].tolist() == pytest.approx([0.9, 0.8, 1.0])  # the mean over the classes that have one
     assert (summary["mean_auc"], summary["worst_auc"]) == (pytest.approx(0.9), pytest.approx(0.8))
     assert (summary["last_week"], summary["last_week_model_version"], summary["last_week_macro_f1"]) == ("2022-01-30", "2", 0.90)

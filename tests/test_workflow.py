@@ -58,7 +58,11 @@ def test_trackers_carry_over_between_retrainings(backfill):
                 "registration_date", "model_path", "model_uri"} <= set(tracker)
         if week in TINY_RETRAIN_WEEKS:
             assert tracker["last_retraining_date"] == week and tracker["retrained"]
-            assert tracker["model_path"].startswith(f"models/{week}/{tracker['model_type']}/")
+            # the winner refitted on the whole window serves
+            assert tracker["model_path"] == f"models/{week}/winner/{algorithm(tracker['model_type']).native_file}"
+            refit = read(root, f"models/{week}/winner/metrics.json")
+            candidate = read(root, f"weeks/{week}/candidates/{tracker['model_type']}.json")
+            assert refit["refit_rows"] == candidate["train_rows"] + candidate["valid_rows"]
             if previous:
                 assert int(tracker["model_version"]) == int(previous["model_version"]) + 1
             scores = tracker["selection"]["scores"]
@@ -91,6 +95,9 @@ def test_model_folders_hold_native_models_only_on_retraining_weeks(backfill):
             else:
                 # declared, and empty but for Snakemake's hidden timestamp
                 assert folder.is_dir() and [p.name for p in folder.iterdir() if not p.name.startswith(".")] == []
+        winner = root / "models" / week / "winner"
+        assert winner.is_dir() and bool([p for p in winner.iterdir() if not p.name.startswith(".")]) is (
+            week in TINY_RETRAIN_WEEKS)
 
 
 def test_predictions_and_evaluation_match_the_serving_model(backfill):

@@ -57,11 +57,14 @@ def _parse_date(params: dict, key: str, source: str) -> dt.date:
         raise ConfigError(f"{source}: '{key}' is {params[key]!r}, not an ISO date (YYYY-MM-DD)") from None
 
 
-def validate_params(raw: dict | None, source: str = "params.yaml") -> dict:
+def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follows_end: bool = False) -> dict:
     """Return a validated copy of the parameters with every default filled in.
 
     Raises ConfigError naming the file and the offending key on an unknown key, a wrong
     type, a date that is not a week of the chain or inconsistent column roles.
+    With `week_follows_end`, a `week` after `end` becomes `end` instead of an error: a
+    Snakemake run given only `--config end=...` stops the chain there, and `week` (the
+    week `dvc repro` builds, which no rule reads) moves with it.
     """
     params = _dates_to_iso(copy.deepcopy(raw or {}))
     classes = ((params.get("data") or {}).get("columns") or {}).get("classes") or []
@@ -82,6 +85,9 @@ def validate_params(raw: dict | None, source: str = "params.yaml") -> dict:
     for key, day in (("end", end), ("week", week)):
         if (day - start).days % 7:
             raise ConfigError(f"{source}: '{key}' ({day}) is not a whole number of weeks after 'start' ({start})")
+    if week_follows_end and week > end:
+        week = end
+        params["week"] = end.isoformat()
     if not start <= week <= end:
         raise ConfigError(f"{source}: 'week' ({week}) is outside start..end ({start}..{end})")
 

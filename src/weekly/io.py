@@ -36,6 +36,12 @@ def write_json(path: str | Path, obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+def write_text(path: str | Path, text: str) -> None:
+    """Write `text` (UTF-8), atomically."""
+    with _atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def read_json(path: str | Path) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text())

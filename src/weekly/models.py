@@ -101,28 +101,29 @@ def evaluate_model(algo: str, model: Any, frame: pd.DataFrame, columns: dict) ->
 
 def fit_and_validate(
     algo: str, train: pd.DataFrame, valid: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int,
-    newest_week: str, half_life_weeks: float = 0, refit: bool = False,
+    newest_week: str, half_life_weeks: float = 0,
 ) -> tuple[Any, dict]:
-    """Fit on `train`, report on `valid`; returns the model and its metrics.
-
-    With `refit`, the model returned is fitted again on train and valid together (the
-    validation figures stay those of the first fit): the newest weeks, held out to choose
-    the model, are then learned from too. Rows are weighted by recency (recency_weights).
-    """
+    """Fit on `train`, report on `valid`; returns the model and its metrics. Rows are
+    weighted by recency (recency_weights)."""
     started = time.perf_counter()
-    date = columns["date"]
-    model = fit(algo, train, columns, hyper, seed, threads, recency_weights(train[date], newest_week, half_life_weeks))
-    report = evaluate_model(algo, model, valid, columns)
-    if refit:
-        whole = pd.concat([train, valid], ignore_index=True)
-        model = fit(algo, whole, columns, hyper, seed, threads, recency_weights(whole[date], newest_week, half_life_weeks))
+    model = fit(algo, train, columns, hyper, seed, threads, recency_weights(train[columns["date"]], newest_week, half_life_weeks))
     return model, {
-        "valid": report,
+        "valid": evaluate_model(algo, model, valid, columns),
         "train_rows": len(train),
         "valid_rows": len(valid),
-        "refit_rows": len(train) + len(valid) if refit else None,
         "fit_seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def refit(algo: str, train: pd.DataFrame, valid: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int,
+          newest_week: str, half_life_weeks: float = 0) -> tuple[Any, dict]:
+    """Fit again on `train` and `valid` together, as fit_and_validate fitted on `train`: the
+    newest weeks, held out to choose the winner, are then learned from too. Only the winner
+    is refitted."""
+    started = time.perf_counter()
+    whole = pd.concat([train, valid], ignore_index=True)
+    model = fit(algo, whole, columns, hyper, seed, threads, recency_weights(whole[columns["date"]], newest_week, half_life_weeks))
+    return model, {"refit_rows": len(whole), "fit_seconds": round(time.perf_counter() - started, 3)}
 
 
 def native_path(algo: str, directory: str | Path) -> Path:

@@ -10,9 +10,13 @@ PREDS = "weeks/{week}/preds.parquet"
 EVALUATION = "weeks/{week}/eval.json"
 DRIFT = "weeks/{week}/drift.json"  # the week's applications against the serving model's training rows
 CANDIDATE = "weeks/{week}/candidates/{algo}.json"  # what a trainer did for the week, trained or not
-MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model, on retraining weeks
+MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model (fitted on the training weeks), on retraining weeks
+WINNER_DIR = "models/{week}/winner"  # the promoted winner refitted on the whole window: what serves from the week on
 WEEKLY_REPORT = "reports/weekly.csv"
 SUMMARY = "reports/summary.json"
+LIFECYCLE_REPORT = "reports/lifecycle.html"  # the weeks at a glance, self-contained (weekly.lifecycle)
+POLICIES_TABLE = "reports/policies.csv"  # the policy comparison (`weekly policies`), when it was made
+POLICIES_PLOT = "reports/policies.svg"
 LATEST_TRACKER = "models/last_retraining_date.json"
 
 

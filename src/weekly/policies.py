@@ -154,8 +154,10 @@ def plot(table: pd.DataFrame, weekly: dict[str, pd.DataFrame], floor: float, pat
     over_time.set(title="Weekly macro F1 of the serving model, by policy", xlabel="week", ylabel="macro F1")
     over_time.legend(fontsize=8, loc="lower left")
     trade_off.scatter(table["retrainings"], table["mean_macro_f1"])
-    for row in table.itertuples():
-        trade_off.annotate(f"{row.policy} ({row.weeks_under_floor} wk < floor)", (row.retrainings, row.mean_macro_f1),
+    # policies that ended the same (same retrainings and figures) share one label
+    for (retrainings, mean_f1, under), same in table.groupby(["retrainings", "mean_macro_f1", "weeks_under_floor"],
+                                                          sort=False):
+        trade_off.annotate(f"{', '.join(same['policy'])} ({under} wk < floor)", (retrainings, mean_f1),
                            fontsize=8, xytext=(4, 4), textcoords="offset points")
     trade_off.set(title="Trade-off", xlabel="models promoted (retrainings)", ylabel="mean weekly macro F1")
     fig.tight_layout()

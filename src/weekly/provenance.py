@@ -20,10 +20,11 @@ from weekly.algorithms import algorithm
 TRAINING_CODE = ("algorithms", "models", "data", "metrics", "drift")
 
 
-# Modules that only talk (command lines, logging), only write raw files (the import) or
-# only run chains and read their outputs (the policy comparison):
-# their changes leave every output of the chain as it was.
-TALK_ONLY = ("cli", "logs", "importing", "policies")
+# Modules that only talk (command lines, logging), only write raw files (the import),
+# only run chains and read their outputs (the policy comparison) or only draw them (the
+# lifecycle page, whose rule has its own code digest): their changes leave every output of
+# the chain as it was.
+TALK_ONLY = ("cli", "command", "queries", "logs", "importing", "policies", "lifecycle")
 
 
 def code_digest(modules: Iterable[str] | None = None, package=None) -> str:

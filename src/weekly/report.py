@@ -43,9 +43,11 @@ def _number(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def summarise(rows: pd.DataFrame) -> dict:
+def summarise(rows: pd.DataFrame, models: list[str] = ()) -> dict:
     """Weeks, retrainings, mean and worst weekly macro F1 and AUC over the weeks judged
-    (evaluated, not too small), wins per model type, and the last week."""
+    (evaluated, not too small), wins per model type (every one of `models`, the configured
+    candidates, listed even at 0, so that the keys stay put across experiments), and the
+    last week."""
     judged = rows[rows["evaluated"] & (rows["too_small"] == False) & rows["macro_f1"].notna()]  # noqa: E712
     worst = judged.loc[judged["macro_f1"].astype(float).idxmin()] if len(judged) else None
     evaluated = rows[rows["evaluated"]]
@@ -66,7 +68,7 @@ def summarise(rows: pd.DataFrame) -> dict:
         "mean_auc": _number(judged["auc"].astype(float).mean()) if len(judged) else None,
         "worst_auc": _number(judged["auc"].astype(float).min()) if len(judged) else None,
         "mean_accuracy": _number(judged["accuracy"].astype(float).mean()) if len(judged) else None,
-        "wins": {algo: int(wins.get(algo, 0)) for algo in sorted(set(rows["model_type"]) | set(wins.index))},
+        "wins": {algo: int(wins.get(algo, 0)) for algo in sorted(set(models) | set(rows["model_type"]) | set(wins.index))},
         "last_evaluated_week": str(last_evaluated["week"]) if last_evaluated is not None else None,
         "last_week_macro_f1": _number(last_evaluated["macro_f1"]) if last_evaluated is not None else None,
         "last_week_model_version": str(last["model_version"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +119,11 @@ def train(
 ) -> dict:
     """Train one candidate when the week's decision says so; record it in `candidate` either way.
 
-    `fitting` is how: train.recency_half_life_weeks and train.refit (see models.fit_and_validate).
+    `fitting` is how: train.recency_half_life_weeks (see models.fit_and_validate), and
+    train.refit, which `register` applies to the winner alone.
 
-    The window's applications and outcomes come oldest first. The native model, its
+    The candidate is fitted on the window's training weeks and validated on its newest
+    weeks (applications and outcomes come oldest first). The native model, its
     metrics and an input example (raw rows, as a caller of the registered model has them)
     go to the folder `model`, put in place in one rename; on a week that does not
     retrain, the folder is left empty.
@@ -163,20 +166,13 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
     try:
         fitted, fit_metrics = models.fit_and_validate(
             algo, train_part, valid_part, columns, hyper, seed, threads, weeks["weeks"][-1],
-            fitting["recency_half_life_weeks"], fitting["refit"],
+            fitting["recency_half_life_weeks"],
         )
     except Exception as exc:
         raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
     example = pd.read_parquet(window_applications[-1])[feature_names(columns)].head(EXAMPLE_ROWS)
     model_path = models.native_path(algo, model)
-    ref = stability.reference(train_part, columns, models.predict_proba(algo, fitted, train_part, columns)[:, 0])
-    newest = frame[frame[columns["date"]] >= pd.Timestamp(parse_week(weeks["weeks"][-1]))]
-    newest_psi = stability.stability(ref, newest, models.predict_proba(algo, fitted, newest, columns)[:, 0])
-    with atomic_dir(model) as tmp:
-        models.save(algo, fitted, tmp)
-        write_json(tmp / "metrics.json", fit_metrics)
-        write_json(tmp / REFERENCE, ref)
-        write_parquet(tmp / "input_example.parquet", example)
+    newest_psi = _save_model(algo, fitted, frame, train_part, weeks, columns, model, fit_metrics, example)
     record = {
         "algo": algo,
         "week": week,
@@ -196,13 +192,66 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
         "fingerprint": fingerprint,
         "model_sha256": provenance.file_digest(model_path),
         # how far the newest week it learned from had moved from its training rows
-        "newest_week_psi": {"week": weeks["weeks"][-1], "features": newest_psi["features"], "score": newest_psi["score"]},
+        "newest_week_psi": newest_psi,
     }
     log.info(
         "week %s: %s trained in %s s, validation macro F1 %.4f -> %s",
         week, algo, fit_metrics["fit_seconds"], fit_metrics["valid"]["macro_f1"], model_path,
     )
     return record
+
+
+def _save_model(algo: str, fitted: Any, frame: pd.DataFrame, train_part: pd.DataFrame, weeks: dict, columns: dict,
+                folder: str, fit_metrics: dict, example: pd.DataFrame) -> dict:
+    """Put a fitted model in `folder` (in one rename): its native file, metrics, input example
+    and reference distributions (its training rows' bins, what drift.json compares with).
+    Returns how far the newest week it learned from had moved from its training rows."""
+    ref = stability.reference(train_part, columns, models.predict_proba(algo, fitted, train_part, columns)[:, 0])
+    newest = frame[frame[columns["date"]] >= pd.Timestamp(parse_week(weeks["weeks"][-1]))]
+    newest_psi = stability.stability(ref, newest, models.predict_proba(algo, fitted, newest, columns)[:, 0])
+    with atomic_dir(folder) as tmp:
+        models.save(algo, fitted, tmp)
+        write_json(tmp / "metrics.json", fit_metrics)
+        write_json(tmp / REFERENCE, ref)
+        write_parquet(tmp / "input_example.parquet", example)
+    return {"week": weeks["weeks"][-1], "features": newest_psi["features"], "score": newest_psi["score"]}
+
+
+def _winner_model(week: str, winner: dict, window: dict, applications: list[str], outcomes: list[str], columns: dict,
+                  folder: str, threads: int) -> dict:
+    """The model that serves from `week` on, in `folder`: the winner refitted on the whole
+    window (train.refit), or its own fit. Returns the winner's record pointing at it."""
+    fitting = winner["fitting"]
+    if not fitting["refit"]:
+        with atomic_dir(folder) as tmp:
+            for path in Path(winner["model_path"]).parent.iterdir():
+                if not path.name.startswith("."):
+                    shutil.copy2(path, tmp / path.name)
+        return {**winner, "model_path": str(models.native_path(winner["algo"], folder))}
+    algo = winner["algo"]
+    settings = [columns, winner["hyperparameters"], fitting, winner["seed"], threads, window, "refit"]
+    fingerprint = provenance.fingerprint(algo, week, settings, [*applications, *outcomes])
+    with fit_cache.claimed(fit_cache.folder(), fingerprint) as entry:
+        record = fit_cache.restore(entry, folder)
+        if record is None:
+            frame = read_labelled_weeks(applications, outcomes, window["weeks"], columns)
+            train_part, valid_part = models.split_window(frame, columns["date"], window["weeks"], window["valid_weeks"])
+            fitted, fit_metrics = models.refit(algo, train_part, valid_part, columns, winner["hyperparameters"],
+                                               winner["seed"], threads, window["weeks"][-1],
+                                               fitting["recency_half_life_weeks"])
+            newest_psi = _save_model(algo, fitted, frame, train_part, window, columns, folder, fit_metrics,
+                                     pd.read_parquet(winner["example_path"]))
+            model_path = models.native_path(algo, folder)
+            record = {"model_path": str(model_path), "metrics_path": str(Path(folder) / "metrics.json"),
+                      "example_path": str(Path(folder) / "input_example.parquet"), "fingerprint": fingerprint,
+                      "model_sha256": provenance.file_digest(model_path), "newest_week_psi": newest_psi,
+                      "refit_rows": fit_metrics["refit_rows"]}
+            fit_cache.store(entry, folder, record)
+            log.info("week %s: %s refitted on the whole window (%d rows) in %s s -> %s",
+                     week, algo, fit_metrics["refit_rows"], fit_metrics["fit_seconds"], model_path)
+        else:
+            log.info("week %s: %s refit %s copied from the fit cache %s", week, algo, fingerprint, entry)
+    return {**winner, **record}
 
 
 @logged
@@ -212,9 +261,11 @@ def register(
     decision: str,
     candidates: list[str],
     tracker: str,
+    winner_model: str,
     registry: dict,
     columns: dict,
     challenger: dict,
+    threads: int = 1,
     window_applications: list[str] = (),
     window_outcomes: list[str] = (),
     previous_tracker: str | None = None,
@@ -227,6 +278,8 @@ def register(
     challenger gate (`challenger`: train.challenger): the winner replaces the serving model
     only if its validation macro F1 beats the serving model's on the same validation weeks
     (read from the window's files) by `margin`; otherwise it is logged, not registered.
+    A promoted winner is refitted on the whole window (train.refit) into the folder
+    `winner_model`, which is what registers and serves; the folder stays empty otherwise.
     """
     verdict, serving = read_json(decision), _read_optional(previous_tracker)
     records = [read_json(p) for p in candidates]
@@ -239,6 +292,7 @@ def register(
         )
         if serving is None:
             raise StepError(f"week {week}: nothing can serve the first week of the chain: {why or 'no model'}")
+        Path(winner_model).mkdir(parents=True, exist_ok=True)
         state = tracker_logic.carry_over(serving, week, why)
         write_json(tracker, state)
         log.info("week %s: version %s keeps serving%s", week, state["model_version"], f" ({why})" if why else "")
@@ -252,6 +306,12 @@ def register(
         gate = _challenger_gate(serving, winner, verdict["training_window"], window_applications, window_outcomes,
                                 columns, challenger["margin"])
         chosen = {**chosen, "gate": gate}
+    if gate is None or gate["passed"]:
+        winner = _winner_model(week, winner, verdict["training_window"], window_applications, window_outcomes, columns,
+                               winner_model, threads)
+        trained = [winner if c["algo"] == winner["algo"] else c for c in trained]
+    else:
+        Path(winner_model).mkdir(parents=True, exist_ok=True)
     registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns, gate)
     if not registration["promoted"]:
         why = (f"challenger kept out: {winner['algo']} {gate['challenger_score']:.4f} vs serving version "
@@ -414,19 +474,21 @@ def evaluate(
 
 @logged
 def report(
-    *, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str, registry: dict
+    *, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str, registry: dict,
+    models: list[str] = (),
 ) -> dict:
     """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
     trackers and drifts (in week order) and the evaluations made so far (weeks whose
     outcomes are not known yet have none); the same weekly figures and the serving
-    history go to MLflow as the chain's monitoring run."""
+    history go to MLflow as the chain's monitoring run. `models`: the configured candidates
+    (train.models), each listed in the summary's wins."""
     from weekly import registry as mlflow_registry
 
     evaluated = {e["week"]: e for e in map(read_json, evaluations)}
     scored = {d["week"]: d["rows"] for d in map(read_json, drifts)}
     states = [read_json(p) for p in trackers]
     rows = report_logic.weekly_rows(states, evaluated, scored)
-    figures = report_logic.summarise(rows)
+    figures = report_logic.summarise(rows, models)
     write_csv(weekly, rows)
     write_json(summary, figures)
     run_id = mlflow_registry.log_monitoring(registry, rows, evaluated, states)
@@ -495,3 +557,49 @@ def import_table(
         path, len(frame), len(applications), len(outcomes), raw_dir, ", ".join(empty) or "none",
     )
     return {**written, "empty_weeks": empty}
+
+
+@logged
+def lifecycle_report(
+    *,
+    decisions: list[str],
+    trackers: list[str],
+    drifts: list[str],
+    evaluations: list[str],
+    summary: str,
+    lifecycle: str,
+    columns: dict,
+    awaiting: list[str] = (),
+    policies_table: str | None = None,
+    policies_plot: str | None = None,
+) -> str:
+    """Draw the lifecycle page, `lifecycle` (self-contained HTML), from every week's
+    decision, tracker and drift (in week order), the evaluations made so far and the
+    `summary`; the predictions of the weeks awaiting outcomes (`awaiting`, in week order)
+    give their class mix. The policy comparison's table and plot join it when given."""
+    from weekly import lifecycle as lifecycle_page
+    from weekly.io import write_text
+
+    classes = labels(columns)
+    states = [read_json(p) for p in trackers]
+    evaluated = {e["week"]: e for e in map(read_json, evaluations)}
+    waiting = [s["week"] for s in states if s["week"] not in evaluated]
+    if len(waiting) != len(awaiting):
+        raise StepError(f"{len(awaiting)} prediction files given for the {len(waiting)} weeks awaiting outcomes")
+    mixes = {week: class_mix(pd.read_parquet(path, columns=["prediction"])["prediction"].astype(str).tolist(), classes)
+             for week, path in zip(waiting, awaiting)}
+    html = lifecycle_page.page(
+        trackers=states,
+        decisions=[read_json(p) for p in decisions],
+        evaluations=evaluated,
+        drifts=[read_json(p) for p in drifts],
+        summary=read_json(summary),
+        classes=classes,
+        predicted_mix=mixes,
+        policies=pd.read_csv(policies_table) if policies_table else None,
+        policies_svg=Path(policies_plot).read_text() if policies_plot else None,
+    )
+    write_text(lifecycle, html)
+    log.info("lifecycle page of %d weeks (%d evaluated) -> %s (%d kB)", len(trackers), len(evaluations), lifecycle,
+             len(html) // 1024)
+    return html

@@ -1,0 +1,904 @@
+"""The lifecycle page, `reports/lifecycle.html`: the chain's weeks at a glance, in one file.
+
+Pure functions: the weeks' trackers, decisions, evaluations and drifts in, a string out.
+Every chart is inline SVG written here, its text as text, its style in the page: no
+script, style sheet or font is fetched, so the page opens offline (bank desktops have no
+internet). Each chart over time is an <svg> with an id, the weeks side by side on one
+shared axis, and one element per week carrying `data-week` (where the week's tooltip,
+its <title>, lives). Weeks awaiting their outcomes, weeks too small to judge, binary
+problems and missing PSI values are drawn as what they are.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from html import escape
+from typing import Iterable
+
+import pandas as pd
+
+from weekly.report import weekly_rows
+
+WIDTH = 1180  # every chart over time: the same width and left margin, so that a week is one column down the page
+LEFT = 196
+RIGHT = 22
+PLOT = WIDTH - LEFT - RIGHT
+LEGEND_ROW = 18
+TRIGGERS = ("time", "performance", "drift", "initial")  # the rows of the trigger grid, in this order
+# Okabe-Ito: told apart by colour-blind readers too; the first class (the riskiest, e.g. Poor) in vermillion.
+CLASS_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+MODEL_COLOURS = {"catboost": "#3f6fae", "lightgbm": "#7d4e9f", "hist_gradient_boosting": "#a8730f"}
+OTHER_MODEL = "#5f6b76"
+F1_COLOUR, AUC_COLOUR, FLOOR_COLOUR = "#0b4f8a", "#8a8f96", "#c0392b"
+OUTCOME_COLOURS = {"retrained": "#1b7837", "kept out": "#e08a00", "blocked": "#c0392b"}
+FIRED = "#2c3e50"
+# PSI colour scale, piecewise linear between these stops (0.1: moderate shift, 0.25: significant).
+PSI_STOPS = ((0.0, "#ffffff"), (0.1, "#fee391"), (0.25, "#fb9a29"), (0.5, "#d4500c"), (1.0, "#6b1f04"))
+NO_VALUE = "url(#no-value)"
+
+
+# ---------------------------------------------------------------- the weeks' figures
+
+def _number(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def week_records(trackers: list[dict], decisions: list[dict], evaluations: dict[str, dict], drifts: list[dict],
+                 predicted_mix: dict[str, dict] | None = None) -> list[dict]:
+    """One record per week, in the trackers' order: the serving model, what the decision did
+    and why, the week's figures once its outcomes are known (those of reports/weekly.csv),
+    the class mix of its predictions (from its evaluation, or `predicted_mix` by week for
+    weeks awaiting outcomes) and of its outcomes, and its PSI (None where there is none)."""
+    rows = weekly_rows(trackers, evaluations).to_dict("records")
+    decided = {d["week"]: d for d in decisions}
+    drifted = {d["week"]: d for d in drifts}
+    records = []
+    for tracker, row in zip(trackers, rows):
+        week = tracker["week"]
+        decision, ev, drift = decided.get(week, {}), evaluations.get(week), drifted.get(week, {})
+        triggers = decision.get("triggers", {})
+        reasons = list(decision.get("reasons", []))
+        gate = (tracker.get("selection") or {}).get("gate") or {}
+        if tracker["retrained"]:
+            outcome = "retrained"
+        elif reasons and gate.get("passed") is False and tracker.get("last_retraining_date") == week:
+            outcome = "kept out"  # the challenger gate kept the winner out
+        elif reasons:
+            outcome = "blocked"  # due, but the window was too small or no candidate could serve
+        else:
+            outcome = None
+        risk = (ev or {}).get("risk") or {}
+        records.append({
+            "week": week,
+            "version": str(tracker["model_version"]),
+            "model_type": tracker["model_type"],
+            "retrained": bool(tracker["retrained"]),
+            "outcome": outcome,
+            "why": tracker.get("kept_because"),
+            "reasons": reasons,
+            "blocked": decision.get("blocked"),
+            "fired": {name: bool(triggers.get(name, {}).get("fired")) for name in TRIGGERS},
+            "enabled": {name: bool(triggers.get(name, {}).get("enabled", False)) for name in TRIGGERS},
+            "triggers": triggers,
+            "evaluated": ev is not None,
+            "too_small": bool(ev["too_small"]) if ev else None,
+            "judged": ev is not None and not ev["too_small"] and _number(row["macro_f1"]) is not None,
+            "macro_f1": _number(row["macro_f1"]),
+            "auc": _number(row["auc"]),
+            "ks": _number(risk.get("ks")),
+            "rows": int(ev["rows"]) if ev else None,
+            "applications": drift.get("rows", ev["applications"] if ev else None),
+            "validation_f1": _number(tracker.get("macro_f1_score")),
+            "predicted_mix": (ev or {}).get("predicted_mix") or (predicted_mix or {}).get(week),
+            "outcome_mix": ev.get("outcome_mix") if ev and ev["rows"] else None,
+            "psi": {name: _number(value) for name, value in (drift.get("features") or {}).items()},
+            "score_psi": _number(drift.get("score")),
+        })
+    return records
+
+
+def pooled_calibration(evaluations: Iterable[dict]) -> dict[str, list[dict]]:
+    """Per class, the calibration bins of several evaluations pooled: counts added, mean
+    predicted probability and observed rate weighted by count (empty bins left out)."""
+    pooled: dict[str, dict[tuple, list[float]]] = {}
+    for ev in evaluations:
+        for cls, table in ((ev.get("risk") or {}).get("calibration") or {}).items():
+            bins = pooled.setdefault(cls, {})
+            for b in table:
+                if not b["count"] or b["mean_predicted"] is None:
+                    continue
+                total = bins.setdefault(tuple(b["bin"]), [0, 0.0, 0.0])
+                total[0] += b["count"]
+                total[1] += b["count"] * b["mean_predicted"]
+                total[2] += b["count"] * b["observed_rate"]
+    return {
+        cls: [{"bin": list(edges), "count": n, "mean_predicted": p / n, "observed_rate": o / n}
+              for edges, (n, p, o) in sorted(bins.items())]
+        for cls, bins in pooled.items()
+    }
+
+
+def calibration_weeks(records: list[dict]) -> tuple[str | None, list[str]]:
+    """The model the calibration shows, the latest one with a judged week, and the judged
+    weeks it served (its version, and those weeks)."""
+    judged = [r for r in records if r["judged"]]
+    if not judged:
+        return None, []
+    version = judged[-1]["version"]
+    return version, [r["week"] for r in judged if r["version"] == version]
+
+
+# ---------------------------------------------------------------- SVG pieces
+
+def _c(value: float) -> str:
+    """A coordinate, short."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _text_width(text: str, size: float = 11, bold: bool = False) -> float:
+    # DejaVu Sans (what a bare Linux has) is among the widest: measured 0.52 em a character, 0.61 in bold
+    return len(text) * size * (0.63 if bold else 0.56)
+
+
+def _attributes(attrs: dict) -> str:
+    # font_weight="600" -> font-weight="600"; class_ -> class
+    return "".join(f' {k.rstrip("_").replace("_", "-")}="{v}"' for k, v in attrs.items())
+
+
+def _text(x: float, y: float, text: str, size: float = 11, anchor: str = "start", **attrs) -> str:
+    extra = _attributes(attrs)
+    return f'<text x="{_c(x)}" y="{_c(y)}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
+
+
+def _rect(x: float, y: float, w: float, h: float, fill: str, **attrs) -> str:
+    extra = _attributes(attrs)
+    return f'<rect x="{_c(x)}" y="{_c(y)}" width="{_c(max(w, 0))}" height="{_c(max(h, 0))}" fill="{fill}"{extra}/>'
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, width: float = 1, dash: str | None = None) -> str:
+    dashed = f' stroke-dasharray="{dash}"' if dash else ""
+    return (f'<line x1="{_c(x1)}" y1="{_c(y1)}" x2="{_c(x2)}" y2="{_c(y2)}" stroke="{stroke}" '
+            f'stroke-width="{width}"{dashed}/>')
+
+
+def _svg(chart_id: str, height: float, body: list[str], label: str, width: float = WIDTH) -> str:
+    return (f'<svg id="{chart_id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_c(width)} {_c(height)}" '
+            f'width="{_c(width)}" height="{_c(height)}" role="img" aria-label="{escape(label)}">'
+            + "".join(body) + "</svg>")
+
+
+def _hover(i: int, n: int, y: float, h: float, tooltip: str, week: str | None = None) -> str:
+    """Week `i`'s column, invisible: hovering it shows the tooltip (and shades it). With
+    `week`, it is the week's element (data-week) itself."""
+    marked = f' data-week="{week}"' if week else ""
+    return (f'<rect class="wk"{marked} x="{_c(_x(i, n))}" y="{_c(y)}" width="{_c(PLOT / n)}" height="{_c(h)}">'
+            f"<title>{escape(tooltip)}</title></rect>")
+
+
+def _week_group(week: str, cells: list[str]) -> str:
+    """A week's element of a chart: its cells, grouped, carrying data-week."""
+    return f'<g data-week="{week}">{"".join(cells)}</g>'
+
+
+def _x(i: float, n: int) -> float:
+    """The left edge of week `i`'s column (i + 0.5: its middle)."""
+    return LEFT + i * PLOT / n
+
+
+def _legend(x: float, y: float, items: list[tuple[str, str]], right: float = LEFT + PLOT) -> tuple[list[str], float, int]:
+    """Legend items left to right from (x, y), on more rows when they pass `right`: (swatch
+    svg at the origin, text). Returns the pieces, the x where they end and the rows."""
+    out, start, rows = [], x, 1
+    for swatch, label in items:
+        width = 22 + _text_width(label, 11.5)
+        if x > start and x + width > right:
+            x, y, rows = start, y + LEGEND_ROW, rows + 1
+        out.append(f'<g transform="translate({_c(x)},{_c(y)})">{swatch}</g>')
+        out.append(_text(x + 22, y + 4, label, 11.5))
+        x += width + 18
+    return out, x, rows
+
+
+def _chart(chart_id: str, height: float, body: list[str], items: list[tuple[str, str]], label: str,
+           legend_y: float = 14) -> str:
+    """A chart over time with its legend on top: the chart moves down by the legend's extra rows."""
+    legend, _, rows = _legend(LEFT, legend_y, items)
+    shift = (rows - 1) * LEGEND_ROW
+    inner = [f'<g transform="translate(0,{shift})">', *body, "</g>"] if shift else body
+    return _svg(chart_id, height + shift, legend + inner, label)
+
+
+def _swatch_line(colour: str, width: float = 2, dash: str | None = None) -> str:
+    return _line(0, 0, 16, 0, colour, width, dash)
+
+
+def _swatch_box(fill: str, stroke: str = "none") -> str:
+    return _rect(2, -5, 12, 10, fill, stroke=stroke)
+
+
+def _swatch_vertical(colour: str, dash: str) -> str:
+    return _line(8, -7, 8, 7, colour, 1.6, dash)
+
+
+def _month_ticks(weeks: list[str]) -> list[tuple[int, str]]:
+    """Where the time axis is labelled: every week when there is room, else the first week
+    of every 1, 2, 3, 6 or 12 months, whichever first leaves room for the labels."""
+    n = len(weeks)
+    step = PLOT / n
+    dates = [dt.date.fromisoformat(w) for w in weeks]
+    if step >= 52:
+        return [(i, f"{d.day} {d:%b}" + (f" {d.year}" if i == 0 or d.year != dates[i - 1].year else ""))
+                for i, d in enumerate(dates)]
+    for months in (1, 2, 3, 6, 12):
+        starts = [i for i, d in enumerate(dates) if i and d.month != dates[i - 1].month and (d.month - 1) % months == 0]
+        if all((b - a) * step >= 50 for a, b in zip(starts, starts[1:])):
+            break
+    if not starts or starts[0] * step >= 60:
+        starts = [0, *starts]
+    ticks = []
+    for i in starts:
+        d = dates[i]
+        new_year = not ticks or d.year != dates[ticks[-1][0]].year
+        ticks.append((i, f"{d:%b} {d.year}" if new_year else f"{d:%b}"))
+    return ticks
+
+
+def _time_axis(weeks: list[str], y: float) -> list[str]:
+    n = len(weeks)
+    out = [_line(LEFT, y, LEFT + PLOT, y, "#9aa3ad")]
+    for i, label in _month_ticks(weeks):
+        x = _x(i, n)
+        out.append(_line(x, y, x, y + 5, "#9aa3ad"))
+        anchor = "end" if x > LEFT + PLOT - 30 else "middle" if i else "start"
+        out.append(_text(x, y + 17, label, 11, anchor, fill="#4a5560"))
+    out.append(_text(LEFT - 10, y + 17, "week starting", 11, "end", fill="#4a5560"))
+    return out
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    runs, start = [], None
+    for i, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def _serving(record: dict) -> str:
+    return f"v{record['version']} {record['model_type']}"
+
+
+def _model_colour(model_type: str) -> str:
+    return MODEL_COLOURS.get(model_type, OTHER_MODEL)
+
+
+# ---------------------------------------------------------------- the charts
+
+def performance_chart(records: list[dict], floor: float | None = None) -> str:
+    """Weekly macro F1 and AUC of the serving model, retrainings as vertical lines (kept-out
+    challengers and blocked retrainings too), the performance floor, the worst week, weeks
+    awaiting outcomes shaded, and the serving model (version and type) as a band under the
+    plot."""
+    n = len(records)
+    top, bottom = 40, 262
+    band_y, band_h = bottom + 12, 32
+    axis_y = band_y + band_h + 8
+    judged = [r for r in records if r["judged"]]
+    values = [v for r in judged for v in (r["macro_f1"], r["auc"]) if v is not None]
+    values += [floor] if floor is not None else []
+    lo = math.floor((min(values) - 0.02) * 20) / 20 if values else 0.5
+    hi = math.ceil((max(values) + 0.01) * 20) / 20 if values else 1.0
+    lo, hi = max(0.0, min(lo, hi - 0.1)), min(1.0, hi)
+
+    def y(v: float) -> float:
+        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+    step = PLOT / n
+    body = []
+    for a, b in _runs([not r["evaluated"] for r in records]):
+        body.append(_rect(_x(a, n), top, (b - a) * step, bottom - top, "#eceef1"))
+        if (b - a) * step >= 110:
+            body.append(_text(_x(a, n) + 6, top + 14, "awaiting outcomes", 11, fill="#5a6572"))
+    grid = 0.05 if hi - lo <= 0.5 else 0.1
+    v = lo
+    while v <= hi + 1e-9:
+        body.append(_line(LEFT, y(v), LEFT + PLOT, y(v), "#e3e6ea"))
+        body.append(_text(LEFT - 8, y(v) + 4, f"{v:.2f}", 11, "end", fill="#4a5560"))
+        v = round(v + grid, 10)
+    body.append(_text(LEFT - 52, (top + bottom) / 2, "score (0 to 1)", 12, "middle", fill="#4a5560",
+                      transform=f"rotate(-90 {_c(LEFT - 52)} {_c((top + bottom) / 2)})"))
+    if floor is not None and lo <= floor <= hi:
+        body.append(_line(LEFT, y(floor), LEFT + PLOT, y(floor), FLOOR_COLOUR, 1.2, "6 4"))
+    styles = {"retrained": ("#2b2f33", "4 3"), "kept out": (OUTCOME_COLOURS["kept out"], "2 2"),
+              "blocked": (OUTCOME_COLOURS["blocked"], "2 2")}
+    for i, r in enumerate(records):
+        if r["outcome"]:
+            colour, dash = styles[r["outcome"]]
+            body.append(_line(_x(i, n), top, _x(i, n), bottom, colour, 1.3, dash))
+            body.append(f'<path d="M{_c(_x(i, n) - 4)},{top - 7}h8l-4,6z" fill="{colour}"/>')
+    for key, colour, dash, width in (("auc", AUC_COLOUR, "5 3", 1.6), ("macro_f1", F1_COLOUR, None, 2.2)):
+        for a, b in _runs([r["judged"] and r[key] is not None for r in records]):
+            points = " ".join(f"{_c(_x(i + 0.5, n))},{_c(y(records[i][key]))}" for i in range(a, b))
+            dashed = f' stroke-dasharray="{dash}"' if dash else ""
+            body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{width}" '
+                        f'stroke-linejoin="round"{dashed}/>')
+            if key == "macro_f1" and (step >= 4 or b - a == 1):
+                radius = 2.6 if step >= 8 else 1.8
+                body += [f'<circle cx="{_c(_x(i + 0.5, n))}" cy="{_c(y(records[i][key]))}" r="{radius}" fill="{colour}"/>'
+                         for i in range(a, b)]
+    for i, r in enumerate(records):
+        if r["too_small"]:
+            cx, cy = _x(i + 0.5, n), bottom - 6
+            body.append(f'<path d="M{_c(cx - 3)},{_c(cy - 3)}l6,6m0,-6l-6,6" stroke="#6b7580" stroke-width="1.5"/>')
+    if judged:
+        body += _worst_week(records, y, floor if floor is not None and lo <= floor <= hi else None, top, bottom)
+    body += _serving_band(records, band_y, band_h)
+    body += _time_axis([r["week"] for r in records], axis_y)
+    items = [(_swatch_line(F1_COLOUR, 2.2), "macro F1 (weekly)"), (_swatch_line(AUC_COLOUR, 1.6, "5 3"), "AUC")]
+    items.append((_swatch_vertical("#2b2f33", "4 3"), "retraining (new model serves from that week)"))
+    if any(r["outcome"] == "kept out" for r in records):
+        items.append((_swatch_vertical(OUTCOME_COLOURS["kept out"], "2 2"), "challenger kept out"))
+    if any(r["outcome"] == "blocked" for r in records):
+        items.append((_swatch_vertical(OUTCOME_COLOURS["blocked"], "2 2"), "retraining due, not done"))
+    if floor is not None:
+        items.append((_swatch_line(FLOOR_COLOUR, 1.2, "6 4"), f"performance floor {floor:g}"))
+    if any(r["too_small"] for r in records):
+        items.append(('<path d="M5,-3l6,6m0,-6l-6,6" stroke="#6b7580" stroke-width="1.5"/>', "too small to judge"))
+    if any(not r["evaluated"] for r in records):
+        items.append((_swatch_box("#eceef1", "#c9ced4"), "awaiting outcomes"))
+    for model_type in dict.fromkeys(r["model_type"] for r in records):
+        items.append((_swatch_box(_model_colour(model_type)), f"{model_type} serves (band)"))
+    for i, r in enumerate(records):
+        body.append(_hover(i, n, top, band_y + band_h - top, _performance_tooltip(r), r["week"]))
+    return _chart("performance", axis_y + 26, body, items,
+                  "Weekly macro F1 and AUC of the serving model, with retrainings")
+
+
+def _worst_week(records: list[dict], y, floor: float | None, top: float, bottom: float) -> list[str]:
+    """The judged week of the lowest macro F1, circled and named: under the point (the line
+    is above it), or under the floor line, or over the point; towards the side with room."""
+    n = len(records)
+    i = min((i for i, r in enumerate(records) if r["judged"]), key=lambda i: records[i]["macro_f1"])
+    worst = records[i]
+    cx, cy = _x(i + 0.5, n), y(worst["macro_f1"])
+    label = f"worst week {worst['week']}: macro F1 {worst['macro_f1']:.3f}"
+    right = cx - 8 + _text_width(label, 11.5, bold=True) < LEFT + PLOT
+    options = (cy + 21, y(floor) + 17 if floor is not None and y(floor) > cy else cy + 21, cy - 12)
+    clear = [ly for ly in options if top + 12 < ly < bottom - 2 and (floor is None or abs(ly - 4 - y(floor)) > 9)]
+    return [f'<circle cx="{_c(cx)}" cy="{_c(cy)}" r="6" fill="none" stroke="{FLOOR_COLOUR}" stroke-width="1.5"/>',
+            _text(cx - 8 if right else cx + 8, clear[0] if clear else cy - 12, label, 11.5, "start" if right else "end",
+                  fill=FLOOR_COLOUR, font_weight="600", class_="halo")]
+
+
+def _serving_band(records: list[dict], band_y: float, band_h: float) -> list[str]:
+    """The serving model along the time axis: a segment per model, coloured by type (two
+    shades, so that neighbours of one type are told apart), its version and type written
+    in it when they fit."""
+    n = len(records)
+    step = PLOT / n
+    body = [_text(LEFT - 8, band_y + 20, "serving model", 11.5, "end", fill="#4a5560")]
+    segments, shade = [], {}
+    for i, r in enumerate(records):
+        if segments and segments[-1][2:] == [r["version"], r["model_type"]]:
+            segments[-1][1] = i + 1
+        else:
+            segments.append([i, i + 1, r["version"], r["model_type"]])
+    for a, b, version, model_type in segments:
+        shade[model_type] = not shade.get(model_type, True)
+        x, w = _x(a, n), (b - a) * step
+        body.append(_rect(x, band_y, w, band_h, _model_colour(model_type), stroke="#fff", stroke_width="1",
+                          fill_opacity="1" if shade[model_type] else "0.78"))
+        if _text_width(f"v{version}", 11, bold=True) + 4 <= w:
+            body.append(_text(x + w / 2, band_y + 14, f"v{version}", 11, "middle", fill="#fff", font_weight="700"))
+            if _text_width(model_type, 9.5) + 6 <= w:
+                body.append(_text(x + w / 2, band_y + 27, model_type, 9.5, "middle", fill="#fff"))
+    return body
+
+
+def _performance_tooltip(r: dict) -> str:
+    parts = [r["week"], f"served by {_serving(r)}"]
+    if r["retrained"]:
+        parts.append(f"retrained ({', '.join(r['reasons'])})")
+    elif r["outcome"]:
+        parts.append(r["why"] or f"{r['outcome']} ({', '.join(r['reasons'])})")
+    if not r["evaluated"]:
+        parts.append("awaiting outcomes")
+    elif r["too_small"]:
+        parts.append(f"too small to judge ({r['rows']} labelled rows)")
+    else:
+        ks = f", KS {_f(r['ks'])}" if r["ks"] is not None else ""
+        parts.append(f"macro F1 {_f(r['macro_f1'])}, AUC {_f(r['auc'])}{ks} on {r['rows']} labelled rows")
+    return " · ".join(parts)
+
+
+def trigger_labels(decisions: list[dict]) -> dict[str, str]:
+    """Each trigger's row label with its threshold, from the newest decision where it is on."""
+    labels = {"time": "time", "performance": "performance", "drift": "drift", "initial": "initial (no model yet)"}
+    for decision in decisions:
+        for name, trigger in decision.get("triggers", {}).items():
+            threshold = trigger.get("threshold") or {}
+            if not trigger.get("enabled") or name not in labels:
+                continue
+            if name == "time" and "max_days" in threshold:
+                labels[name] = f"time: ≥ {threshold['max_days']} days"
+            elif name == "performance" and "floor" in threshold:
+                labels[name] = f"performance: < {threshold['floor']:g}"
+            elif name == "drift" and "threshold" in threshold:
+                labels[name] = f"drift: PSI > {threshold['threshold']:g}"
+    return labels
+
+
+def trigger_chart(records: list[dict], labels: dict[str, str]) -> str:
+    """The triggers week by week: a row per trigger (filled when it fired; hatched when it
+    is switched off), and what the week did: retrained, challenger kept out, or a due
+    retraining not done."""
+    n = len(records)
+    step = PLOT / n
+    top, row_h, gap = 32, 17, 4
+    rows = [*TRIGGERS, "decision"]
+    body = []
+    for k, name in enumerate(rows):
+        y = top + k * (row_h + gap) + (6 if name == "decision" else 0)
+        enabled = name == "decision" or any(r["enabled"][name] for r in records)
+        label = "week's decision" if name == "decision" else labels.get(name, name) + ("" if enabled else " (off)")
+        body.append(_text(LEFT - 8, y + 12.5, label, 11.5, "end", fill="#1d2733" if enabled else "#8a939c"))
+        body.append(_rect(LEFT, y, PLOT, row_h, "#f1f3f5" if enabled else "url(#off)"))
+    for i, r in enumerate(records):
+        cells = []
+        x, w = _x(i, n) + (0.5 if step >= 4 else 0), step - (1 if step >= 4 else 0)
+        for k, name in enumerate(TRIGGERS):
+            if r["fired"][name]:
+                cells.append(_rect(x, top + k * (row_h + gap), w, row_h, FIRED))
+        if r["outcome"]:
+            cells.append(_rect(x, top + len(TRIGGERS) * (row_h + gap) + 6, w, row_h, OUTCOME_COLOURS[r["outcome"]]))
+        height = len(rows) * (row_h + gap) + 6 - gap
+        cells.append(_hover(i, n, top, height, _trigger_tooltip(r)))
+        body.append(_week_group(r["week"], cells))
+    axis_y = top + len(rows) * (row_h + gap) + 6
+    body += _time_axis([r["week"] for r in records], axis_y)
+    items = [(_swatch_box(FIRED), "trigger fired"), (_swatch_box(OUTCOME_COLOURS["retrained"]), "retrained")]
+    if any(r["outcome"] == "kept out" for r in records):
+        items.append((_swatch_box(OUTCOME_COLOURS["kept out"]), "challenger kept out (the serving model stayed)"))
+    if any(r["outcome"] == "blocked" for r in records):
+        items.append((_swatch_box(OUTCOME_COLOURS["blocked"]), "due, not done (window too small, or no candidate fit)"))
+    if not all(any(r["enabled"][name] for r in records) for name in TRIGGERS):
+        items.append((_swatch_box("url(#off)", "#c9ced4"), "trigger switched off"))
+    return _chart("triggers", axis_y + 26, body, items, "Retraining triggers week by week", legend_y=12)
+
+
+def _trigger_tooltip(r: dict) -> str:
+    parts = []
+    for name in TRIGGERS:
+        if not r["fired"][name]:
+            continue
+        inputs = r["triggers"].get(name, {}).get("inputs", {})
+        if name == "time":
+            parts.append(f"time ({inputs.get('days_since_last_retraining')} days since the last retraining)")
+        elif name == "performance":
+            parts.append(f"performance ({inputs.get('metric', 'macro F1')} {_f(_number(inputs.get('value')))} "
+                         f"over {', '.join(inputs.get('weeks', []))})")
+        elif name == "drift":
+            over = ", ".join(inputs.get("features_over", [])) or "score"
+            parts.append(f"drift ({over}; highest feature PSI {_f(_number(inputs.get('max_feature_psi')), 2)})")
+        else:
+            parts.append("initial (no model yet)")
+    fired = "; ".join(parts) or "no trigger fired"
+    did = {"retrained": f"retrained: {_serving(r)} serves", "kept out": r["why"] or "challenger kept out",
+           "blocked": r["why"] or f"retraining not done: {r['blocked']}", None: f"kept {_serving(r)}"}[r["outcome"]]
+    return f"{r['week']} · {fired} · {did}"
+
+
+def mix_chart(records: list[dict], classes: list[str]) -> str:
+    """The class mix per week, 100 % stacked: of the predictions (every scored week) and of
+    the outcomes (once known)."""
+    n = len(records)
+    step = PLOT / n
+    top, strip, gap = 34, 84, 22
+    colours = {c: CLASS_COLOURS[k % len(CLASS_COLOURS)] for k, c in enumerate(classes)}
+    body = []
+    strips = (("predicted_mix", "predicted class"), ("outcome_mix", "observed outcome"))
+    for s, (key, label) in enumerate(strips):
+        y0 = top + s * (strip + gap)
+        body.append(_text(LEFT - 52, y0 + strip / 2 + 4, label, 11.5, "end", fill="#1d2733"))
+        for share in (0, 0.5, 1):
+            y = y0 + strip - share * strip
+            body.append(_line(LEFT - 4, y, LEFT, y, "#9aa3ad"))
+            body.append(_text(LEFT - 7, y + 4, f"{share:.0%}", 10.5, "end", fill="#4a5560"))
+        body.append(_rect(LEFT, y0, PLOT, strip, "#f6f7f9"))
+    for i, r in enumerate(records):
+        cells = []
+        x, w = _x(i, n), step - (0.6 if step >= 4 else 0)
+        for s, (key, _) in enumerate(strips):
+            y0 = top + s * (strip + gap)
+            mix = r[key]
+            if not mix or all(v is None for v in mix.values()):
+                if key == "outcome_mix" and not r["evaluated"]:
+                    cells.append(_rect(x, y0, w, strip, "url(#awaiting)"))
+                continue
+            bottom = y0 + strip
+            for cls in classes:
+                h = (mix.get(cls) or 0) * strip
+                if h > 0:
+                    cells.append(_rect(x, bottom - h, w, h, colours[cls]))
+                    bottom -= h
+        tip = (f"{r['week']} · predicted: " + _mix_text(r["predicted_mix"], classes)
+               + " · observed: " + (_mix_text(r["outcome_mix"], classes) if r["outcome_mix"] else
+                                    "awaiting outcomes" if not r["evaluated"] else "no outcome"))
+        cells.append(_hover(i, n, top, 2 * strip + gap, tip))
+        body.append(_week_group(r["week"], cells))
+    axis_y = top + 2 * strip + gap + 6
+    body += _time_axis([r["week"] for r in records], axis_y)
+    items = [(_swatch_box(colours[c]), c) for c in classes]
+    if any(not r["evaluated"] for r in records):
+        items.append((_swatch_box("url(#awaiting)", "#c9ced4"), "awaiting outcomes"))
+    body.append(_text(LEFT - 8, 18, "share of the week's applications", 11, "end", fill="#4a5560"))
+    return _chart("class-mix", axis_y + 26, body, items, "Class mix of predictions and outcomes per week")
+
+
+def _mix_text(mix: dict | None, classes: list[str]) -> str:
+    if not mix or all(v is None for v in mix.values()):
+        return "no application"
+    return ", ".join(f"{c} {_pct(mix.get(c))}" for c in classes)
+
+
+def psi_colour(value: float | None) -> str:
+    """The heat map's colour of a PSI value (a pattern for no value)."""
+    if value is None:
+        return NO_VALUE
+    value = max(0.0, value)
+    for (a, ca), (b, cb) in zip(PSI_STOPS, PSI_STOPS[1:]):
+        if value <= b:
+            t = (value - a) / (b - a)
+            return "#" + "".join(f"{round(int(ca[k:k + 2], 16) * (1 - t) + int(cb[k:k + 2], 16) * t):02x}"
+                                 for k in (1, 3, 5))
+    return PSI_STOPS[-1][1]
+
+
+def drift_chart(records: list[dict]) -> str:
+    """PSI of every feature (rows, the most shifted first) and of the score per week,
+    against the serving model's training rows; retrainings as thin lines (PSI is measured
+    against the new model's rows from then on)."""
+    n = len(records)
+    step = PLOT / n
+    features = list(dict.fromkeys(name for r in records for name in r["psi"]))
+    peak = {f: max((r["psi"].get(f) for r in records if r["psi"].get(f) is not None), default=-1.0) for f in features}
+    features.sort(key=lambda f: -peak[f])
+    rows = [*features, None]  # None: the score
+    row_h = 14 if len(rows) <= 30 else 10
+    top = 48
+    ys = [top + k * row_h + (6 if name is None else 0) for k, name in enumerate(rows)]
+    body = []
+    for name, y in zip(rows, ys):
+        label = "score (P of the first class)" if name is None else name
+        body.append(_text(LEFT - 8, y + row_h - 3.5, label, 11 if row_h >= 14 else 9, "end",
+                          fill="#1d2733" if name is None or peak[name] < 0.25 else "#8a2a05",
+                          font_weight="400" if name is None or peak[name] < 0.25 else "600"))
+    w = step + 0.4  # each column a little under the next: no hairline gaps
+    for i, r in enumerate(records):
+        cells = [_rect(_x(i, n), y, w, row_h, psi_colour(r["score_psi"] if name is None else r["psi"].get(name)))
+                 for name, y in zip(rows, ys)]
+        top3 = sorted(((v, f) for f, v in r["psi"].items() if v is not None), reverse=True)[:3]
+        tip = (f"{r['week']} · against the training rows of {_serving(r)} · "
+               + ", ".join(f"{f} {v:.3f}" for v, f in top3) + f" · score {_f(r['score_psi'])}")
+        cells.append(_hover(i, n, top, ys[-1] + row_h - top, tip))
+        body.append(_week_group(r["week"], cells))
+    for i, r in enumerate(records):
+        if r["retrained"] and i:
+            body.append(_line(_x(i, n), top - 4, _x(i, n), ys[-1] + row_h + 2, "#2b2f33", 0.8, "3 2"))
+    axis_y = ys[-1] + row_h + 6
+    body += _time_axis([r["week"] for r in records], axis_y)
+    body += _psi_legend(LEFT, 12)
+    return _svg("drift", axis_y + 26, body, "Population stability index of every feature per week")
+
+
+def _psi_legend(x: float, y: float) -> list[str]:
+    """The colour scale: a segment per pair of stops, the usual levels named."""
+    out = [_text(x, y + 12, "PSI", 11.5, font_weight="600")]
+    x += 30
+    seg = 70
+    for k, ((a, ca), (b, cb)) in enumerate(zip(PSI_STOPS, PSI_STOPS[1:])):
+        out.append(f'<linearGradient id="psi-{k}"><stop offset="0" stop-color="{ca}"/><stop offset="1" stop-color="{cb}"/>'
+                   f'</linearGradient>')
+        out.append(_rect(x + k * seg, y + 2, seg, 12, f"url(#psi-{k})", stroke="#c9ced4", stroke_width="0.5"))
+        out.append(_line(x + k * seg, y + 2, x + k * seg, y + 18, "#4a5560"))
+        out.append(_text(x + k * seg, y + 29, f"{a:g}", 10.5, "middle", fill="#4a5560"))
+    end = x + (len(PSI_STOPS) - 1) * seg
+    out.append(_line(end, y + 2, end, y + 18, "#4a5560"))
+    out.append(_text(end, y + 29, f"≥ {PSI_STOPS[-1][0]:g}", 10.5, "middle", fill="#4a5560"))
+    out.append(_text(end + 18, y + 12, "0.1: moderate shift · 0.25: significant shift", 11, fill="#4a5560"))
+    note = end + 18 + _text_width("0.1: moderate shift · 0.25: significant shift", 11) + 20
+    out.append(_rect(note, y + 2, 14, 12, NO_VALUE, stroke="#c9ced4"))
+    out.append(_text(note + 20, y + 12, "no value", 11, fill="#4a5560"))
+    return out
+
+
+def calibration_chart(calibration: dict[str, list[dict]], classes: list[str]) -> str:
+    """Reliability diagram: per class, the observed rate against the mean predicted
+    probability of each probability bin (dot area: the bin's applications)."""
+    size, left, top = 340, 64, 14
+    rows_of_legend = 2
+    width, height = left + size + 16, top + size + 52 + rows_of_legend * 20
+    colours = {c: CLASS_COLOURS[k % len(CLASS_COLOURS)] for k, c in enumerate(classes)}
+
+    def px(v: float) -> float:
+        return left + v * size
+
+    def py(v: float) -> float:
+        return top + size - v * size
+
+    body = [_rect(left, top, size, size, "#fbfbfc", stroke="#c9ced4")]
+    for k in range(0, 11, 2):
+        v = k / 10
+        body += [_line(px(v), top, px(v), top + size, "#eceef1"), _line(left, py(v), left + size, py(v), "#eceef1"),
+                 _text(px(v), top + size + 15, f"{v:.1f}", 10.5, "middle", fill="#4a5560"),
+                 _text(left - 6, py(v) + 4, f"{v:.1f}", 10.5, "end", fill="#4a5560")]
+    body.append(_line(px(0), py(0), px(1), py(1), "#8a939c", 1.2, "5 4"))
+    body.append(_text(left + size / 2, top + size + 36, "mean predicted probability in the bin", 12, "middle",
+                      fill="#1d2733"))
+    body.append(_text(left - 40, top + size / 2, "observed rate in the bin", 12, "middle", fill="#1d2733",
+                      transform=f"rotate(-90 {_c(left - 40)} {_c(top + size / 2)})"))
+    most = max((b["count"] for table in calibration.values() for b in table), default=1)
+    shown = [c for c in classes if calibration.get(c)] + [c for c in calibration if c not in classes]
+    for cls in shown:
+        colour = colours.get(cls, "#000")
+        table = calibration[cls]
+        points = " ".join(f"{_c(px(b['mean_predicted']))},{_c(py(b['observed_rate']))}" for b in table)
+        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.8"/>')
+        for b in table:
+            r = 2.5 + 6 * math.sqrt(b["count"] / most)
+            tip = (f"{cls}, probabilities {b['bin'][0]:.1f}–{b['bin'][1]:.1f}: {b['count']} applications, "
+                   f"mean predicted {b['mean_predicted']:.3f}, observed {b['observed_rate']:.3f}")
+            body.append(f'<circle cx="{_c(px(b["mean_predicted"]))}" cy="{_c(py(b["observed_rate"]))}" r="{_c(r)}" '
+                        f'fill="{colour}" fill-opacity="0.55" stroke="{colour}"><title>{escape(tip)}</title></circle>')
+    y0 = top + size + 62  # the legend under the plot, two rows
+    items = [(_swatch_line(colours.get(cls, "#000"), 2.2) + f'<circle cx="8" cy="0" r="4" fill="{colours.get(cls, "#000")}"/>',
+              f"P({cls})") for cls in shown]
+    legend, _, rows = _legend(left - 40, y0, items, width)
+    y0 += (rows - 1) * LEGEND_ROW
+    height += (rows - 1) * LEGEND_ROW
+    body += legend
+    legend, end, _ = _legend(left - 40, y0 + 20, [(_swatch_line("#8a939c", 1.2, "5 4"), "perfectly calibrated")])
+    body += legend + [_text(end, y0 + 24, "dot area: applications in the bin", 11.5, fill="#4a5560")]
+    return _svg("calibration", height, body, "Calibration of the latest model", width)
+
+
+# ---------------------------------------------------------------- the page
+
+CSS = """
+*{box-sizing:border-box}
+body{margin:0;background:#f4f5f7;color:#1d2733;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif}
+main{max-width:1240px;margin:0 auto;padding:18px 20px 40px}
+header h1{font-size:23px;margin:4px 0 2px}
+header p{margin:0;color:#4a5560}
+section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:14px 18px 10px;margin:16px 0;overflow-x:auto}
+h2{font-size:17px;margin:0 0 2px}
+p.sub{color:#4a5560;font-size:13px;margin:0 0 10px;max-width:70em}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0 4px}
+.card{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:8px 14px;min-width:150px}
+.card b{display:block;font-size:20px;font-weight:650}
+.card span{color:#4a5560;font-size:12.5px}
+.card.alert b{color:#c0392b}
+svg{display:block;max-width:100%;height:auto;font-family:inherit}
+svg text{fill:#1d2733}
+.halo{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
+.wk{fill:#000;fill-opacity:0}
+.wk:hover{fill-opacity:.09}
+.side{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
+th,td{padding:4px 10px;border-bottom:1px solid #e5e8ec;text-align:right;white-space:nowrap}
+th{background:#f4f5f7;font-weight:600;white-space:normal;vertical-align:bottom;min-width:5.5em}
+th:nth-child(-n+2){min-width:0}
+th:first-child,td:first-child,td.text{text-align:left}
+td.text{white-space:normal;max-width:20em}
+.policies-plot svg{width:100%;height:auto}
+footer{color:#6b7580;font-size:12px;margin-top:18px}
+"""
+
+DEFS = (
+    '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
+    '<pattern id="no-value" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    '<rect width="6" height="6" fill="#e4e7eb"/><line x1="0" y1="0" x2="0" y2="6" stroke="#aeb5bd" stroke-width="2"/>'
+    '</pattern>'
+    '<pattern id="awaiting" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    '<rect width="6" height="6" fill="#eceef1"/><line x1="0" y1="0" x2="0" y2="6" stroke="#c9ced4" stroke-width="2"/>'
+    '</pattern>'
+    '<pattern id="off" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    '<rect width="8" height="8" fill="#f7f8f9"/><line x1="0" y1="0" x2="0" y2="8" stroke="#e1e4e8" stroke-width="3"/>'
+    '</pattern></defs></svg>'
+)
+
+
+def _cards(records: list[dict], summary: dict) -> str:
+    judged = [r for r in records if r["judged"]]
+    mean_f1 = summary.get("mean_macro_f1")
+    if mean_f1 is None and judged:
+        mean_f1 = sum(r["macro_f1"] for r in judged) / len(judged)
+    worst = min(judged, key=lambda r: r["macro_f1"]) if judged else None
+    aucs = [r["auc"] for r in judged if r["auc"] is not None]
+    mean_auc = summary.get("mean_auc", sum(aucs) / len(aucs) if aucs else None)
+    retrains = sum(r["retrained"] for r in records)
+    kept_out = sum(r["outcome"] == "kept out" for r in records)
+    last = records[-1]
+    since = next(r["week"] for r in records if r["version"] == last["version"] and r["model_type"] == last["model_type"])
+    awaiting = sum(not r["evaluated"] for r in records)
+    too_small = sum(bool(r["too_small"]) for r in records)
+    cards = [
+        ("", f"{len(records)}", f"weeks, {records[0]['week']} … {last['week']}"),
+        ("", f"{retrains}", "retrainings (the first week's included)"
+         + (f"; {kept_out} challengers kept out" if kept_out else "")),
+        ("", _f(mean_f1, 4), f"mean weekly macro F1 over {len(judged)} judged weeks"),
+        ("alert", _f(worst["macro_f1"], 4) if worst else "n/a",
+         f"worst weekly macro F1 ({worst['week']})" if worst else "worst weekly macro F1"),
+        ("", _f(mean_auc, 4), "mean weekly AUC"),
+        ("", _serving(last), f"serving now, since {since}"),
+    ]
+    if awaiting or too_small:
+        cards.append(("", f"{awaiting} / {too_small}", "weeks awaiting outcomes / too small to judge"))
+    return '<div class="cards">' + "".join(
+        f'<div class="card {kind}"><b>{escape(value)}</b><span>{escape(text)}</span></div>' for kind, value, text in cards
+    ) + "</div>"
+
+
+def _history_table(records: list[dict]) -> str:
+    """One row per model that served: its weeks, why it was trained, its validation and weekly scores."""
+    rows, current = [], None
+    for r in records:
+        if current is None or (r["version"], r["model_type"]) != (current["version"], current["model_type"]):
+            current = {"version": r["version"], "model_type": r["model_type"], "weeks": [], "reasons": r["reasons"],
+                       "retrained": r["retrained"], "validation": r["validation_f1"], "f1": []}
+            rows.append(current)
+        current["weeks"].append(r["week"])
+        if r["judged"]:
+            current["f1"].append(r["macro_f1"])
+    body = []
+    for row in rows:
+        why = ", ".join(row["reasons"]) if row["retrained"] else "(served before the chain)"
+        f1 = row["f1"]
+        body.append(
+            f"<tr><td>v{escape(row['version'])}</td><td class=text>{escape(row['model_type'])}</td>"
+            f"<td>{row['weeks'][0]}</td><td>{row['weeks'][-1]}</td><td>{len(row['weeks'])}</td>"
+            f"<td class=text>{escape(why)}</td><td>{_f(row['validation'])}</td>"
+            f"<td>{_f(sum(f1) / len(f1)) if f1 else 'n/a'}</td><td>{_f(min(f1)) if f1 else 'n/a'}</td></tr>"
+        )
+    return ("<table><thead><tr><th>version</th><th>type</th><th>first week</th><th>last week</th><th>weeks</th>"
+            "<th>trained because</th><th>validation macro F1</th><th>mean weekly macro F1</th>"
+            "<th>worst weekly macro F1</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+
+
+def _calibration_section(records: list[dict], evaluations: dict[str, dict], classes: list[str]) -> str:
+    version, weeks = calibration_weeks(records)
+    head = "<h2>Calibration of the latest model</h2>"
+    if version is None:
+        return f'<section id="calibration-section">{head}<p class="sub">No week has been judged yet: ' \
+               "the calibration shows once outcomes are known.</p></section>"
+    model_type = next(r["model_type"] for r in records if r["version"] == version)
+    pooled = pooled_calibration(evaluations[w] for w in weeks)
+    span = weeks[0] if len(weeks) == 1 else f"{weeks[0]} … {weeks[-1]}"
+    binary = any("event" in (evaluations[w].get("risk") or {}) for w in weeks)
+    sub = (f"v{version} {model_type}, pooled over the {len(weeks)} judged week(s) it served ({span}): applications "
+           "binned by predicted probability (0.1 wide); a well calibrated model's dots lie on the diagonal. "
+           + ("Binary problem: the probability of the event, the second class. " if binary else "")
+           + "Below the diagonal: the model over-predicts the class.")
+    rows = []
+    for cls in [c for c in classes if c in pooled] + [c for c in pooled if c not in classes]:
+        table = pooled[cls]
+        n = sum(b["count"] for b in table)
+        ece = sum(b["count"] * abs(b["mean_predicted"] - b["observed_rate"]) for b in table) / n if n else None
+        mean_p = sum(b["count"] * b["mean_predicted"] for b in table) / n if n else None
+        observed = sum(b["count"] * b["observed_rate"] for b in table) / n if n else None
+        rows.append(f"<tr><td>{escape(cls)}</td><td>{n}</td><td>{_f(mean_p)}</td><td>{_f(observed)}</td>"
+                    f"<td>{_f(ece)}</td></tr>")
+    table = ("<table><thead><tr><th>class</th><th>applications</th><th>mean predicted</th><th>observed rate</th>"
+             "<th>calibration error (ECE)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    return (f'<section id="calibration-section">{head}<p class="sub">{escape(sub)}</p><div class="side">'
+            f"{calibration_chart(pooled, classes)}<div>{table}</div></div></section>")
+
+
+POLICY_COLUMNS = {
+    "policy": "policy", "overrides": "overrides", "mean_macro_f1": "mean macro F1", "worst_macro_f1": "worst macro F1",
+    "worst_week": "worst week", "mean_auc": "mean AUC", "worst_auc": "worst AUC",
+    "weeks_under_floor": "weeks under the floor", "retrainings": "retrainings", "kept_out": "kept out",
+    "fits": "fits", "training_seconds": "training seconds", "judged_weeks": "judged weeks",
+}
+
+
+def _policies_section(table: pd.DataFrame | None, plot_svg: str | None) -> str:
+    if table is None and plot_svg is None:
+        return ""
+    parts = ['<section id="policies-section"><h2>Retraining policies side by side</h2>'
+             '<p class="sub">Each policy of policies.yaml backfilled over the same weeks (reports/policies.csv, '
+             'reports/policies.svg): weekly macro F1 and AUC over the judged weeks, weeks under the performance floor, '
+             "models promoted and what their fits cost.</p>"]
+    if table is not None:
+        columns = [c for c in POLICY_COLUMNS if c in table.columns] + [c for c in table.columns if c not in POLICY_COLUMNS]
+        head = "".join(f"<th>{escape(POLICY_COLUMNS.get(c, c))}</th>" for c in columns)
+        body = []
+        for row in table.to_dict("records"):
+            cells = []
+            for c in columns:
+                v = row[c]
+                text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else \
+                    f"{v:.4f}" if isinstance(v, float) and c != "training_seconds" else str(v)
+                cls = ' class="text"' if c in ("policy", "overrides") else ""
+                cells.append(f"<td{cls}>{escape(text)}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append(f'<table id="policies-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+    if plot_svg:
+        start = plot_svg.find("<svg")
+        svg = plot_svg[start:] if start >= 0 else plot_svg
+        svg = svg.replace("<svg", '<svg id="policies-plot"', 1)
+        parts.append(f'<div class="policies-plot" style="margin-top:12px">{svg}</div>')
+    return "".join(parts) + "</section>"
+
+
+def performance_floor(decisions: list[dict]) -> float | None:
+    """The performance trigger's floor, from the newest decision where it is on."""
+    for decision in reversed(decisions):
+        trigger = decision.get("triggers", {}).get("performance", {})
+        if trigger.get("enabled") and "floor" in (trigger.get("threshold") or {}):
+            return float(trigger["threshold"]["floor"])
+    return None
+
+
+def page(*, trackers: list[dict], decisions: list[dict], evaluations: dict[str, dict], drifts: list[dict],
+         summary: dict, classes: list[str], predicted_mix: dict[str, dict] | None = None,
+         policies: pd.DataFrame | None = None, policies_svg: str | None = None) -> str:
+    """The whole page: a header with the chain's span and key figures, then performance and
+    serving model, triggers, class mix, drift heat map, calibration of the latest model,
+    the serving history and, when given, the policy comparison (its table and plot)."""
+    if not trackers:
+        raise ValueError("the lifecycle page needs at least one week")
+    records = week_records(trackers, decisions, evaluations, drifts, predicted_mix)
+    first, last = records[0]["week"], records[-1]["week"]
+    model_name = trackers[-1].get("model_name", "")
+    floor = performance_floor(decisions)
+    retrains = sum(r["retrained"] for r in records)
+    sections = [
+        ("performance-section", "Weekly performance of the serving model",
+         "Macro F1 and AUC (one-vs-rest, mean over the classes; binary: of the event) of the model serving each week, "
+         "on that week's outcomes. Vertical lines: retrainings (the new model serves from that week). The band under "
+         "the plot: which model served, by registry version and type. Hover a week for its figures.",
+         performance_chart(records, floor)),
+        ("triggers-section", "Retraining triggers week by week",
+         "Each trigger's verdict at the start of the week, from what was known then; the last row is what the week "
+         "did. A filled cell: the trigger fired.",
+         trigger_chart(records, trigger_labels(decisions))),
+        ("mix-section", "Class mix of predictions and outcomes",
+         "Share of each class among the week's predictions (every scored week) and among its observed outcomes "
+         "(once known).", mix_chart(records, classes)),
+        ("drift-section", "Drift: population stability index (PSI) per feature",
+         "PSI of the week's applications against the training rows of the model serving the week (so it falls back "
+         "after a retraining, dashed lines); features ordered by their highest PSI, highlighted when it passed 0.25.",
+         drift_chart(records)),
+    ]
+    html = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(f'Lifecycle {first} … {last}')}</title>",
+        f"<style>{CSS}</style></head><body>{DEFS}<main>",
+        f"<header><p>Weekly ML lifecycle · {escape(model_name)}</p>"
+        f"<h1>{escape(f'{first} … {last}: {len(records)} weeks, {retrains} retrainings')}</h1>",
+        _cards(records, summary),
+        "</header>",
+    ]
+    for section_id, title, sub, chart in sections:
+        html.append(f'<section id="{section_id}"><h2>{escape(title)}</h2><p class="sub">{escape(sub)}</p>{chart}</section>')
+    html.append(_calibration_section(records, evaluations, classes))
+    html.append('<section id="history-section"><h2>Serving history</h2><p class="sub">Every model that served, '
+                "the weeks it served and how it did on them.</p>" + _history_table(records) + "</section>")
+    html.append(_policies_section(policies, policies_svg))
+    html.append("<footer>Made from weeks/&lt;week&gt;/decision.json, tracker.json, eval.json and drift.json and "
+                "reports/summary.json; self-contained, it opens offline.</footer></main></body></html>")
+    return "\n".join(html) + "\n"

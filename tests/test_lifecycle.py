@@ -1,0 +1,295 @@
+"""The lifecycle page: the pure drawing on tiny hand-made weeks, then the page the tiny
+backfill makes, opened from disk in headless Chromium (Debian's package) as a person
+would, and `snakemake --report` carrying it."""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from helpers import REPO, TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, run, snakemake
+from weekly import lifecycle, paths
+
+WEEK_CHARTS = ("performance", "triggers", "class-mix", "drift")
+WEEKS = ["2022-01-16", "2022-01-23", "2022-01-30", "2022-02-06", "2022-02-13"]
+
+
+# ---------------------------------------------------------------- tiny hand-made weeks (binary: No / Yes)
+
+def decision(week, reasons=(), blocked=None, drift_on=True):
+    thresholds = {"time": {"max_days": 90}, "performance": {"floor": 0.75, "max_drop": 0.1, "weeks": 1},
+                  "drift": {"threshold": 0.25, "min_features": 1, "score_threshold": 0.25}, "initial": None}
+    triggers = {name: {"enabled": name != "drift" or drift_on, "inputs": {"value": 0.7} if name == "performance" else {},
+                       "threshold": threshold, "fired": name in reasons}
+                for name, threshold in thresholds.items()}
+    return {"week": week, "retrain": bool(reasons) and not blocked, "reasons": list(reasons), "blocked": blocked,
+            "triggers": triggers}
+
+
+def tracker(week, version, algo, retrained, **extra):
+    return {"week": week, "model_name": "credit-scoring", "model_version": version, "model_type": algo,
+            "retrained": retrained, "macro_f1_score": 0.8, "last_retraining_date": week if retrained else "2022-01-16",
+            **extra}
+
+
+def calibration(low, high):
+    """Ten bins of the event's probability, two of them filled: (count, predicted, observed)."""
+    filled = {1: low, 8: high}
+    return [{"bin": [b / 10, (b + 1) / 10], "count": filled[b][0] if b in filled else 0,
+             "mean_predicted": filled[b][1] if b in filled else None,
+             "observed_rate": filled[b][2] if b in filled else None} for b in range(10)]
+
+
+def evaluation(week, f1, version, algo, rows=100, too_small=False):
+    risk = {"per_class": {"No": {"auc": 0.81, "gini": 0.62}, "Yes": {"auc": 0.81, "gini": 0.62}},
+            "event": "Yes", "auc": 0.81, "gini": 0.62, "ks": 0.45, "brier": 0.1, "log_loss": 0.3,
+            "calibration": {"Yes": calibration((60, 0.15, 0.1), (40, 0.85, 0.9))}}
+    return {"week": week, "model_version": version, "model_type": algo, "applications": rows, "too_small": too_small,
+            "macro_f1": f1, "accuracy": None if f1 is None else f1 + 0.05, "rows": rows, "risk": risk,
+            "predicted_mix": {"No": 0.7, "Yes": 0.3}, "outcome_mix": {"No": 0.65, "Yes": 0.35}}
+
+
+def drift(week, income):
+    return {"week": week, "model_version": "1", "rows": 100, "features": {"income": income, "debt": None}, "score": 0.02}
+
+
+def tiny_weeks():
+    """Five weeks: initial training, a challenger kept out, a week too small to judge, a
+    retraining on performance, and a week awaiting its outcomes; `debt` never has a PSI."""
+    kept_out = tracker("2022-01-23", "1", "lightgbm", False, last_retraining_date="2022-01-23",
+                       kept_because="challenger kept out: catboost 0.7900 vs serving version 1 0.8100",
+                       selection={"winner": "catboost", "gate": {"passed": False}})
+    trackers = [tracker("2022-01-16", "1", "lightgbm", True), kept_out,
+                tracker("2022-01-30", "1", "lightgbm", False), tracker("2022-02-06", "2", "catboost", True),
+                tracker("2022-02-13", "2", "catboost", False)]
+    decisions = [decision("2022-01-16", ["initial"]), decision("2022-01-23", ["time"]), decision("2022-01-30"),
+                 decision("2022-02-06", ["performance"]), decision("2022-02-13")]
+    evaluations = {e["week"]: e for e in (
+        evaluation("2022-01-16", 0.80, "1", "lightgbm"), evaluation("2022-01-23", 0.78, "1", "lightgbm"),
+        evaluation("2022-01-30", None, "1", "lightgbm", rows=0, too_small=True),
+        evaluation("2022-02-06", 0.70, "2", "catboost"))}
+    drifts = [drift(w, psi) for w, psi in zip(WEEKS, [0.01, 0.12, 0.3, 1.7, None])]
+    return trackers, decisions, evaluations, drifts
+
+
+def tiny_page(**extra) -> str:
+    trackers, decisions, evaluations, drifts = tiny_weeks()
+    summary = {"weeks": 5, "retrains": 2, "mean_macro_f1": 0.76, "worst_macro_f1": 0.70, "worst_week": "2022-02-06"}
+    return lifecycle.page(trackers=trackers, decisions=decisions, evaluations=evaluations, drifts=drifts,
+                          summary=summary, classes=["No", "Yes"],
+                          predicted_mix={"2022-02-13": {"No": 0.6, "Yes": 0.4}}, **extra)
+
+
+def chart(html: str, chart_id: str) -> str:
+    found = re.search(rf'<svg id="{chart_id}".*?</svg>', html, re.S)
+    assert found, f"no chart {chart_id}"
+    return found.group(0)
+
+
+def week_element(svg: str, week: str) -> str:
+    found = re.search(rf'<(g|rect)[^>]*data-week="{week}".*?</\1>', svg, re.S)
+    assert found, week
+    return found.group(0)
+
+
+def test_the_page_fetches_nothing():
+    html = tiny_page()
+    assert html.startswith("<!DOCTYPE html>")
+    for fetching in ("<script", "<link", "src=", "@import", "<iframe", "<img"):
+        assert fetching not in html
+    assert set(re.findall(r"https?://[^\s\"')]+", html)) == {"http://www.w3.org/2000/svg"}  # a namespace, not a fetch
+
+
+def test_every_chart_over_time_has_one_element_per_week():
+    html = tiny_page()
+    for chart_id in WEEK_CHARTS:
+        assert re.findall(r'data-week="([^"]+)"', chart(html, chart_id)) == WEEKS, chart_id
+
+
+def test_records_say_what_each_week_did():
+    records = lifecycle.week_records(*tiny_weeks())
+    assert [r["outcome"] for r in records] == ["retrained", "kept out", None, "retrained", None]
+    assert [r["judged"] for r in records] == [True, True, False, True, False]
+    assert [r["evaluated"] for r in records] == [True, True, True, True, False]
+    assert records[2]["macro_f1"] is None and records[2]["too_small"]
+    assert records[4]["psi"] == {"income": None, "debt": None}
+
+
+def test_a_due_retraining_not_done_is_told_apart_from_a_kept_out_challenger():
+    trackers, decisions, evaluations, drifts = tiny_weeks()
+    decisions[2] = decision("2022-01-30", ["time"], blocked="train rows 12 < min_rows 100")
+    trackers[2] = {**trackers[2], "kept_because": "training blocked: train rows 12 < min_rows 100"}
+    records = lifecycle.week_records(trackers, decisions, evaluations, drifts)
+    assert records[2]["outcome"] == "blocked"
+    assert "due, not done" in lifecycle.trigger_chart(records, lifecycle.trigger_labels(decisions))
+
+
+def test_binary_problem_shows_the_event_and_its_ks():
+    html = tiny_page()
+    calibration_svg = chart(html, "calibration")
+    assert "P(Yes)" in calibration_svg and "P(No)" not in calibration_svg
+    assert "KS 0.450" in week_element(chart(html, "performance"), "2022-01-16")
+    assert "Binary problem" in html
+
+
+def test_weeks_awaiting_outcomes_and_too_small_weeks_are_drawn_as_such():
+    html = tiny_page()
+    performance = chart(html, "performance")
+    assert "awaiting outcomes" in week_element(performance, "2022-02-13")
+    assert "too small to judge (0 labelled rows)" in week_element(performance, "2022-01-30")
+    mix = week_element(chart(html, "class-mix"), "2022-02-13")
+    assert "url(#awaiting)" in mix and "No 60.0 %, Yes 40.0 %" in mix  # predicted mix from its predictions
+    assert "challenger kept out" in week_element(chart(html, "triggers"), "2022-01-23")
+    assert ">1 / 1<" in html  # weeks awaiting outcomes / too small, in the header
+
+
+def test_missing_psi_values_have_their_own_pattern():
+    drift_svg = chart(tiny_page(), "drift")
+    assert drift_svg.count(lifecycle.NO_VALUE) == len(WEEKS) + 1 + 1  # debt every week, income once, the legend
+    assert lifecycle.psi_colour(None) == lifecycle.NO_VALUE
+    assert lifecycle.psi_colour(0.0) == "#ffffff" and lifecycle.psi_colour(0.1) == "#fee391"
+    assert lifecycle.psi_colour(7.0) == lifecycle.PSI_STOPS[-1][1]
+
+
+def test_the_header_gives_the_span_and_the_figures():
+    html = tiny_page()
+    assert "2022-01-16 … 2022-02-13: 5 weeks, 2 retrainings" in html
+    assert "0.7600" in html and "0.7000" in html and "(2022-02-06)" in html and "v2 catboost" in html
+
+
+def test_calibration_pools_the_latest_models_judged_weeks():
+    records = lifecycle.week_records(*tiny_weeks())
+    assert lifecycle.calibration_weeks(records) == ("2", ["2022-02-06"])
+    weeks = [{"risk": {"calibration": {"Yes": calibration((60, 0.15, 0.1), (40, 0.85, 0.9))}}},
+             {"risk": {"calibration": {"Yes": calibration((20, 0.19, 0.3), (0, None, None))}}}]
+    pooled = lifecycle.pooled_calibration(weeks)["Yes"]
+    assert [b["count"] for b in pooled] == [80, 40]
+    assert pooled[0]["mean_predicted"] == pytest.approx((60 * 0.15 + 20 * 0.19) / 80)
+    assert pooled[0]["observed_rate"] == pytest.approx((60 * 0.1 + 20 * 0.3) / 80)
+
+
+def test_the_policy_comparison_joins_the_page():
+    table = pd.DataFrame([{"policy": "every-60d", "overrides": "retrain.time.max_days=60", "mean_macro_f1": 0.8279,
+                           "retrainings": 18}])
+    plot = '<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/2000/svg" width="10pt"><g/></svg>'
+    html = tiny_page(policies=table, policies_svg=plot)
+    assert 'id="policies-table"' in html and "every-60d" in html and "0.8279" in html
+    assert '<svg id="policies-plot" xmlns=' in html and "<?xml" not in html
+    assert "policies-section" not in tiny_page()
+
+
+def test_the_time_axis_is_labelled_by_week_or_by_month():
+    assert [label for _, label in lifecycle._month_ticks(WEEKS)] == ["16 Jan 2022", "23 Jan", "30 Jan", "6 Feb", "13 Feb"]
+    from weekly.weeks import chain
+
+    ticks = lifecycle._month_ticks(chain("2022-01-16", "2024-12-29"))
+    labels = [label for _, label in ticks]
+    assert labels[0] == "Jan 2022" and "Jan 2023" in labels and "Jan 2024" in labels and "Apr" in labels
+
+
+def test_a_page_needs_a_week():
+    with pytest.raises(ValueError, match="at least one week"):
+        lifecycle.page(trackers=[], decisions=[], evaluations={}, drifts=[], summary={}, classes=["No", "Yes"])
+
+
+# ---------------------------------------------------------------- the tiny backfill's page, as a person sees it
+
+def chromium() -> str:
+    """Debian's chromium; CI installs it (.ci/run). Missing, the test fails unless
+    WEEKLY_SKIP_BROWSER=1 says to skip it."""
+    path = os.environ.get("WEEKLY_CHROMIUM") or shutil.which("chromium")
+    if path:
+        return path
+    if os.environ.get("WEEKLY_SKIP_BROWSER") == "1":
+        pytest.skip("WEEKLY_SKIP_BROWSER=1 and no chromium")
+    pytest.fail("Debian's chromium is not installed (`apt-get install -y chromium`; .ci/run does it); "
+                "WEEKLY_SKIP_BROWSER=1 skips this test")
+
+
+def test_the_backfill_page_draws_in_headless_chromium_offline(backfill):
+    from playwright.sync_api import sync_playwright
+
+    root, _ = backfill
+    page_file = root / paths.LIFECYCLE_REPORT
+    assert page_file.is_file()
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors, fetched = [], []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("request", lambda request: fetched.append(request.url))
+            page.goto(page_file.as_uri(), wait_until="load")
+            assert errors == []
+            assert fetched == [page_file.as_uri()]  # the page alone: no script, style, font or image fetched
+            assert "8 weeks, 3 retrainings" in page.locator("h1").inner_text()
+            for chart_id in WEEK_CHARTS:
+                box = page.locator(f"svg#{chart_id}").bounding_box()
+                assert box and box["width"] > 600 and box["height"] > 80, chart_id
+                weeks = page.eval_on_selector_all(
+                    f"svg#{chart_id} [data-week]",
+                    "els => els.map(e => { const b = e.getBBox(); return [e.dataset.week, b.width, b.height]; })")
+                assert [week for week, _, _ in weeks] == TINY_WEEKS, chart_id
+                assert all(width > 0 and height > 0 for _, width, height in weeks), chart_id
+            line = page.eval_on_selector("svg#performance polyline", "e => [e.getBBox().width, e.getBBox().height]")
+            assert line[0] > 600 and line[1] > 0  # the weekly macro F1 is drawn across the chart
+            retrainings = page.eval_on_selector_all("svg#triggers [data-week] rect[fill='#1b7837']",
+                                                    "els => els.map(e => e.parentNode.dataset.week)")
+            assert retrainings == TINY_RETRAIN_WEEKS
+            assert page.locator("svg#calibration circle").count() > 3
+            page.screenshot(path=str(artifacts / "lifecycle.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (artifacts / "lifecycle.png").stat().st_size > 10_000
+
+
+def test_snakemake_report_carries_the_lifecycle(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "project")
+    run(["snakemake", "--report", "report.html"], root)
+    text = (root / "report.html").read_text()
+    for caption in ("The lifecycle at a glance", "One row per week", "The backfill in figures"):
+        assert caption in text, caption
+    assert "Lifecycle" in text and "weeks 2022-01-16 to" in text  # the caption's Jinja saw the config
+    embedded = re.search(r"data:text/html;charset=[\w-]+;filename=lifecycle\.html;base64,([A-Za-z0-9+/=]+)", text)
+    assert embedded, "the lifecycle page is not in the report"
+    assert base64.b64decode(embedded.group(1)) == (root / paths.LIFECYCLE_REPORT).read_bytes()
+    assert "filename=weekly.csv" in text and "filename=summary.json" in text
+
+
+def test_weekly_lifecycle_redraws_the_same_page_without_snakemake(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "project")
+    made = (root / paths.LIFECYCLE_REPORT).read_bytes()
+    (root / paths.LIFECYCLE_REPORT).unlink()
+    result = run(["weekly", "lifecycle"], root)
+    assert "lifecycle page -> reports/lifecycle.html" in result.stdout
+    assert (root / paths.LIFECYCLE_REPORT).read_bytes() == made
+
+    (root / paths.SUMMARY).unlink()
+    failed = run(["weekly", "lifecycle"], root, check=False)
+    assert failed.returncode == 1 and "run `snakemake --cores all all_weeks` first" in failed.stderr
+
+
+def test_the_policy_comparison_joins_the_backfills_page(backfill, tmp_path, monkeypatch):
+    from weekly.command import lifecycle_page
+    from weekly.config import load_params
+
+    root = clone(backfill[0], tmp_path / "project")
+    pd.DataFrame([{"policy": "every-21d", "overrides": "params.yaml as it is", "mean_macro_f1": 0.81}]).to_csv(
+        root / paths.POLICIES_TABLE, index=False)
+    (root / paths.POLICIES_PLOT).write_text('<svg xmlns="http://www.w3.org/2000/svg"><text>every-21d</text></svg>')
+    snakemake(root, "all_weeks")  # the rule reads the comparison once it exists
+    page = (root / paths.LIFECYCLE_REPORT).read_text()
+    assert 'id="policies-table"' in page and '<svg id="policies-plot"' in page
+
+    (root / paths.POLICIES_PLOT).unlink()
+    monkeypatch.chdir(root)
+    assert lifecycle_page(load_params("params.yaml")) == paths.LIFECYCLE_REPORT  # as `weekly policies` does
+    page = (root / paths.LIFECYCLE_REPORT).read_text()
+    assert 'id="policies-table"' in page and '<svg id="policies-plot"' not in page
