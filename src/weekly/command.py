@@ -274,7 +274,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def main_exit() -> None:
     """The console entry point: `weekly ...`."""
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `weekly status | head`: the reader had enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)
 
 
 if __name__ == "__main__":

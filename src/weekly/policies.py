@@ -107,7 +107,8 @@ def weekly_table(folder: Path) -> pd.DataFrame:
 def policy_row(name: str, overrides: dict, folder: Path, floor: float, models: list[str]) -> dict:
     """One policy's line of the table, from its backfill in `folder`: weekly macro F1 and AUC
     (mean and worst over the judged weeks), weeks under `floor`, models promoted, challengers
-    kept out, candidates fitted and their fitting seconds (what the policy costs alone)."""
+    kept out, fits (candidates, and promoted winners refitted on the whole window) and their
+    fitting seconds (what the policy costs alone)."""
     weekly = weekly_table(folder)
     summary = read_json(folder / paths.SUMMARY)
     judged = weekly[weekly["evaluated"] & (weekly["too_small"] == False) & weekly["macro_f1"].notna()]  # noqa: E712
@@ -120,6 +121,10 @@ def policy_row(name: str, overrides: dict, folder: Path, floor: float, models: l
             if candidate["trained"]:
                 fits += 1
                 seconds += read_json(folder / candidate["metrics_path"])["fit_seconds"]
+        refit = folder / paths.WINNER_DIR.format(week=week) / "metrics.json"
+        if refit.exists() and "refit_rows" in read_json(refit):  # the winner, fitted again on the whole window
+            fits += 1
+            seconds += read_json(refit)["fit_seconds"]
     return {
         "policy": name,
         "overrides": describe(overrides),
