@@ -805,11 +805,13 @@ def _calibration_section(records: list[dict], evaluations: dict[str, dict], clas
             f"{calibration_chart(pooled, classes)}<div>{table}</div></div></section>")
 
 
+# The columns shown, in order (a policy's overrides show when its name is hovered; the
+# judged weeks are the same for every policy).
 POLICY_COLUMNS = {
-    "policy": "policy", "overrides": "overrides", "mean_macro_f1": "mean macro F1", "worst_macro_f1": "worst macro F1",
+    "policy": "policy", "mean_macro_f1": "mean macro F1", "worst_macro_f1": "worst macro F1",
     "worst_week": "worst week", "mean_auc": "mean AUC", "worst_auc": "worst AUC",
     "weeks_under_floor": "weeks under the floor", "retrainings": "retrainings", "kept_out": "kept out",
-    "fits": "fits", "training_seconds": "training seconds", "judged_weeks": "judged weeks",
+    "fits": "fits", "training_seconds": "training seconds",
 }
 
 
@@ -819,9 +821,9 @@ def _policies_section(table: pd.DataFrame | None, plot_svg: str | None) -> str:
     parts = ['<section id="policies-section"><h2>Retraining policies side by side</h2>'
              '<p class="sub">Each policy of policies.yaml backfilled over the same weeks (reports/policies.csv, '
              'reports/policies.svg): weekly macro F1 and AUC over the judged weeks, weeks under the performance floor, '
-             "models promoted and what their fits cost.</p>"]
+             "models promoted and what their fits cost. Hover a policy for its overrides of params.yaml.</p>"]
     if table is not None:
-        columns = [c for c in POLICY_COLUMNS if c in table.columns] + [c for c in table.columns if c not in POLICY_COLUMNS]
+        columns = [c for c in POLICY_COLUMNS if c in table.columns]
         head = "".join(f"<th>{escape(POLICY_COLUMNS.get(c, c))}</th>" for c in columns)
         body = []
         for row in table.to_dict("records"):
@@ -830,8 +832,11 @@ def _policies_section(table: pd.DataFrame | None, plot_svg: str | None) -> str:
                 v = row[c]
                 text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else \
                     f"{v:.4f}" if isinstance(v, float) and c != "training_seconds" else str(v)
-                cls = ' class="text"' if c in ("policy", "overrides") else ""
-                cells.append(f"<td{cls}>{escape(text)}</td>")
+                if c == "policy":
+                    overrides = escape(str(row.get("overrides", "")), quote=True)
+                    cells.append(f'<td class="text" title="{overrides}">{escape(text)}</td>')
+                else:
+                    cells.append(f"<td>{escape(text)}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         parts.append(f'<table id="policies-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
     if plot_svg:

@@ -165,6 +165,7 @@ def plot(table: pd.DataFrame, weekly: dict[str, pd.DataFrame], floor: float, pat
         trade_off.annotate(f"{', '.join(same['policy'])} ({under} wk < floor)", (retrainings, mean_f1),
                            fontsize=8, xytext=(4, 4), textcoords="offset points")
     trade_off.set(title="Trade-off", xlabel="models promoted (retrainings)", ylabel="mean weekly macro F1")
+    trade_off.margins(x=0.6, y=0.15)  # room for the labels right of the points
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, metadata={"Date": None})
