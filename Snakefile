@@ -7,7 +7,7 @@ import sys
 
 from weekly import steps
 from weekly.algorithms import ALGORITHMS
-from weekly.config import validate_params
+from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.logs import weeks_on_console
 
@@ -17,6 +17,8 @@ sys.setrecursionlimit(100_000)
 
 
 configfile: "params.yaml"
+# Snakemake reads it with PyYAML, which keeps the last of two equal keys: refuse them.
+read_yaml("params.yaml")
 # `snakemake --report report.html`: this text opens it; the lifecycle's outputs are in it.
 report: "report/workflow.rst"
 

@@ -103,3 +103,14 @@ def test_bad_params_file(backfill, tmp_path, edit, words):
     for word in words:
         assert word in result.stderr
     assert file_states(root, "weeks/**/*") == before
+
+
+def test_a_key_given_twice_in_params_yaml_stops_the_run(backfill, tmp_path):
+    # PyYAML (and so Snakemake's configfile) would keep the second `seed` silently
+    root = clone(backfill[0], tmp_path / "twice")
+    (root / "params.yaml").write_text((root / "params.yaml").read_text() + "seed: 7\n")
+    before = file_states(root, "weeks/**/*")
+    result = snakemake(root, "all_weeks", check=False)
+    assert result.returncode != 0
+    assert "params.yaml: key 'seed' is given twice" in result.stderr
+    assert file_states(root, "weeks/**/*") == before

@@ -129,3 +129,23 @@ def test_week_counts_in_the_comments_are_the_chains(repo_root):
     for name in ("params.yaml", "Snakefile"):
         counts = [int(n) for n in re.findall(r"\b(\d{3,})[ -]weeks?\b", (repo_root / name).read_text())]
         assert counts and set(counts) == {length}, (name, counts)
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    (tmp_path / "params.yaml").write_text("seed: 1\ntrain:\n  window_weeks: 20\n  window_weeks: 30\n")
+    with pytest.raises(ConfigError, match=r"params.yaml: key 'window_weeks' is given twice \(lines 3 and 4\)"):
+        load_params(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("model_name", "credit's"), ("model_name", "a/b"), ("alias", "latest"), ("alias", "v3"), ("alias", "two words"),
+    ("experiment", 'say "hi"'),
+])
+def test_registry_names_mlflow_would_refuse_or_misread_are_refused(key, value):
+    with pytest.raises(ConfigError, match=f"registry.{key}"):
+        validate_params({"registry": {key: value}})
+
+
+def test_registry_names_mlflow_accepts_pass():
+    params = validate_params({"registry": {"model_name": "credit-scoring.v2_eu", "alias": "champion-policy-every-60d"}})
+    assert params["registry"]["alias"] == "champion-policy-every-60d"

@@ -62,3 +62,20 @@ def test_mlflow_tracking_uri_points_the_registry_elsewhere(backfill, tmp_path, r
 
     assert [v.tags["week"] for v in versions(other)] == [week]
     assert len(versions(root / "mlflow.db")) == 3  # the embedded store is untouched
+
+
+def test_an_unreachable_tracking_server_fails_the_registration_at_once_in_one_line(backfill, tmp_path, repo_root):
+    # MLflow alone retries for ~250 s, saying nothing; port 9 (discard) is closed here
+    root = clone(backfill[0], tmp_path / "down")
+    week = TINY_RETRAIN_WEEKS[0]
+    env = {**tool_env(), "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
+    result = subprocess.run(
+        ["python", str(repo_root / "scripts" / "register.py"), "--week", week, "--decision", f"weeks/{week}/decision.json",
+         "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
+         "--out", "out.json", "--winner-model", "winner", *window_arguments(root, week)],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1 and not (root / "out.json").exists()
+    errors = [line for line in result.stderr.splitlines() if "unreachable" in line]
+    assert len(errors) == 1 and "MLflow tracking server http://127.0.0.1:9 is unreachable" in errors[0]
+    assert "Traceback" not in result.stderr

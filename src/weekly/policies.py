@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from weekly import fit_cache, paths
-from weekly.config import ConfigError, validate_params
+from weekly.config import ConfigError, read_yaml, validate_params
 from weekly.io import read_json, write_csv
 
 FOLDER = "policies"  # policies/<name>/: one policy's params.yaml, weeks/, models/, reports/, logs/
@@ -38,12 +38,7 @@ COLUMNS = ["policy", "overrides", "mean_macro_f1", "worst_macro_f1", "worst_week
 def read_policies(path: str | Path) -> dict[str, dict]:
     """The policies of `path`: name -> overrides (dotted key -> value), in the file's order."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml(path)
     policies = raw.get("policies") if isinstance(raw, dict) else None
     if not isinstance(policies, dict) or not policies:
         raise ConfigError(f"{path}: expected a mapping 'policies:' of name -> overrides")

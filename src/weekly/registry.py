@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from weekly.errors import WeeklyError
 from weekly.logs import off_console
 
 log = logging.getLogger(__name__)
@@ -72,16 +73,47 @@ def store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class RegistryError(WeeklyError):
+    """The registry cannot be used: the message says which and what to do."""
+
+
+def _fail_fast(uri: str) -> None:
+    """A tracking server that is down fails the step at once, in one line naming it, instead
+    of MLflow's ~250 s of silent retries. MLflow's own settings, when set, win: requests time
+    out after MLFLOW_HTTP_REQUEST_TIMEOUT seconds (10 here) and are retried
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES times (2 here)."""
+    import urllib.error
+    import urllib.request
+
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        pass  # it answers (a proxy or an older server without /health): MLflow says the rest
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RegistryError(
+            f"MLflow tracking server {uri} is unreachable ({reason}); start it, or unset "
+            "MLFLOW_TRACKING_URI to use the embedded store"
+        ) from None
+
+
 @contextmanager
 def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
     """MLflow pointed at the chain's store, under its lock: a client, and whether the store
     is the embedded one of params.yaml."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = tracking_uri(registry)
+    if uri.startswith(("http://", "https://")):
+        _fail_fast(uri)
     import mlflow
     from mlflow import MlflowClient
 
     off_console("mlflow")
-    uri = tracking_uri(registry)
     # Decided now: mlflow.set_tracking_uri puts the uri into MLFLOW_TRACKING_URI.
     embedded = uri == embedded_uri(registry)
     with store_lock(uri):
