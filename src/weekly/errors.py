@@ -12,3 +12,8 @@ class WeeklyError(ValueError):
 
 class StepError(WeeklyError):
     """A step's inputs do not fit together (window files, predictions against labels, ...)."""
+
+
+class StateError(WeeklyError):
+    """A file the chain wrote earlier is unreadable or inconsistent: the message names it and
+    says what to do."""

@@ -1,6 +1,7 @@
 """Atomic file writes: a reader never sees half a file, a failed step leaves nothing behind."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -11,9 +12,15 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from weekly.errors import StateError
+
 
 def _sibling(path: Path) -> Path:
     # Not tempfile.mkstemp/mkdtemp: their 0600/0700 modes would outlive the rename.
+    # A write cut by kill -9 leaves its temporary sibling; the job that writes the same path
+    # again (the resumed run) removes it.
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
@@ -43,8 +50,15 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    """Read a JSON file."""
-    return json.loads(Path(path).read_text())
+    """Read a JSON file; a corrupt one (a write cut short, a hand edit) is a StateError naming it."""
+    text = Path(path).read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}): the file was cut short or edited; "
+            "delete it and run the chain again to remake it"
+        ) from None
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
