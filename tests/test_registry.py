@@ -79,3 +79,28 @@ def test_an_unreachable_tracking_server_fails_the_registration_at_once_in_one_li
     errors = [line for line in result.stderr.splitlines() if "unreachable" in line]
     assert len(errors) == 1 and "MLflow tracking server http://127.0.0.1:9 is unreachable" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_run_left_running_by_a_crash_is_closed_as_failed_when_the_week_is_registered_again(backfill, tmp_path,
+                                                                                               repo_root):
+    from mlflow import MlflowClient
+
+    root = clone(backfill[0], tmp_path / "crashed")
+    week = TINY_RETRAIN_WEEKS[1]
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("credit-scoring-weekly")
+    # a crash inside MLflow logging: the run never ended, no version was made
+    cut = client.create_run(exp.experiment_id, run_name=f"{week}-lightgbm", tags={"week": week}).info.run_id
+    other = client.create_run(exp.experiment_id, run_name="another week", tags={"week": TINY_RETRAIN_WEEKS[2]}).info.run_id
+    for version in client.search_model_versions(f"name = 'credit-scoring' and tags.week = '{week}'"):
+        client.delete_model_version("credit-scoring", version.version)
+    result = subprocess.run(
+        ["python", str(repo_root / "scripts" / "register.py"), "--week", week, "--decision", f"weeks/{week}/decision.json",
+         "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
+         "--previous-tracker", f"weeks/{TINY_RETRAIN_WEEKS[0]}/tracker.json",
+         "--out", "out.json", "--winner-model", "winner", *window_arguments(root, week)],
+        cwd=root, env=tool_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert client.get_run(cut).info.status == "FAILED"
+    assert client.get_run(other).info.status == "RUNNING"  # another week's run is not this week's business

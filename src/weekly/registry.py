@@ -232,6 +232,8 @@ def register_week(
         existing = _find_version(client, name, key) if promote else None
         if existing is None:
             exp_id = _experiment_id(client, registry, embedded)
+            if embedded:
+                _close_interrupted_runs(client, exp_id, week)
             if not promote:
                 if not client.search_runs([exp_id], f"tags.registration_key = '{key}'", max_results=1):
                     for cand in candidates:
@@ -282,6 +284,16 @@ def registration_key(candidates: list[dict]) -> str:
     """
     joined = "|".join(sorted(f"{c['fingerprint']}:{c['model_sha256']}" for c in candidates))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def _close_interrupted_runs(client: Any, exp_id: str, week: str) -> None:
+    # A run still RUNNING for the week was cut by a crash (under the store's lock no other
+    # process is logging): the re-run week closes it as FAILED. Not done on a server, where
+    # another chain may be logging that week right now.
+    for run in client.search_runs([exp_id], f"tags.week = '{week}' and attributes.status = 'RUNNING'"):
+        client.set_terminated(run.info.run_id, "FAILED")
+        log.info("week %s: MLflow run %s, left running by an interrupted registration, closed as FAILED",
+                 week, run.info.run_id)
 
 
 def _find_version(client: Any, name: str, key: str) -> Any:
