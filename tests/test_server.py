@@ -117,3 +117,43 @@ def test_the_tiny_chain_registers_into_mlflow_server_on_postgresql(server, tmp_p
              f"rows = pd.read_parquet('data/raw/applications/{TINY_WEEKS[-1]}.parquet').head(5); "
              "print(m.predict(rows.drop(columns=['application_id', 'application_date'])).shape[0])")
     assert run(["python", "-c", probe], root, env=env).stdout.strip().splitlines()[-1] == "5"
+
+
+@pytest.mark.slow
+def test_two_chains_registering_the_same_training_at_once_on_a_server_leave_one_version(server, backfill, tmp_path,
+                                                                                          repo_root):
+    import yaml
+    from mlflow import MlflowClient
+
+    from helpers import clone, tool_env
+
+    root = clone(backfill[0], tmp_path / "race")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["registry"]["model_name"] = "race-test"  # a model of its own on the shared server
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    week = TINY_RETRAIN_WEEKS[0]
+    window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
+    env = {**tool_env(), "MLFLOW_TRACKING_URI": server}
+    rounds = []
+    for attempt in range(3):  # the same training registered by two processes at once, three times
+        client = MlflowClient(tracking_uri=server, registry_uri=server)
+        for version in client.search_model_versions("name = 'race-test'"):
+            client.delete_model_version("race-test", version.version)
+        both = [subprocess.Popen(
+            ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
+             "--decision", f"weeks/{week}/decision.json",
+             "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
+             "--out", f"out-{attempt}-{side}.json", "--winner-model", f"winner-{attempt}-{side}",
+             "--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
+             "--window-outcomes", *[f"data/raw/outcomes/{w}.parquet" for w in window]],
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for side in "ab"]
+        for process in both:
+            _, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err
+        trackers = [json.loads((root / f"out-{attempt}-{side}.json").read_text()) for side in "ab"]
+        versions = client.search_model_versions("name = 'race-test'")
+        keys = [v.tags["registration_key"] for v in versions]
+        assert len(versions) == 1 and len(set(keys)) == 1, [(v.version, v.tags["registration_key"]) for v in versions]
+        assert trackers[0]["model_version"] == trackers[1]["model_version"] == str(versions[0].version)
+        rounds.append(versions[0].version)
+    assert len(rounds) == 3

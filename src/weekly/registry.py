@@ -259,8 +259,9 @@ def register_week(
                 f"Week {week}: {winner}, validation macro F1 {best['valid_metrics']['macro_f1']:.4f}, "
                 f"trained on weeks {best['window'][0]}..{best['window'][-1]} ({best['train_rows']} training rows)."
             ))
-            existing = client.get_model_version(name, version.version)
-            reused = False
+            existing, reused = _first_of_key(client, name, key, version.version), False
+            if str(existing.version) != str(version.version):
+                reused = True
         else:
             reused = True
         _move_alias(client, name, alias, existing, week)
@@ -294,6 +295,20 @@ def _close_interrupted_runs(client: Any, exp_id: str, week: str) -> None:
         client.set_terminated(run.info.run_id, "FAILED")
         log.info("week %s: MLflow run %s, left running by an interrupted registration, closed as FAILED",
                  week, run.info.run_id)
+
+
+def _first_of_key(client: Any, name: str, key: str, created: str) -> Any:
+    """The version that keeps registration `key`: the first one made. Another chain on the
+    same server may have registered the same training at the same moment (nothing
+    serialises two clients of a server); version numbers grow in creation order, so each
+    side, looking after its own creation, sees the same first version, and the later side
+    deletes the one it made: one version per key, whichever chain was first."""
+    first = _find_version(client, name, key)
+    if str(first.version) != str(created):
+        client.delete_model_version(name, created)
+        log.info("version %s of %s duplicated version %s (key %s, registered at the same moment by another "
+                 "chain): deleted, version %s serves", created, name, first.version, key, first.version)
+    return first
 
 
 def _find_version(client: Any, name: str, key: str) -> Any:
