@@ -5,10 +5,11 @@ due, register the winner, predict D's applications, evaluate on D's labels.
 """
 import sys
 
-from weekly import steps
+from weekly import paths, steps
 from weekly.algorithms import ALGORITHMS
 from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
+from weekly.registry import check_store
 from weekly.logs import weeks_on_console
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
@@ -33,6 +34,8 @@ config.update(
     )
 )
 check_raw_folder(config["data"]["raw_dir"], config["data"]["columns"], config["data"]["generate"])
+# A lost MLflow store stops the run (the message says how to register the chain again).
+check_store(config["registry"], paths.LATEST_TRACKER)
 # One line per finished week on the console instead of Snakemake's lines per job
 # (`--verbose` shows those; a dry run lists its jobs as usual).
 weeks_on_console(workflow)

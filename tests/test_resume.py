@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from helpers import BIN, TINY_WEEKS, make_project, snakemake, tool_env
+from helpers import BIN, TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, make_project, snakemake, tool_env
 
 
 def test_backfill_resumes_after_a_hard_kill(backfill, tmp_path):
@@ -41,3 +41,24 @@ def test_backfill_resumes_after_a_hard_kill(backfill, tmp_path):
 
     uri = f"sqlite:///{root / 'mlflow.db'}"
     assert len(MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions("name = 'credit-scoring'")) == 3
+
+
+def test_a_lost_mlflow_store_stops_the_run_and_the_chain_registers_again_as_told(backfill, tmp_path):
+    import json
+    from mlflow import MlflowClient
+
+    root = clone(backfill[0], tmp_path / "lost")
+    (root / "mlflow.db").unlink()
+    result = snakemake(root, "-n", "all_weeks", check=False)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "the MLflow store sqlite:///mlflow.db" in said and "is missing" in said and "--forcerun register" in said
+
+    snakemake(root, "--forcerun", "register", "all_weeks", env={"WEEKLY_REGISTER_AGAIN": "1"})
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    versions = sorted(client.search_model_versions("name = 'credit-scoring'"), key=lambda v: int(v.version))
+    assert [v.tags["week"] for v in versions] == TINY_RETRAIN_WEEKS  # the same versions, in week order
+    for week in TINY_WEEKS:
+        tracker = json.loads((root / "weeks" / week / "tracker.json").read_text())
+        assert client.get_model_version("credit-scoring", tracker["model_version"]).tags["week"] == \
+            tracker["last_retraining_date"]

@@ -47,6 +47,27 @@ def tracking_uri(registry: dict) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or embedded_uri(registry)
 
 
+REGISTER_AGAIN = "WEEKLY_REGISTER_AGAIN"  # set to 1: the run registers the chain into a new store
+
+
+def check_store(registry: dict, latest_tracker: str) -> None:
+    """Stop before anything runs when the chain has registered models (its latest tracker
+    is there) but its embedded store is gone: the trackers would name versions that exist
+    nowhere, and a re-run week would register its model as version 1 again. Cheap (no
+    MLflow import); a tracking server is not checked here."""
+    uri = tracking_uri(registry)
+    if not uri.startswith("sqlite:///") or not os.path.exists(latest_tracker) or os.environ.get(REGISTER_AGAIN) == "1":
+        return
+    db = Path(uri.removeprefix("sqlite:///"))
+    if not db.exists():
+        raise RegistryError(
+            f"{latest_tracker} names a registered model, but the MLflow store {uri} ({db}) is missing: restore it "
+            f"from a copy, or register the chain again into a new store with "
+            f"`{REGISTER_AGAIN}=1 snakemake --cores all --forcerun register all_weeks` (the fits are reproducible: "
+            f"the same versions, in week order)"
+        )
+
+
 def serving_alias(registry: dict) -> str:
     """The alias this chain moves: `registry.alias` for the project's own chain; for a DVC
     experiment (DVC_EXP_NAME set) `<alias>-<experiment>`, so that an experiment never moves
