@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from helpers import BIN, TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, make_project, snakemake, tool_env
 
@@ -62,3 +63,21 @@ def test_a_lost_mlflow_store_stops_the_run_and_the_chain_registers_again_as_told
         tracker = json.loads((root / "weeks" / week / "tracker.json").read_text())
         assert client.get_model_version("credit-scoring", tracker["model_version"]).tags["week"] == \
             tracker["last_retraining_date"]
+
+
+def test_a_tracker_pointing_at_another_model_file_stops_the_week_before_it_scores(backfill, tmp_path):
+    import json
+
+    root = clone(backfill[0], tmp_path / "swapped")
+    week = TINY_WEEKS[-1]
+    tracker = json.loads((root / "weeks" / week / "tracker.json").read_text())
+    native = Path(tracker["model_path"]).name
+    # another week's model of the same algorithm: it would load and score without a complaint
+    swapped = next(str(p.relative_to(root)) for p in sorted(root.glob(f"models/*/*/{native}"))
+                   if str(p.relative_to(root)) != tracker["model_path"])
+    (root / "weeks" / week / "tracker.json").write_text(json.dumps({**tracker, "model_path": swapped}))
+    result = snakemake(root, "--force", f"weeks/{week}/preds.parquet", check=False)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"{swapped}, the model serving week {week}" in said
+    assert f"is not the file registered as version {tracker['model_version']}" in said

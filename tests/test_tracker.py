@@ -4,7 +4,7 @@ ORIGINAL_FIELDS = {"last_retraining_date", "model_name", "model_version", "model
 
 
 def registered_state():
-    winner = {"algo": "catboost", "valid_metrics": {"macro_f1": 0.81}, "model_path": "models/2022-01-16/catboost/model.cbm",
+    winner = {"algo": "catboost", "valid_metrics": {"macro_f1": 0.81}, "model_path": "models/2022-01-16/catboost/model.cbm", "model_sha256": "ab" * 32,
               "window": ["2021-12-26", "2022-01-02", "2022-01-09"]}
     selection = {"winner": "catboost", "scores": {"lightgbm": 0.8, "catboost": 0.81}}
     registration = {"model_name": "credit-scoring", "version": "3", "model_uri": "models:/credit-scoring/3",

@@ -31,7 +31,7 @@ from weekly.data import (
     read_labelled_weeks,
     read_outcomes,
 )
-from weekly.errors import StepError
+from weekly.errors import StateError, StepError
 from weekly.io import atomic_dir, read_json, write_csv, write_json, write_parquet
 from weekly.logs import PROGRESS, logged
 from weekly.metrics import class_mix, classification_report, risk_report
@@ -357,17 +357,26 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_model(algo: str, path: str, mtime_ns: int) -> Any:
-    # Weeks that do not retrain reuse the model loaded for the week before.
-    return models.load(algo, path)
+def _cached_model(algo: str, path: str, mtime_ns: int) -> tuple[Any, str]:
+    # Weeks that do not retrain reuse the model loaded (and its digest) for the week before.
+    return models.load(algo, path), provenance.file_digest(path)
 
 
 def _serving_model(state: dict, whose: str) -> Any:
-    """The native model a tracker names; a missing file is a clear error (`whose`: which week's)."""
+    """The native model a tracker names; a missing file, or one whose bytes are not those the
+    tracker registered, is a clear error (`whose`: which week's)."""
     path = state["model_path"]
     if not os.path.exists(path):
         raise StepError(f"{path}, the model serving {whose}, is missing: `snakemake all_weeks` rebuilds it")
-    return _cached_model(state["model_type"], path, os.stat(path).st_mtime_ns)
+    model, digest = _cached_model(state["model_type"], path, os.stat(path).st_mtime_ns)
+    expected = state.get("model_sha256")
+    if expected and digest != expected:
+        raise StateError(
+            f"{path}, the model serving {whose}, is not the file registered as version {state['model_version']} "
+            f"(sha256 {digest[:12]}... instead of {expected[:12]}...): the file was replaced or the tracker edited; "
+            f"delete the week's folder under models/ and run `snakemake all_weeks` to make it again"
+        )
+    return model
 
 
 @logged

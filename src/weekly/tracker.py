@@ -28,6 +28,7 @@ def after_retraining(week: str, winner: dict, selection: dict, registration: dic
         "model_uri": registration["model_uri"],
         "model_alias": registration["alias"],
         "model_path": winner["model_path"],
+        "model_sha256": winner["model_sha256"],  # the served file's bytes, checked before it scores
         "trained_until": winner["window"][-1],  # the newest week it learned from
         "selection": selection,
     }
