@@ -31,12 +31,16 @@ def registry(root):
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def committed_project(root):
-    root = make_project(root, {"week": WEEK})
+def commit_all(root, message):
+    """Make `root` a git repository whose one commit holds every file in it."""
     run(["git", "init", "-q"], root)
     run(["git", "add", "-A"], root)
-    run(["git", "commit", "-qm", "tiny project"], root)
+    run(["git", "commit", "-qm", message], root)
     return root
+
+
+def committed_project(root):
+    return commit_all(make_project(root, {"week": WEEK}), "tiny project")
 
 
 def test_dvc_repro_builds_the_named_week_and_its_metrics(tmp_path):
@@ -176,10 +180,7 @@ def reports_project(root):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")
-    run(["git", "init", "-q"], root)
-    run(["git", "add", "-A"], root)
-    run(["git", "commit", "-qm", "reports"], root)
-    return root
+    return commit_all(root, "reports")
 
 
 def test_dvc_plots_draw_the_weekly_figures_against_time(tmp_path):
@@ -311,9 +312,7 @@ def test_a_fresh_clone_compares_with_its_commit(tmp_path):
         if (REPO / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
-    run(["git", "init", "-q"], source)
-    run(["git", "add", "-A"], source)
-    run(["git", "commit", "-qm", "as committed"], source)
+    commit_all(source, "as committed")
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(source), str(clone)], tmp_path)
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from weekly.io import atomic_dir, read_json, write_json
+from weekly.io import atomic_dir, copy_files, read_json, write_json
 
 ENVIRONMENT = "WEEKLY_FIT_CACHE"
 RECORD = "candidate.json"  # the trainer's record, beside the model folder's files
@@ -53,9 +52,7 @@ def restore(entry: Path | None, model: str | Path) -> dict | None:
         return None
     record = read_json(entry / RECORD)
     with atomic_dir(model) as tmp:
-        for path in entry.iterdir():
-            if path.name != RECORD:
-                shutil.copy2(path, tmp / path.name)
+        copy_files(entry, tmp, leave_out=(RECORD,))
     return {**record, **{field: str(Path(model) / record[field]) for field in PATH_FIELDS}}
 
 
@@ -64,7 +61,5 @@ def store(entry: Path | None, model: str | Path, record: dict) -> None:
     if entry is None:
         return
     with atomic_dir(entry) as tmp:
-        for path in Path(model).iterdir():
-            if not path.name.startswith("."):  # Snakemake's marks are its own
-                shutil.copy2(path, tmp / path.name)
+        copy_files(model, tmp)
         write_json(tmp / RECORD, {**record, **{field: Path(record[field]).name for field in PATH_FIELDS}})

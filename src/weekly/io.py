@@ -88,3 +88,11 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def copy_files(source: str | Path, target: str | Path, leave_out: tuple[str, ...] = ()) -> None:
+    """Copy the files of folder `source` into folder `target`, but hidden ones (Snakemake's
+    marks) and `leave_out`."""
+    for path in Path(source).iterdir():
+        if not path.name.startswith(".") and path.name not in leave_out:
+            shutil.copy2(path, Path(target) / path.name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from weekly.data import (
     read_outcomes,
 )
 from weekly.errors import StateError, StepError
-from weekly.io import atomic_dir, read_json, write_csv, write_json, write_parquet
+from weekly.io import atomic_dir, copy_files, read_json, write_csv, write_json, write_parquet
 from weekly.logs import PROGRESS, logged
 from weekly.metrics import class_mix, classification_report, risk_report
 from weekly.weeks import parse_week
@@ -224,9 +223,7 @@ def _winner_model(week: str, winner: dict, window: dict, applications: list[str]
     fitting = winner["fitting"]
     if not fitting["refit"]:
         with atomic_dir(folder) as tmp:
-            for path in Path(winner["model_path"]).parent.iterdir():
-                if not path.name.startswith("."):
-                    shutil.copy2(path, tmp / path.name)
+            copy_files(Path(winner["model_path"]).parent, tmp)
         return {**winner, "model_path": str(models.native_path(winner["algo"], folder))}
     algo = winner["algo"]
     settings = [columns, winner["hyperparameters"], fitting, winner["seed"], threads, window, "refit"]
