@@ -135,7 +135,7 @@ def test_two_chains_registering_the_same_training_at_once_on_a_server_leave_one_
     window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
     env = {**tool_env(), "MLFLOW_TRACKING_URI": server}
     rounds = []
-    for attempt in range(3):  # the same training registered by two processes at once, three times
+    for attempt in range(10):  # the same training registered by two processes at once, ten times
         client = MlflowClient(tracking_uri=server, registry_uri=server)
         for version in client.search_model_versions("name = 'race-test'"):
             client.delete_model_version("race-test", version.version)
@@ -156,4 +156,4 @@ def test_two_chains_registering_the_same_training_at_once_on_a_server_leave_one_
         assert len(versions) == 1 and len(set(keys)) == 1, [(v.version, v.tags["registration_key"]) for v in versions]
         assert trackers[0]["model_version"] == trackers[1]["model_version"] == str(versions[0].version)
         rounds.append(versions[0].version)
-    assert len(rounds) == 3
+    assert len(rounds) == 10

@@ -8,7 +8,7 @@ def registered_state():
               "window": ["2021-12-26", "2022-01-02", "2022-01-09"]}
     selection = {"winner": "catboost", "scores": {"lightgbm": 0.8, "catboost": 0.81}}
     registration = {"model_name": "credit-scoring", "version": "3", "model_uri": "models:/credit-scoring/3",
-                    "alias": "champion"}
+                    "alias": "champion", "registration_key": "0123456789abcdef"}
     return after_retraining("2022-01-16", winner, selection, registration)
 
 
@@ -20,6 +20,7 @@ def test_after_retraining_holds_the_original_tracker_fields_and_the_model_path()
     assert state["macro_f1_score"] == 0.81
     assert state["model_path"].endswith("model.cbm") and state["model_uri"] == "models:/credit-scoring/3"
     assert state["retrained"] is True and state["model_alias"] == "champion" and state["trained_until"] == "2022-01-09"
+    assert state["registration_key"] == "0123456789abcdef"
 
 
 def test_carry_over_keeps_the_serving_model_and_marks_the_week():

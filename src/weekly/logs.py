@@ -103,12 +103,24 @@ def to_console(name: str = "weekly", stream=None) -> None:
         logger.addHandler(handler)
 
 
-def off_console(name: str) -> None:
+def off_console(name: str, *reraised: str) -> None:
     """Keep a library's informational records off the console (its warnings still show);
-    the job log still receives them."""
+    the job log still receives them. `reraised`: its loggers that log an error with its
+    traceback before raising it: the step reports the exception in one line instead."""
     for handler in logging.getLogger(name).handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
             handler.setLevel(logging.WARNING)
+            if reraised and not any(isinstance(f, _NotFrom) for f in handler.filters):
+                handler.addFilter(_NotFrom(reraised))
+
+
+class _NotFrom(logging.Filter):
+    def __init__(self, loggers: tuple[str, ...]) -> None:
+        super().__init__()
+        self.loggers = loggers
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name not in self.loggers
 
 
 # Snakemake's records about single jobs; the week lines replace them on the console.

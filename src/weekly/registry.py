@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import re
+import sqlite3
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -48,24 +49,67 @@ def tracking_uri(registry: dict) -> str:
 
 
 REGISTER_AGAIN = "WEEKLY_REGISTER_AGAIN"  # set to 1: the run registers the chain into a new store
+REGISTER_AGAIN_COMMAND = f"`{REGISTER_AGAIN}=1 snakemake --cores all --forcerun register all_weeks`"
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    """The database file of a SQLite store URI (also `sqlite:///file:<path>?mode=ro&uri=true`);
+    None for a server."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").removeprefix("file:").split("?")[0])
 
 
 def check_store(registry: dict, latest_tracker: str) -> None:
     """Stop before anything runs when the chain has registered models (its latest tracker
     is there) but its embedded store is gone: the trackers would name versions that exist
-    nowhere, and a re-run week would register its model as version 1 again. Cheap (no
-    MLflow import); a tracking server is not checked here."""
+    nowhere, and a re-run week would register its model as version 1 again. A store that
+    came with a copied or moved project is pointed at this project's artifact folder. Cheap
+    (no MLflow import); a tracking server is checked by the steps that use it."""
     uri = tracking_uri(registry)
-    if not uri.startswith("sqlite:///") or not os.path.exists(latest_tracker) or os.environ.get(REGISTER_AGAIN) == "1":
+    db = _sqlite_file(uri)
+    if db is None or not os.path.exists(latest_tracker) or os.environ.get(REGISTER_AGAIN) == "1":
+        relocate_artifacts(registry)
         return
-    db = Path(uri.removeprefix("sqlite:///"))
     if not db.exists():
         raise RegistryError(
             f"{latest_tracker} names a registered model, but the MLflow store {uri} ({db}) is missing: restore it "
-            f"from a copy, or register the chain again into a new store with "
-            f"`{REGISTER_AGAIN}=1 snakemake --cores all --forcerun register all_weeks` (the fits are reproducible: "
-            f"the same versions, in week order)"
+            f"from a copy, or register the chain again into a new store with {REGISTER_AGAIN_COMMAND} (the fits "
+            f"are reproducible: the same versions, in week order)"
         )
+    relocate_artifacts(registry)
+
+
+# Where MLflow's SQL store keeps the artifact locations it derives from an experiment's.
+_LOCATIONS = {"experiments": ("artifact_location",), "runs": ("artifact_uri",), "logged_models": ("artifact_location",),
+              "model_versions": ("source", "storage_location")}
+
+
+def relocate_artifacts(registry: dict) -> None:
+    """MLflow stores absolute artifact locations: an embedded store copied or moved with its
+    project still names the old folder's `mlartifacts/`, so that the copy would read the
+    original's files and write new ones into them. Such a store is pointed at this
+    project's artifact folder, in one transaction, before MLflow opens it."""
+    uri = tracking_uri(registry)
+    db = _sqlite_file(uri)
+    if uri != embedded_uri(registry) or db is None or not db.exists() or "mode=ro" in uri:
+        return
+    here = _project_path(registry["artifact_dir"]).resolve().as_uri()
+    with store_lock(uri), contextlib.closing(sqlite3.connect(db)) as con:
+        try:
+            row = con.execute("SELECT artifact_location FROM experiments WHERE name = ?",
+                              (registry["experiment"],)).fetchone()
+        except sqlite3.Error:
+            return  # not (yet) an MLflow store: MLflow creates or reports it
+        old = row[0] if row else None
+        if old is None or old == here or not old.startswith("file://"):
+            return
+        with con:
+            for table, columns in _LOCATIONS.items():
+                for column in columns:
+                    con.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                                f"WHERE substr({column}, 1, ?) = ?", (here, len(old) + 1, len(old), old))
+    log.info("MLflow store %s came from another folder: its artifact locations moved from %s to %s", db, old, here)
 
 
 def serving_alias(registry: dict) -> str:
@@ -81,10 +125,10 @@ def serving_alias(registry: dict) -> str:
 @contextmanager
 def store_lock(uri: str) -> Iterator[None]:
     """Serialise access to a SQLite store across processes; a no-op for a server."""
-    if not uri.startswith("sqlite:///"):
+    db = _sqlite_file(uri)
+    if db is None:
         yield
         return
-    db = Path(uri.removeprefix("sqlite:///"))
     db.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{db}.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -134,13 +178,33 @@ def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
     import mlflow
     from mlflow import MlflowClient
 
-    off_console("mlflow")
+    off_console("mlflow", "mlflow.store.db.utils")
     # Decided now: mlflow.set_tracking_uri puts the uri into MLFLOW_TRACKING_URI.
     embedded = uri == embedded_uri(registry)
-    with store_lock(uri):
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        yield MlflowClient(tracking_uri=uri, registry_uri=uri), embedded
+    db = _sqlite_file(uri)
+    try:
+        if db is not None and db.exists() and not (os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)):
+            raise PermissionError("Permission denied")
+        relocate_artifacts(registry)
+        with store_lock(uri):
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_registry_uri(uri)
+            yield MlflowClient(tracking_uri=uri, registry_uri=uri), embedded
+    except Exception as exc:
+        if _read_only(exc):
+            raise RegistryError(
+                f"the MLflow store {uri} is read-only ({_read_only(exc)}): make the store's file and folder writable, "
+                f"or point MLFLOW_TRACKING_URI at a store this run may write; the week's files are unchanged"
+            ) from None
+        raise
+
+
+def _read_only(exc: BaseException) -> str | None:
+    """What says that a store refused a write, if that is what `exc` is."""
+    for said in ("attempt to write a readonly database", "read-only", "readonly", "Permission denied"):
+        if said in str(exc):
+            return said
+    return None
 
 
 def _experiment_id(client: Any, registry: dict, embedded: bool, name: str | None = None) -> str:
@@ -234,8 +298,12 @@ def register_week(
     example: pd.DataFrame,
     columns: dict,
     gate: dict | None = None,
+    serving: dict | None = None,
 ) -> dict:
     """Log every candidate as a run, register the winner, move the alias to it.
+
+    First the store is checked: the `serving` tracker's version must be there with its
+    registration (_check_versions), and the alias must belong to this project (`registry.project`).
 
     With a challenger `gate` that did not pass, the candidates are logged (with both
     scores) and nothing is registered: `promoted` is False. Idempotent: when a version (or,
@@ -250,6 +318,9 @@ def register_week(
     with _open_store(registry) as (client, embedded):
         import mlflow
 
+        if serving is not None:
+            _check_versions(client, registry, [serving])
+        _check_owner(client, registry, alias)
         existing = _find_version(client, name, key) if promote else None
         if existing is None:
             exp_id = _experiment_id(client, registry, embedded)
@@ -285,10 +356,11 @@ def register_week(
                 reused = True
         else:
             reused = True
-        _move_alias(client, name, alias, existing, week)
+        _move_alias(client, registry, alias, existing, week)
     return {
         "model_name": name,
         "version": str(existing.version),
+        "registration_key": key,
         "model_uri": f"models:/{name}/{existing.version}",
         "alias": alias,
         "run_id": existing.run_id,
@@ -337,13 +409,67 @@ def _find_version(client: Any, name: str, key: str) -> Any:
     return min(found, key=lambda v: int(v.version)) if found else None
 
 
-def _move_alias(client: Any, name: str, alias: str, version: Any, week: str) -> None:
+def _check_versions(client: Any, registry: dict, trackers: list[dict]) -> None:
+    """Each version the trackers name must be in the registry with the registration key and
+    the native file's digest that the tracker recorded: otherwise the store is not the one
+    the chain registered into (lost, replaced, or another chain's under the same name), and
+    the weekly figures would name models that are not the ones served."""
+    named = {}
+    for state in trackers:
+        named.setdefault((state["model_name"], str(state["model_version"])), state)
+    held = {}
+    for name in {name for name, _ in named}:
+        held.update({(name, str(v.version)): v for v in client.search_model_versions(f"name = '{name}'")})
+    for (name, number), state in named.items():
+        version = held.get((name, number))
+        recorded = {"registration_key": state.get("registration_key"), "model_sha256": state.get("model_sha256")}
+        if version is None:
+            problem = "is not there"
+        else:
+            differ = [k for k, v in recorded.items() if v and version.tags.get(k) not in (None, v)]
+            if not differ:
+                continue
+            problem = f"has another {differ[0]} ({version.tags[differ[0]][:16]}, the tracker says {recorded[differ[0]][:16]})"
+        raise RegistryError(
+            f"week {state['week']}'s tracker names version {number} of {name}, which {problem} in the MLflow store "
+            f"{tracking_uri(registry)}: the store is not the one this chain registered into (lost, replaced, or "
+            f"another chain's under the same model name). Restore it, or register the chain again with "
+            f"{REGISTER_AGAIN_COMMAND} (into an empty store, or with a registry.model_name of its own)"
+        )
+
+
+OWNER_TAG = "project.{alias}"  # a registered model's tag naming the project that moves `alias`
+
+
+def _check_owner(client: Any, registry: dict, alias: str) -> None:
+    """An alias belongs to one project (`registry.project`), which claims it when it first
+    moves it: another project registering under the same model name and alias on a shared
+    server would otherwise move it to its own models, week after week."""
     from mlflow.exceptions import MlflowException
 
+    try:
+        owner = client.get_registered_model(registry["model_name"]).tags.get(OWNER_TAG.format(alias=alias))
+    except MlflowException:
+        return  # not registered yet
+    if owner is not None and owner != registry["project"]:
+        raise RegistryError(
+            f"alias {alias} of {registry['model_name']} in {tracking_uri(registry)} belongs to project {owner!r}, "
+            f"and this is project {registry['project']!r}: give this project a registry.alias or registry.model_name "
+            f"of its own (or the same registry.project, if it is the same project); nothing was registered"
+        )
+
+
+def _move_alias(client: Any, registry: dict, alias: str, version: Any, week: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    name = registry["model_name"]
     try:
         current = client.get_model_version_by_alias(name, alias)
     except MlflowException:
         current = None
+    tag = OWNER_TAG.format(alias=alias)
+    if tag not in client.get_registered_model(name).tags:
+        client.set_registered_model_tag(name, tag, registry["project"])
     if current is None or current.tags.get("week", "") <= week:
         client.set_registered_model_alias(name, alias, version.version)
 
@@ -385,10 +511,13 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
                 figures["score_psi"] = ev["psi"]["score"]
         metrics += [Metric(key, float(value), stamp, step) for key, value in figures.items()]
     with _open_store(registry) as (client, embedded):
+        _check_versions(client, registry, trackers)
         exp_id = _experiment_id(client, registry, embedded, f"{registry['experiment']}-monitoring")
-        for old in client.search_runs([exp_id], f"tags.chain = '{alias}'"):
+        chain = f"tags.chain = '{alias}' and tags.project = '{registry['project']}'"
+        for old in client.search_runs([exp_id], chain):
             client.delete_run(old.info.run_id)
-        run = client.create_run(exp_id, run_name=f"monitoring-{alias}", tags={"chain": alias})
+        run = client.create_run(exp_id, run_name=f"monitoring-{alias}", tags={"chain": alias,
+                                                                              "project": registry["project"]})
         run_id = run.info.run_id
         params = [Param("first_week", trackers[0]["week"]), Param("last_week", trackers[-1]["week"]),
                   Param("weeks", str(len(trackers)))]

@@ -26,6 +26,7 @@ def after_retraining(week: str, winner: dict, selection: dict, registration: dic
         "newest_week_psi": winner.get("newest_week_psi"),
         "registration_date": week,
         "model_uri": registration["model_uri"],
+        "registration_key": registration["registration_key"],  # checked against the registry's version
         "model_alias": registration["alias"],
         "model_path": winner["model_path"],
         "model_sha256": winner["model_sha256"],  # the served file's bytes, checked before it scores
