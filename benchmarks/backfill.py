@@ -3,14 +3,18 @@
 Both sides start from clean folders with the same params.yaml, generate the same data,
 train the same candidates with the same thread settings (1 thread per trainer), log and
 register to a fresh MLflow store, and write the same files with the same package
-functions. Each side runs as one fresh process, so each pays its imports once.
+functions. Each side runs as one fresh process, so each pays its imports once; the
+benchmark checks that both wrote the same reports.
 
-Prints both wall times, their ratio (Snakemake / loop), the number of Snakemake jobs,
-and the mean wall time that a week without retraining adds to each chain (measured
-between the preds.parquet files of consecutive weeks).
+Prints both wall times, their ratio (Snakemake / loop), the number of Snakemake jobs, the
+mean wall time that a week without retraining adds to each chain (measured between the
+preds.parquet files of consecutive weeks), where each side's time went (timing.py: fitting,
+scoring, registration, data, other steps, outside any step, and the floor: fitting plus
+scoring), the peak memory of each, then a no-op `snakemake all_weeks` and one new week.
 
   python benchmarks/backfill.py                # the default 155-week backfill
   python benchmarks/backfill.py --end 2022-06-05   # a shorter chain
+  python benchmarks/backfill.py --rows-per-week 15000   # a bigger portfolio
 """
 from __future__ import annotations
 
@@ -19,21 +23,22 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 from statistics import mean
 
 import yaml
+
+from timing import breakdown, measured, table
 
 REPO = Path(__file__).resolve().parents[1]
 COPIED = ["Snakefile", "rules", "profiles"]
 TRAIN_THREADS = 1  # the rules' `threads: 1`
 
 
-def prepare(folder: Path, end: str | None) -> Path:
-    """A clean copy of the workflow with the project's params.yaml (end optionally moved)."""
+def prepare(folder: Path, end: str | None, rows_per_week: int | None = None) -> Path:
+    """A clean copy of the workflow with the project's params.yaml (end optionally moved,
+    rows_per_week optionally changed)."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -43,6 +48,8 @@ def prepare(folder: Path, end: str | None) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     if end:
         params["end"] = params["week"] = end
+    if rows_per_week:
+        params["data"]["rows_per_week"] = rows_per_week
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return folder
 
@@ -54,12 +61,17 @@ def environment() -> dict:
 
 
 def timed(args: list[str], cwd: Path) -> tuple[float, str]:
-    started = time.perf_counter()
-    result = subprocess.run(args, cwd=cwd, env=environment(), capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if result.returncode:
-        sys.exit(f"{' '.join(args)} failed in {cwd}:\n{result.stderr[-3000:]}")
-    return elapsed, result.stdout + result.stderr
+    elapsed, output, _ = measured(args, cwd, environment())
+    return elapsed, output
+
+
+def one_week_later(folder: Path) -> None:
+    """Move the chain's end (and the DVC week) one week on, as a weekly run does."""
+    import datetime as dt
+
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["end"] = params["week"] = (dt.date.fromisoformat(params["end"]) + dt.timedelta(days=7)).isoformat()
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def loop(folder: Path) -> None:
@@ -147,6 +159,7 @@ def quiet_week_cost(folder: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--end", help="last week of the benchmarked chain (default: params.yaml end)")
+    parser.add_argument("--rows-per-week", type=int, help="applications per generated week (default: params.yaml)")
     parser.add_argument("--cores", default="2", help="snakemake --cores (default: %(default)s)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"), help="scratch folder (default: %(default)s)")
     parser.add_argument("--loop", help=argparse.SUPPRESS)  # internal: run the plain loop in this folder
@@ -156,18 +169,23 @@ def main() -> None:
         return
 
     out = Path(args.out)
-    snake_dir, loop_dir = prepare(out / "snakemake", args.end), prepare(out / "loop", args.end)
-    snake_s, log = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
-    loop_s, _ = timed([sys.executable, __file__, "--loop", str(loop_dir)], REPO)
+    snake_dir, loop_dir = (prepare(out / side, args.end, args.rows_per_week) for side in ("snakemake", "loop"))
+    snake_s, log, snake_peak = measured(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir, environment())
+    loop_s, _, loop_peak = measured([sys.executable, __file__, "--loop", str(loop_dir)], REPO, environment())
     jobs = int(re.search(r"^total\s+(\d+)$", log, re.MULTILINE).group(1))
     summary = json.loads((snake_dir / "reports" / "summary.json").read_text())
     if summary != json.loads((loop_dir / "reports" / "summary.json").read_text()):
         sys.exit("the two sides produced different reports: the benchmark is not comparing the same work")
     snake_week, n_quiet = quiet_week_cost(snake_dir)
     loop_week, _ = quiet_week_cost(loop_dir)
+    split = {"snakemake": breakdown(snake_dir, snake_s), "loop": breakdown(loop_dir, loop_s)}
+    noop_s, _ = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
+    one_week_later(snake_dir)
+    new_week_s, _ = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
     result = {
         "weeks": summary["weeks"],
         "retrains": summary["retrains"],
+        "rows_per_week": yaml.safe_load((loop_dir / "params.yaml").read_text())["data"]["rows_per_week"],
         "snakemake_jobs": jobs,
         "snakemake_seconds": round(snake_s, 1),
         "loop_seconds": round(loop_s, 1),
@@ -175,14 +193,24 @@ def main() -> None:
         "quiet_week_seconds_snakemake": round(snake_week, 3),
         "quiet_week_seconds_loop": round(loop_week, 3),
         "quiet_weeks": n_quiet,
+        "noop_seconds": round(noop_s, 2),
+        "new_week_seconds": round(new_week_s, 2),
+        "peak_gib_snakemake": round(snake_peak, 2),
+        "peak_gib_loop": round(loop_peak, 2),
+        "breakdown": {side: {k: round(v, 1) for k, v in parts.items()} for side, parts in split.items()},
     }
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"weeks {result['weeks']} ({result['retrains']} retrainings), snakemake jobs {jobs}")
-    print(f"snakemake backfill : {snake_s:8.1f} s")
-    print(f"plain python loop  : {loop_s:8.1f} s")
+    print(f"weeks {result['weeks']} ({result['retrains']} retrainings, {result['rows_per_week']} rows a week), "
+          f"snakemake jobs {jobs}")
+    print(f"snakemake backfill : {snake_s:8.1f} s   peak memory {snake_peak:.2f} GiB")
+    print(f"plain python loop  : {loop_s:8.1f} s   peak memory {loop_peak:.2f} GiB")
     print(f"ratio              : {result['ratio']:8.2f}  (snakemake / loop)")
     print(f"week without retraining adds {snake_week:.3f} s to the snakemake chain, {loop_week:.3f} s to the loop "
           f"(mean of {n_quiet} weeks)")
+    print(f"no-op all_weeks    : {noop_s:8.2f} s")
+    print(f"one new week       : {new_week_s:8.2f} s")
+    print("where the time went (seconds of step work; the sides run in parallel and in order):")
+    print(table(split))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
+# The training window's raw files are this rule's inputs, and only this rule's: a corrected
+# raw file re-runs the decision, and so (through decision.json) the week's training and
+# registration, which take the window's paths as params. Listing ~40 files on three rules
+# per week more than tripled Snakemake's bookkeeping per job (the DAG, input sizes, checksums).
 rule decide:
     input:
         unpack(previous_week_state),
         window_outcomes=window_outcomes,
+        window_applications=window_applications,
     output:
         decision=DECISION,
     params:

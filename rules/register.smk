@@ -3,12 +3,12 @@ rule register:
         unpack(previous_tracker),
         decision=DECISION,
         candidates=candidate_records,
-        window_applications=window_applications,
-        window_outcomes=window_outcomes,
     output:
         tracker=TRACKER,
         winner_model=directory(paths.WINNER_DIR),
     params:
+        window_applications=window_applications,  # inputs of decide (rules/decide.smk)
+        window_outcomes=window_outcomes,
         registry=config["registry"],
         columns=config["data"]["columns"],
         challenger=config["train"]["challenger"],

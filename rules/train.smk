@@ -6,12 +6,12 @@
 rule train:
     input:
         decision=DECISION,
-        window_applications=window_applications,
-        window_outcomes=window_outcomes,
     output:
         candidate=paths.CANDIDATE,
         model=directory(paths.MODEL_DIR),
     params:
+        window_applications=window_applications,  # inputs of decide (rules/decide.smk)
+        window_outcomes=window_outcomes,
         columns=config["data"]["columns"],
         hyper=hyperparameters,
         fitting={key: config["train"][key] for key in ("recency_half_life_weeks", "refit")},

@@ -36,7 +36,10 @@ def _as_categories(X: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
     # pandas categories: LightGBM and scikit-learn keep each column's values with the model,
     # so codes line up at prediction time whatever values a later frame holds.
     for col in categorical:
-        X[col] = X[col].astype("category")
+        if isinstance(X[col].dtype, pd.CategoricalDtype):  # a training window's (data.read_training_window)
+            X[col] = X[col].cat.remove_unused_categories()  # the values of these rows, as from strings
+        else:
+            X[col] = X[col].astype("category")
     return X
 
 
@@ -115,7 +118,7 @@ class CatBoost(Algorithm):
 
     def features(self, X, categorical):
         for col in categorical:
-            X[col] = X[col].fillna(MISSING_CATEGORY).astype(str)
+            X[col] = X[col].astype(object).fillna(MISSING_CATEGORY).astype(str)
         return X
 
     def fit(self, X, y, n_classes, categorical, hyper, seed, threads, weight=None):

@@ -35,7 +35,7 @@ def _numeric_shares(edges: list[float], values: pd.Series) -> list[float]:
 
 
 def _categorical_bins(values: pd.Series) -> dict:
-    top = values.dropna().value_counts().head(TOP_CATEGORIES).index.tolist()
+    top = values.dropna().astype(object).value_counts().head(TOP_CATEGORIES).index.tolist()
     return {"kind": "categorical", "values": [str(v) for v in top], "shares": _categorical_shares(top, values)}
 
 

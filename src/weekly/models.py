@@ -35,7 +35,7 @@ def split_window(frame: pd.DataFrame, date_column: str, window: list[str], valid
 def encode_target(y: pd.Series, classes: list[str]) -> np.ndarray:
     """Class labels as integers 0..k-1 in the configured order."""
     index = {c: i for i, c in enumerate(classes)}
-    return y.map(index).to_numpy(dtype=np.int64)
+    return y.astype(object).map(index).to_numpy(dtype=np.int64)
 
 
 def features_for(algo: str, frame: pd.DataFrame, columns: dict) -> pd.DataFrame:

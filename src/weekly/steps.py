@@ -28,6 +28,7 @@ from weekly.data import (
     outcome_columns,
     read_applications,
     read_labelled_weeks,
+    read_training_window,
     read_outcomes,
 )
 from weekly.errors import StateError, StepError
@@ -73,10 +74,12 @@ def decide(
     tracker: str | None = None,
     evaluations: list[str] = (),
     drift: str | None = None,
+    window_applications: list[str] = (),
 ) -> dict:
     """Take the retraining decision of `week` (written to `decision`) from what is known at
     its start: the previous week's tracker, the newest evaluations (oldest first) and the
-    previous week's drift.
+    previous week's drift. (`window_applications` are not read here: the rule lists them so
+    that a corrected raw file of the window re-runs the decision and what follows it.)
 
     When a trigger fires, the outcomes of the training window (`window_outcomes`, oldest
     first) are counted against the guard's minimums (train.min_rows, train.min_class_rows).
@@ -159,7 +162,7 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
          columns: dict, hyper: dict, fitting: dict, seed: int, threads: int, fingerprint: str) -> dict:
     """Fit one candidate on the window's files; its native model, metrics, reference
     distributions and input example go to the folder `model`. Returns its record."""
-    frame = read_labelled_weeks(window_applications, window_outcomes, weeks["weeks"], columns)
+    frame = read_training_window(window_applications, window_outcomes, weeks["weeks"], columns)
     train_part, valid_part = models.split_window(frame, columns["date"], weeks["weeks"], weeks["valid_weeks"])
     log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
     try:
@@ -231,7 +234,7 @@ def _winner_model(week: str, winner: dict, window: dict, applications: list[str]
     with fit_cache.claimed(fit_cache.folder(), fingerprint) as entry:
         record = fit_cache.restore(entry, folder)
         if record is None:
-            frame = read_labelled_weeks(applications, outcomes, window["weeks"], columns)
+            frame = read_training_window(applications, outcomes, window["weeks"], columns)
             train_part, valid_part = models.split_window(frame, columns["date"], window["weeks"], window["valid_weeks"])
             fitted, fit_metrics = models.refit(algo, train_part, valid_part, columns, winner["hyperparameters"],
                                                winner["seed"], threads, window["weeks"][-1],
