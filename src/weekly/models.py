@@ -39,8 +39,10 @@ def encode_target(y: pd.Series, classes: list[str]) -> np.ndarray:
 
 
 def features_for(algo: str, frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
-    """The feature frame in the form the algorithm takes (see its adapter)."""
-    return algorithm(algo).features(frame[feature_names(columns)].copy(), columns["categorical"])
+    """The feature frame in the form the algorithm takes (see its adapter). The selection
+    shares the frame's columns until the adapter replaces one (pandas' copy-on-write): a
+    3-million-row window is not copied once more per fit."""
+    return algorithm(algo).features(frame[feature_names(columns)], columns["categorical"])
 
 
 def recency_weights(dates: pd.Series, newest_week: str, half_life_weeks: float) -> np.ndarray | None:
