@@ -12,6 +12,7 @@ from weekly.data import (
     read_applications,
     read_labelled_weeks,
     read_outcomes,
+    read_training_window,
 )
 
 COLUMNS = {
@@ -124,6 +125,29 @@ def test_labelled_weeks_join_outcomes_to_applications(tmp_path):
     outcomes(id=["a", "b", "zz"]).to_parquet(outs)
     with pytest.raises(DataError, match="1 outcome\\(s\\) for no application of the week, e.g. id 'zz'"):
         read_labelled_weeks([str(apps)], [str(outs)], [WEEK], COLUMNS)
+
+
+def test_a_training_window_holds_the_same_rows_as_categories_without_ids(tmp_path):
+    # weeks whose categoricals differ (one only in the second week, integer codes in a
+    # third), missing values, and an empty week: the same values as read_labelled_weeks
+    weeks = ["2022-01-16", "2022-01-23", "2022-01-30", "2022-02-06"]
+    kinds = [frame(), frame(job=["z", "x", None], id=["d", "e", "f"]), frame(job=[3, 3.0, None], id=["g", "h", "i"]),
+             frame().iloc[:0]]
+    paths = []
+    for i, (week, rows) in enumerate(zip(weeks, kinds)):
+        rows = rows.assign(date=rows["date"] + pd.Timedelta(days=7 * i))
+        apps, outs = tmp_path / f"a{i}.parquet", tmp_path / f"o{i}.parquet"
+        rows.drop(columns=["label"]).to_parquet(apps)
+        rows[["id", "label"]].to_parquet(outs)
+        paths.append((str(apps), str(outs)))
+    args = ([a for a, _ in paths], [o for _, o in paths], weeks, COLUMNS)
+    plain, compact = read_labelled_weeks(*args), read_training_window(*args)
+    assert "id" not in compact.columns and len(compact) == len(plain) == 9
+    for col in ("job", "label"):
+        assert isinstance(compact[col].dtype, pd.CategoricalDtype)
+        assert compact[col].astype(object).where(compact[col].notna(), None).tolist() == plain[col].tolist()
+    assert list(compact["job"].cat.categories) == ["3", "x", "y", "z"]
+    pd.testing.assert_frame_equal(compact[["date", "income"]], plain[["date", "income"]])
 
 
 def test_categorical_values_are_strings_with_none_for_missing():
