@@ -10,7 +10,8 @@ Prints both wall times, their ratio (Snakemake / loop), the number of Snakemake 
 mean wall time that a week without retraining adds to each chain (measured between the
 preds.parquet files of consecutive weeks), where each side's time went (timing.py: fitting,
 scoring, registration, data, other steps, outside any step, and the floor: fitting plus
-scoring), the peak memory of each, then a no-op `snakemake all_weeks` and one new week.
+scoring), the peak memory of each, then a no-op `snakemake all_weeks`, one new week, and
+Snakemake's own cost per job on this machine (a chain of empty jobs).
 
   python benchmarks/backfill.py                # the default 155-week backfill
   python benchmarks/backfill.py --end 2022-06-05   # a shorter chain
@@ -145,6 +146,31 @@ def loop(folder: Path) -> None:
                           log=paths.log("publish_tracker"))
 
 
+EMPTY_CHAIN = """
+rule all:
+    input: "out/{n}.txt"
+rule step:
+    input: lambda w: f"out/{{int(w.i) - 1}}.txt" if int(w.i) else []
+    output: "out/{{i}}.txt"
+    run:
+        open(output[0], "w").write("x")
+"""
+
+
+def seconds_per_empty_job(folder: Path, n: int = 300) -> float:
+    """Snakemake's own cost of one job on this machine: a chain of `n` `run:` jobs that
+    write one byte each, run in-process as the chain's are (its start and DAG, timed by a
+    dry run, taken off)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / "Snakefile").write_text(EMPTY_CHAIN.format(n=n))
+    args = ["snakemake", "--cores", "2", "--force-use-threads", "--scheduler", "greedy", "--quiet", "all"]
+    dry, _ = timed([*args, "--dry-run"], folder)
+    full, _ = timed(args, folder)
+    return (full - dry) / n
+
+
 def quiet_week_cost(folder: Path) -> tuple[float, int]:
     """Mean seconds between consecutive weeks' preds.parquet when the later week did not retrain."""
     weeks = sorted(p.name for p in (folder / "weeks").iterdir())
@@ -182,6 +208,7 @@ def main() -> None:
     noop_s, _ = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
     one_week_later(snake_dir)
     new_week_s, _ = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
+    per_job = seconds_per_empty_job(out / "empty-chain")
     result = {
         "weeks": summary["weeks"],
         "retrains": summary["retrains"],
@@ -195,6 +222,7 @@ def main() -> None:
         "quiet_weeks": n_quiet,
         "noop_seconds": round(noop_s, 2),
         "new_week_seconds": round(new_week_s, 2),
+        "snakemake_seconds_per_empty_job": round(per_job, 4),
         "peak_gib_snakemake": round(snake_peak, 2),
         "peak_gib_loop": round(loop_peak, 2),
         "breakdown": {side: {k: round(v, 1) for k, v in parts.items()} for side, parts in split.items()},
@@ -209,6 +237,8 @@ def main() -> None:
           f"(mean of {n_quiet} weeks)")
     print(f"no-op all_weeks    : {noop_s:8.2f} s")
     print(f"one new week       : {new_week_s:8.2f} s")
+    print(f"snakemake's own cost per job (a chain of 300 empty jobs): {per_job * 1000:.1f} ms; "
+          f"a week without retraining is 6 jobs")
     print("where the time went (seconds of step work; the sides run in parallel and in order):")
     print(table(split))
 
