@@ -11,6 +11,7 @@ from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store
 from weekly.logs import weeks_on_console
+from weekly.senders import alert_failed_run, alert_on_failure
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
 # of Snakemake's DAG build.
@@ -33,9 +34,11 @@ config.update(
         week_follows_end="week" not in workflow.config_settings.overwrite_config,
     )
 )
-check_raw_folder(config["data"]["raw_dir"], config["data"]["columns"], config["data"]["generate"])
-# A lost MLflow store stops the run (the message says how to register the chain again).
-check_store(config["registry"], paths.LATEST_TRACKER)
+# Malformed input and a lost store alert too (params.yaml alerts), then stop the run.
+with alert_on_failure(config, "check"):
+    check_raw_folder(config["data"]["raw_dir"], config["data"]["columns"], config["data"]["generate"])
+    # A lost MLflow store stops the run (the message says how to register the chain again).
+    check_store(config["registry"], paths.LATEST_TRACKER)
 # One line per finished week on the console instead of Snakemake's lines per job
 # (`--verbose` shows those; a dry run lists its jobs as usual).
 weeks_on_console(workflow)
@@ -53,6 +56,7 @@ include: "rules/train.smk"
 include: "rules/register.smk"
 include: "rules/score.smk"
 include: "rules/report.smk"
+include: "rules/alerts.smk"
 
 
 rule all_weeks:
@@ -67,3 +71,9 @@ rule all_weeks:
         summary=paths.SUMMARY,
         lifecycle=paths.LIFECYCLE_REPORT,
         latest=paths.LATEST_TRACKER,
+        alerts=paths.ALERT_EVENTS,
+
+
+# A failed job alerts with the one-line error of its log (params.yaml alerts).
+onerror:
+    alert_failed_run(log, config)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from backfill import REPO, prepare, timed
 
-COPIED = ["scripts", "policies.yaml"]
+COPIED = ["scripts", "policies.yaml", "grid.smk"]
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ Each policy of the policies file (params.yaml with a few retrain.* / train.* ove
 backfilled in policies/<name>/ by the project's Snakefile, registering under its own alias
 (champion-policy-<name>). Fits two policies have in common are made once (a fit cache keyed
 by the model's fingerprint). Writes the table (mean and worst weekly macro F1 and AUC, weeks
-under the floor, retrainings, fits, training seconds) and its plot.
+under the floor, retrainings, fits, training seconds) and its plot. The policies run as a
+grid of chains (grid.smk): here two at a time, or one SLURM job each with
+`--profile profiles/slurm`.
 """
 import sys
 

@@ -49,6 +49,9 @@ def test_a_policy_is_the_project_params_with_its_overrides_on_the_project_files(
     assert params["registry"]["tracking_uri"] == "sqlite:///../../mlflow.db"
     assert params["registry"]["artifact_dir"] == "../../mlartifacts"
     assert project["registry"]["alias"] == "champion"  # the project's own params are left alone
+    # a what-if alerts nobody: no webhook, no e-mail (its reports/alerts.jsonl still records)
+    assert params["alerts"]["channels"]["webhook"]["url_env"] == "" and params["alerts"]["channels"]["email"]["host"] == ""
+    assert project["alerts"]["channels"]["webhook"]["url_env"] == "WEEKLY_ALERT_WEBHOOK_URL"
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -1,5 +1,5 @@
 """`weekly`: ask the chain questions, score applications, import a table, compare policies,
-redraw the lifecycle page.
+run several portfolios, redraw the lifecycle page.
 
 Run it in the project folder (where params.yaml is). Each subcommand has --help; --json
 prints one JSON document instead of text. An error is one line on stderr and exit status
@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   weekly score new.csv --out scored.csv  score applications with the serving model
   weekly import loans.csv                a table of applications (and outcomes) -> weekly raw files
   weekly policies                        backfill the policies of policies.yaml side by side
+  weekly portfolios --profile profiles/slurm   the portfolios of portfolios.yaml, one SLURM job each
   weekly lifecycle                       rebuild reports/lifecycle.html from the chain's files
 """
 
@@ -154,6 +155,15 @@ def _import(args: argparse.Namespace) -> tuple[dict, str]:
     return {key: written[key] for key in ("applications", "outcomes", "empty_weeks")}, text
 
 
+def _only(chosen: dict, args: argparse.Namespace, source: str, kind: str) -> dict:
+    """The chains of a grid that `--only` names (all of them without it); a name the file
+    does not hold is an error."""
+    unknown = sorted(set(args.only or []) - set(chosen))
+    if unknown:
+        raise WeeklyError(f"{source}: no {kind} named {', '.join(unknown)}")
+    return {name: overrides for name, overrides in chosen.items() if not args.only or name in args.only}
+
+
 def _policies(args: argparse.Namespace) -> tuple[dict, str]:
     import time
     from pathlib import Path
@@ -163,13 +173,10 @@ def _policies(args: argparse.Namespace) -> tuple[dict, str]:
 
     params = _params(args)
     chosen = policies.read_policies(args.policies)
-    unknown = sorted(set(args.only or []) - set(chosen))
-    if unknown:
-        raise WeeklyError(f"{args.policies}: no policy named {', '.join(unknown)}")
     project = Path.cwd()
     started = time.perf_counter()
-    policies.backfill(project, {n: o for n, o in chosen.items() if not args.only or n in args.only},
-                      cores=args.cores, parallel=args.parallel, say=(lambda line: None) if args.json else print)
+    policies.backfill(project, _only(chosen, args, args.policies, "policy"), cores=args.cores, parallel=args.parallel,
+                      profile=args.profile, say=(lambda line: None) if args.json else print)
     seconds = time.perf_counter() - started
     table = policies.compare(params, chosen, project / policies.FOLDER)
     write_csv(args.table, table)
@@ -181,6 +188,33 @@ def _policies(args: argparse.Namespace) -> tuple[dict, str]:
     text += f"\nlifecycle page with the comparison -> {page}" if page else ""
     return {"seconds": round(seconds, 1), "table": args.table, "plot": args.plot, "lifecycle": page,
             "policies": json.loads(table.to_json(orient="records"))}, text
+
+
+def _portfolios(args: argparse.Namespace) -> tuple[dict, str]:
+    import time
+    from pathlib import Path
+
+    from weekly import portfolios
+    from weekly.io import write_csv
+
+    params = _params(args)
+    chosen = portfolios.read_portfolios(args.portfolios)
+    selected = _only(chosen, args, args.portfolios, "portfolio")
+    project = Path.cwd()
+    if args.prepare:
+        root = portfolios.prepare(project, selected)
+        return {"prepared": [str(root / name / "params.yaml") for name in selected]}, \
+            "\n".join(f"{name}: {root / name / 'params.yaml'}" for name in selected)
+    started = time.perf_counter()
+    portfolios.backfill(project, selected, cores=args.cores, parallel=args.parallel, profile=args.profile,
+                        say=(lambda line: None) if args.json else print)
+    seconds = time.perf_counter() - started
+    table = portfolios.summarise(params, chosen, project / portfolios.FOLDER)
+    write_csv(args.table, table)
+    text = (table.drop(columns=["raw_dir"]).to_string(index=False)
+            + f"\n{len(chosen)} portfolios in {seconds:.1f} s -> {args.table}")
+    return {"seconds": round(seconds, 1), "table": args.table,
+            "portfolios": json.loads(table.to_json(orient="records"))}, text
 
 
 def lifecycle_page(params: dict, table: str | None = None, plot: str | None = None) -> str | None:
@@ -252,10 +286,23 @@ def parser() -> argparse.ArgumentParser:
     pol = command("policies", _policies, "backfill the retraining policies of a policies file side by side, compare them")
     pol.add_argument("--policies", default="policies.yaml", help="the policies file (default: %(default)s)")
     pol.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the table lists them all)")
-    pol.add_argument("--cores", type=int, default=2, help="cores shared by the backfills (default: %(default)s)")
-    pol.add_argument("--parallel", type=int, default=2, help="policies backfilled at once (default: %(default)s)")
     pol.add_argument("--table", default=paths.POLICIES_TABLE, help="table to write (default: %(default)s)")
     pol.add_argument("--plot", default=paths.POLICIES_PLOT, help="plot to write (default: %(default)s)")
+    por = command("portfolios", _portfolios, "backfill the portfolios of a portfolios file, each on its own data; "
+                  "one combined summary")
+    por.add_argument("--portfolios", default="portfolios.yaml", help="the portfolios file (default: %(default)s)")
+    por.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the summary lists them all)")
+    por.add_argument("--table", default=paths.PORTFOLIOS_TABLE, help="summary to write (default: %(default)s)")
+    por.add_argument("--prepare", action="store_true",
+                     help="only write each portfolio's params.yaml (portfolios/<name>/), e.g. to import its data with it")
+    for grid_command in (pol, por):
+        grid_command.add_argument("--cores", type=int, default=2,
+                                  help="cores of each chain (each SLURM job's threads) (default: %(default)s)")
+        grid_command.add_argument("--parallel", type=int, default=2,
+                                  help="chains backfilled at once here, without --profile (default: %(default)s)")
+        grid_command.add_argument("--profile", metavar="FOLDER",
+                                  help="a Snakemake profile to run the chains with, e.g. profiles/slurm: one SLURM "
+                                       "job per chain (default: here, --parallel at a time)")
     command("lifecycle", _lifecycle, "rebuild reports/lifecycle.html, the weeks at a glance, from the chain's files")
     return p
 

@@ -17,7 +17,10 @@ SUMMARY = "reports/summary.json"
 LIFECYCLE_REPORT = "reports/lifecycle.html"  # the weeks at a glance, self-contained (weekly.lifecycle)
 POLICIES_TABLE = "reports/policies.csv"  # the policy comparison (`weekly policies`), when it was made
 POLICIES_PLOT = "reports/policies.svg"
+PORTFOLIOS_TABLE = "reports/portfolios.csv"  # the portfolios side by side (`weekly portfolios`), when they ran
 LATEST_TRACKER = "models/last_retraining_date.json"
+ALERT_EVENTS = "reports/alerts.json"  # the chain's alerts, derived from its weeks' files (weekly.alerts)
+ALERT_LOG = "reports/alerts.jsonl"  # append-only: every alert sent, when and where it went (weekly.senders)
 
 
 def applications(raw_dir: str) -> str:

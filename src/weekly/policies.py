@@ -3,33 +3,27 @@
 A policy is `params.yaml` with a few overrides of `retrain.*` and `train.*` (dotted keys, as
 `dvc exp run -S` takes them), named in `policies.yaml`. Each is backfilled by the same
 Snakefile in its own folder, `policies/<name>/`, on the project's raw files, with its own
-registry alias (`<alias>-policy-<name>`: never the production one) in the project's store.
-The chains share every fit they have in common through a fit cache (weekly.fit_cache): a
-week retrained by two policies with the same settings is fitted once.
+registry alias (`<alias>-policy-<name>`: never the production one) in the project's store:
+a grid of chains (weekly.grid), run locally or on SLURM. The chains share every fit they
+have in common through a fit cache (weekly.fit_cache): a week retrained by two policies with
+the same settings is fitted once.
 
 The table (`reports/policies.csv`) and its plot read each policy's reports and model folders.
 """
 from __future__ import annotations
 
-import copy
 import os
-import re
-import shutil
 import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from weekly import fit_cache, paths
-from weekly.config import ConfigError, read_yaml, validate_params
-from weekly.io import read_json, write_csv
+from weekly import grid, paths
+from weekly.config import validate_params
+from weekly.io import read_json
 
 FOLDER = "policies"  # policies/<name>/: one policy's params.yaml, weeks/, models/, reports/, logs/
-NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 CHANGEABLE = ("retrain", "train")  # what a policy may override; the data, weeks and evaluation stay the project's
 COLUMNS = ["policy", "overrides", "mean_macro_f1", "worst_macro_f1", "worst_week", "mean_auc", "worst_auc",
            "weeks_under_floor", "retrainings", "kept_out", "fits", "training_seconds", "judged_weeks"]
@@ -37,55 +31,22 @@ COLUMNS = ["policy", "overrides", "mean_macro_f1", "worst_macro_f1", "worst_week
 
 def read_policies(path: str | Path) -> dict[str, dict]:
     """The policies of `path`: name -> overrides (dotted key -> value), in the file's order."""
-    path = Path(path)
-    raw = read_yaml(path)
-    policies = raw.get("policies") if isinstance(raw, dict) else None
-    if not isinstance(policies, dict) or not policies:
-        raise ConfigError(f"{path}: expected a mapping 'policies:' of name -> overrides")
-    for name, overrides in policies.items():
-        if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise ConfigError(f"{path}: policy name {name!r}: use lower-case letters, digits, '-' and '_'")
-        if not isinstance(overrides, dict):
-            raise ConfigError(f"{path}: policy '{name}': expected a mapping of dotted keys to values")
-        for key in overrides:
-            if str(key).split(".")[0] not in CHANGEABLE:
-                raise ConfigError(
-                    f"{path}: policy '{name}': key '{key}': a policy changes only {' and '.join(CHANGEABLE)}.*; "
-                    "the data, the weeks and the evaluation are the project's"
-                )
-    return {name: dict(overrides or {}) for name, overrides in policies.items()}
-
-
-def _set(params: dict, dotted: str, value, source: str) -> None:
-    *parents, last = dotted.split(".")
-    node = params
-    for i, key in enumerate(parents):
-        if not isinstance(node.get(key), dict):
-            raise ConfigError(f"{source}: key '{dotted}': '{'.'.join(parents[:i + 1])}' is not a section of params.yaml")
-        node = node[key]
-    node[last] = value
-
-
-def _from_folder(value: str, folder: Path) -> str:
-    # A path relative to the project, seen from the policy's folder.
-    return value if os.path.isabs(value) else os.path.relpath(value, folder)
+    return grid.read_table(path, "policies", "policy", CHANGEABLE)
 
 
 def policy_params(project: dict, name: str, overrides: dict, folder: Path, source: str = "policies.yaml") -> dict:
     """The params.yaml of policy `name`, backfilled in `folder` (relative to the project):
     the project's parameters with the policy's overrides, reading the project's raw files
     (already there: data.generate false) and registering into the project's store under the
-    policy's own alias."""
-    params = copy.deepcopy(project)
-    for key, value in overrides.items():
-        _set(params, key, value, f"{source}: policy '{name}'")
-    params["data"] = {**params["data"], "raw_dir": _from_folder(params["data"]["raw_dir"], folder), "generate": False}
-    registry = params["registry"]
-    uri = registry["tracking_uri"]
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        uri = "sqlite:///" + _from_folder(uri.removeprefix("sqlite:///"), folder)
-    params["registry"] = {**registry, "tracking_uri": uri, "artifact_dir": _from_folder(registry["artifact_dir"], folder),
-                          "alias": f"{registry['alias']}-policy-{name}"}
+    policy's own alias, its alerts sent nowhere."""
+    params = grid.with_overrides(project, overrides, f"{source}: policy '{name}'")
+    params["data"] = {**params["data"], "raw_dir": grid.from_folder(params["data"]["raw_dir"], folder), "generate": False}
+    params["registry"] = grid.shared_registry(params["registry"], folder,
+                                              alias=f"{params['registry']['alias']}-policy-{name}")
+    # A policy is a what-if: its alerts stay in its own reports/alerts.jsonl, never the team's channels.
+    channels = params["alerts"]["channels"]
+    params["alerts"]["channels"] = {**channels, "webhook": {**channels["webhook"], "url_env": ""},
+                                    "email": {**channels["email"], "host": ""}}
     return validate_params(params, f"{source}: policy '{name}'")
 
 
@@ -175,51 +136,41 @@ def compare(project: dict, policies: dict[str, dict], folder: Path, floor: float
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _snakemake(project: Path, workdir: Path, target: str, cores: int, log: Path, env: dict) -> float:
-    """Run the project's Snakefile in `workdir` up to `target`; its console goes to `log`.
-    Returns the seconds it took."""
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(project / "Snakefile"),
-               "--workflow-profile", str(project / "profiles" / "default"), "--directory", str(workdir),
-               "--cores", str(cores), target]
-    started = time.perf_counter()
-    with open(log, "w") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=project)
-    if done.returncode:
-        raise RuntimeError(f"{target} in {workdir} failed (exit {done.returncode}): see {log}")
-    return time.perf_counter() - started
-
-
 def backfill(project: Path, policies: dict[str, dict], cores: int = 2, parallel: int = 1,
-             cache: Path | None = None, say=print) -> dict[str, float]:
-    """Backfill every policy in `project/policies/<name>/`, `parallel` at a time with the
-    `cores` shared among them, after making the project's raw files. Fits go through the
-    fit cache `cache` (default: `policies/.fit-cache`). Returns each policy's seconds."""
+             cache: Path | None = None, say=print, profile: str | None = None) -> dict[str, float]:
+    """Backfill every policy in `project/policies/<name>/` through the grid workflow
+    (weekly.grid): locally `parallel` at a time with `cores` each, or with `profile`
+    (profiles/slurm) one SLURM job of `cores` threads each; after making the project's raw
+    files. Fits go through the fit cache `cache` (default: `policies/.fit-cache`). Returns
+    each policy's seconds."""
     from weekly.config import load_params
 
     project = project.resolve()
     params = load_params(project / "params.yaml")
     root = project / FOLDER
     root.mkdir(exist_ok=True)
-    env = {**os.environ, fit_cache.ENVIRONMENT: str(cache or root / ".fit-cache")}
-    env.pop("DVC_EXP_NAME", None)  # a policy's alias is its own, inside an experiment too
     if params["data"]["generate"]:
         say(f"raw data: {params['data']['raw_dir']}")
-        _snakemake(project, project, "raw_data", cores, root / "raw_data.log", env)
-    for name, overrides in policies.items():  # every file checked before anything runs
-        workdir = root / name
-        text = yaml.safe_dump(policy_params(params, name, overrides, Path(FOLDER) / name), sort_keys=False)
-        workdir.mkdir(exist_ok=True)
-        if not (workdir / "params.yaml").exists() or (workdir / "params.yaml").read_text() != text:
-            (workdir / "params.yaml").write_text(text)
-
-    def one(name: str) -> tuple[str, float]:
-        seconds = _snakemake(project, root / name, "all_weeks", cores,
-                             root / name / "backfill.log", env)
+        _raw_data(project, root / "raw_data.log")
+    # every file checked before anything runs
+    grid.write_chains(root, {name: policy_params(params, name, overrides, Path(FOLDER) / name)
+                             for name, overrides in policies.items()})
+    seconds = grid.backfill(project, FOLDER, list(policies), cores=cores, parallel=parallel, profile=profile,
+                            cache=cache)
+    for name, chain in seconds.items():
         summary = read_json(root / name / paths.SUMMARY)
-        say(f"{name:<24} {seconds:6.1f} s  {summary['retrains']:3d} retrainings  "
+        say(f"{name:<24} {chain:6.1f} s  {summary['retrains']:3d} retrainings  "
             f"mean macro F1 {summary['mean_macro_f1']:.4f}")
-        return name, seconds
+    return seconds
 
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        return dict(pool.map(one, policies))
 
+def _raw_data(project: Path, log: Path) -> None:
+    """Make the project's raw files (the Snakefile's raw_data) before the policies read them."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(project / "Snakefile"),
+               "--workflow-profile", str(project / "profiles" / "default"), "--directory", str(project),
+               "--cores", "1", "raw_data"]
+    env = {k: v for k, v in os.environ.items() if k != "DVC_EXP_NAME"}
+    with open(log, "w") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=project)
+    if done.returncode:
+        raise RuntimeError(f"raw_data in {project} failed (exit {done.returncode}): see {log}")

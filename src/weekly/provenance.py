@@ -22,9 +22,9 @@ TRAINING_CODE = ("algorithms", "models", "data", "metrics", "drift")
 
 # Modules that only talk (command lines, logging), only write raw files (the import),
 # only run chains and read their outputs (the policy comparison) or only draw them (the
-# lifecycle page, whose rule has its own code digest): their changes leave every output of
-# the chain as it was.
-TALK_ONLY = ("cli", "command", "queries", "logs", "importing", "policies", "lifecycle")
+# lifecycle page, whose rule has its own code digest) or only tell people (the alerts, whose
+# rule has its own digest too): their changes leave every output of the chain as it was.
+TALK_ONLY = ("cli", "command", "queries", "logs", "importing", "policies", "lifecycle", "alerts", "senders")
 
 
 def code_digest(modules: Iterable[str] | None = None, package=None) -> str:

@@ -1,0 +1,277 @@
+"""Where alerts go, and the steps that send them: the chain's alerts after the report, a
+failed run's from Snakemake's `onerror` and from the checks at start.
+
+Every alert is recorded in an append-only JSON-lines file (reports/alerts.jsonl) with
+where it went; a webhook (a JSON POST that Slack- and Teams-style incoming webhooks
+accept) and e-mail over SMTP are used when configured. A channel that is down or slow
+never fails or stalls the chain: each try is bounded by a timeout, a failed try is
+retried once, and what could not be delivered is recorded as such. Secrets (the webhook's
+URL, the SMTP credentials) come from the environment, never from a file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import smtplib
+import ssl
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+from weekly import alerts as alert_logic
+from weekly import paths
+from weekly.errors import WeeklyError
+from weekly.io import read_json, write_json
+from weekly.logs import PROGRESS, logged
+
+log = logging.getLogger(__name__)
+progress = logging.getLogger(PROGRESS)
+
+RETRY_PAUSE = 0.5  # seconds between a failed try and the retry
+
+
+def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], None] | None:
+    url = env.get(settings["url_env"], "").strip()
+    if not url:
+        return None
+
+    def send(message: dict, timeout: float) -> None:
+        payload = {key: message[key] for key in ("text", "project", "count", "events")}
+        request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the team's own URL)
+            response.read()
+
+    return send
+
+
+def _email(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], None] | None:
+    if not settings["host"] or not settings["to"]:
+        return None
+    user, password = env.get(settings["user_env"]), env.get(settings["password_env"])
+
+    def send(message: dict, timeout: float) -> None:
+        mail = EmailMessage()
+        mail["Subject"], mail["From"], mail["To"] = message["subject"], settings["sender"], ", ".join(settings["to"])
+        mail.set_content(message["text"] + "\n\nThe alerts as JSON:\n" + json.dumps(message["events"], indent=1))
+        secure = settings["security"]
+        connect = smtplib.SMTP_SSL if secure == "ssl" else smtplib.SMTP
+        extra = {"context": ssl.create_default_context()} if secure == "ssl" else {}
+        with connect(settings["host"], settings["port"], timeout=timeout, **extra) as smtp:
+            if secure == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if user:
+                smtp.login(user, password or "")
+            smtp.send_message(mail)
+
+    return send
+
+
+# The channels besides the file, each active when configured (see params.yaml alerts.channels).
+CHANNELS: dict[str, Callable[[dict, Mapping[str, str]], Callable[[dict, float], None] | None]] = {
+    "webhook": _webhook,
+    "email": _email,
+}
+
+
+def _try(send: Callable[[dict, float], None], message: dict, timeout: float, retries: int) -> dict:
+    error = None
+    for attempt in range(1, retries + 2):
+        try:
+            send(message, timeout)
+            return {"delivered": True, "attempts": attempt}
+        except Exception as exc:  # noqa: BLE001 (a channel must never fail the chain)
+            error = f"{type(exc).__name__}: {exc}"
+            if attempt <= retries:
+                time.sleep(RETRY_PAUSE)
+    return {"delivered": False, "attempts": retries + 1, "error": error}
+
+
+def deliver(message: dict, channels: dict, env: Mapping[str, str] | None = None) -> dict[str, dict]:
+    """Send `message` (see alerts.digest) to every active channel at once; never raises.
+
+    Each channel runs in a thread of its own, bounded as a whole by its tries' timeouts
+    (a server that answers byte by byte cannot stall it longer either). Returns each
+    active channel's result: delivered or not, attempts, error."""
+    env = os.environ if env is None else env
+    timeout, retries = float(channels["timeout_seconds"]), int(channels["retries"])
+    results: dict[str, dict] = {}
+    threads = {}
+    for name, make in CHANNELS.items():
+        try:
+            send = make(channels[name], env)
+        except Exception as exc:  # noqa: BLE001 (a channel configured wrongly is recorded, not raised)
+            results[name] = {"delivered": False, "attempts": 0, "error": f"{type(exc).__name__}: {exc}"}
+            continue
+        if send is None:  # not configured
+            continue
+
+        def work(name=name, send=send):
+            results[name] = _try(send, message, timeout, retries)
+
+        threads[name] = threading.Thread(target=work, name=f"alert-{name}", daemon=True)
+        threads[name].start()
+    deadline = time.monotonic() + (timeout + RETRY_PAUSE) * (retries + 1) + 1.0
+    for name, thread in threads.items():
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            results[name] = {"delivered": False, "attempts": retries + 1, "error": "timed out"}
+    return {name: results[name] for name in CHANNELS if name in results}
+
+
+def read_records(path: str | Path) -> list[dict]:
+    """The records of the alerts file (none when it is missing). A line cut by a crash is
+    skipped: the file is append-only and every other line is whole."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            log.warning("%s: skipped a line that is not JSON (cut by a crash?)", path)
+    return records
+
+
+def append_records(path: str | Path, records: list[dict]) -> None:
+    """Append `records` to the alerts file, one JSON line each, in one write."""
+    if not records:
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(r, sort_keys=False) + "\n" for r in records)
+    with open(path, "a") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def send_and_record(items: list[dict], alert_log: str | Path, channels: dict, chain: str,
+                    env: Mapping[str, str] | None = None) -> list[dict]:
+    """Deliver `items` as one digest per channel and append them to `alert_log`, each with
+    its delivery. Returns the records appended."""
+    if not items:
+        return []
+    message = alert_logic.digest(items, chain)
+    results = deliver(message, channels, env)
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    digest_id = hashlib.sha256("\n".join(e["id"] for e in items).encode()).hexdigest()[:12]
+    records = [{**e, "recorded_at": now, "digest": digest_id, "delivery": results} for e in items]
+    append_records(alert_log, records)
+    for name, result in results.items():
+        if result["delivered"]:
+            log.info("alerts: %d sent to %s as one message", len(items), name)
+        else:
+            log.warning("alerts: %d not delivered to %s (%s); recorded in %s", len(items), name, result["error"],
+                        alert_log)
+    return records
+
+
+def _chain(registry: dict) -> str:
+    return f"{registry['project']} ({registry['alias']})"
+
+
+@logged
+def alerts(
+    *, decisions: list[str], trackers: list[str], drifts: list[str], evaluations: list[str], events: str,
+    alert_log: str, rules: dict, channels: dict, registry: dict, lifecycle: str | None = None,
+) -> list[dict]:
+    """Derive the chain's alerts from its weeks' files (in week order; evaluations of the
+    weeks whose outcomes are known), write them all to `events`, and send those not yet in
+    `alert_log` as one digest, appended there; open failures are cleared (the chain ran
+    through). `rules`: alerts.settings(params). `lifecycle`: the page the alerts point to,
+    drawn before they are sent."""
+    evaluated = {e["week"]: e for e in map(read_json, evaluations)}
+    weeks = [{"week": t["week"], "tracker": t, "decision": read_json(d), "drift": read_json(f),
+              "evaluation": evaluated.get(t["week"])}
+             for t, d, f in zip(map(read_json, trackers), decisions, drifts)]
+    derived = alert_logic.events(weeks, rules)
+    write_json(events, {"chain": _chain(registry), "events": derived})
+    recorded = read_records(alert_log)
+    new = alert_logic.new_events(derived, recorded) + (
+        alert_logic.failures_cleared(recorded) if rules["failure"]["enabled"] else [])
+    send_and_record(new, alert_log, channels, _chain(registry))
+    message = f"alerts: {len(derived)} in the chain, {len(new)} new" + (f" -> {alert_log}" if new else "")
+    log.info(message)
+    if new:
+        progress.info(message)
+    return new
+
+
+def alert_failures(failures: list[dict], params: dict, alert_log: str = paths.ALERT_LOG,
+                   env: Mapping[str, str] | None = None) -> list[dict]:
+    """Alert the failures of a run (each: rule, week, message, log), once per failure
+    until the chain runs through again. Never raises: a run that failed must fail with its
+    own error, not the alert's."""
+    try:
+        if not params["alerts"]["conditions"]["failure"]["enabled"] or not failures:
+            return []
+        recorded = read_records(alert_log)
+        new = []
+        for failure in failures:
+            event = alert_logic.failure_event(failure, recorded + new)
+            if event is not None:
+                new.append(event)
+        records = send_and_record(new, alert_log, params["alerts"]["channels"], _chain(params["registry"]), env)
+        if records:
+            progress.info("alerts: %d failure alert(s) -> %s", len(records), alert_log)
+        return records
+    except Exception:  # noqa: BLE001
+        log.exception("alerts: the failure could not be alerted")
+        return []
+
+
+def alert_failed_run(snakemake_log: str | list[str] | None, params: dict) -> list[dict]:
+    """Snakemake's `onerror`: alert the failed jobs of the run whose main log is
+    `snakemake_log` (Snakemake 9 gives a list of one), each with the one-line error its
+    job log holds."""
+    try:
+        if isinstance(snakemake_log, (list, tuple)):
+            snakemake_log = snakemake_log[0] if snakemake_log else None
+        if snakemake_log:
+            snakemake_log = os.path.relpath(snakemake_log) if os.path.isabs(snakemake_log) else snakemake_log
+        text = Path(snakemake_log).read_text() if snakemake_log and Path(snakemake_log).exists() else ""
+
+        def read_log(path: str) -> str | None:
+            return Path(path).read_text() if Path(path).exists() else None
+
+        failures = alert_logic.failed_jobs(text, read_log) or [
+            {"rule": "snakemake", "week": None, "log": snakemake_log, "message": f"the run failed: see {snakemake_log}"}]
+        for failure in failures:
+            failure["main_log"] = snakemake_log
+    except Exception:  # noqa: BLE001
+        log.exception("alerts: could not read the failed run's logs")
+        return []
+    return alert_failures(failures, params)
+
+
+def alert_missing_files(missing: list[str], params: dict) -> list[dict]:
+    """Alert raw files the chain needs and does not have (your own data, a week not
+    arrived): Snakemake stops on them before any job runs, so no `onerror` would."""
+    if not missing:
+        return []
+    week = alert_logic.WEEK.search(missing[0])
+    more = f" (and {len(missing) - 1} more raw file(s))" if len(missing) > 1 else ""
+    where = f" (week {week.group(0)})" if week else ""
+    return alert_failures([{"rule": "raw_data", "week": week.group(0) if week else None, "log": None,
+                            "message": f"{missing[0]}{where}: missing{more}"}], params)
+
+
+@contextmanager
+def alert_on_failure(params: dict, check: str) -> Iterator[None]:
+    """Alert an expected error of a check made before any job runs (the raw folder, the
+    MLflow store), then let it stop the run with its one-line message."""
+    try:
+        yield
+    except WeeklyError as exc:
+        week = alert_logic.WEEK.search(str(exc))
+        alert_failures([{"rule": check, "week": week.group(0) if week else None, "log": None,
+                         "message": str(exc)}], params)
+        raise

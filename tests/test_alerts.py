@@ -1,0 +1,429 @@
+"""Alerts: events derived from the weeks' files, sent once per onset and clear, as one
+digest per run, to real receivers on loopback (an HTTP server, an SMTP server)."""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from helpers import TINY_OVERRIDES, TINY_WEEKS, clone, file_states, make_project, merge, snakemake, write_params
+from weekly import alerts, senders
+from weekly.config import ConfigError, validate_params
+
+WEBHOOK_ENV = "WEEKLY_ALERT_WEBHOOK_URL"
+
+
+# --- receivers ------------------------------------------------------------------------------
+
+class Webhook:
+    """An incoming-webhook receiver on loopback: keeps every JSON body POSTed to it."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append({"content_type": self.headers["Content-Type"], "body": json.loads(body)})
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Blackhole:
+    """A server that accepts connections and never answers: a receiver that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def webhook():
+    receiver = Webhook()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def blackhole():
+    receiver = Blackhole()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp():
+    """aiosmtpd on loopback; `.mails` holds each message received."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        mails: list = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.mails.append({"to": envelope.rcpt_tos, "message": message_from_bytes(envelope.content)})
+            return "250 OK"
+
+    inbox = Inbox()
+    inbox.mails = []
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+def channels(**overrides) -> dict:
+    return merge(validate_params({})["alerts"]["channels"], overrides)
+
+
+def email_to(port: int) -> dict:
+    return {"host": "127.0.0.1", "port": port, "security": "none", "to": ["risk-team@example.invalid"]}
+
+
+# --- the events: pure ------------------------------------------------------------------------
+
+def week(name, f1=0.8, version="1", retrained=False, too_small=False, psi=0.01, seen_psi=None, kept_because=None,
+         evaluated=True):
+    tracker = {"week": name, "model_name": "credit-scoring", "model_version": version, "model_type": "lightgbm",
+               "model_uri": f"models:/credit-scoring/{version}", "retrained": retrained, "macro_f1_score": 0.83,
+               "newest_week_psi": {"features": {"rate": seen_psi}, "score": 0.0} if seen_psi is not None else None,
+               **({"kept_because": kept_because} if kept_because else {})}
+    evaluation = {"week": name, "macro_f1": f1, "too_small": too_small, "rows": 10 if too_small else 300,
+                  "min_rows": 30, "risk": {"auc": 0.9}} if evaluated else None
+    return {"week": name, "tracker": tracker, "decision": {"reasons": ["time"] if retrained else [], "blocked": None},
+            "drift": {"week": name, "model_version": version, "rows": 300, "features": {"rate": psi, "age": 0.01},
+                      "score": 0.01},
+            "evaluation": evaluation}
+
+
+RULES = alerts.settings(validate_params({}))
+
+
+def ids(events):
+    return [e["id"] for e in events]
+
+
+def test_a_condition_alerts_when_it_starts_and_when_it_clears_not_while_it_persists():
+    weeks = [week("2023-02-26"), week("2023-03-05", f1=0.70), week("2023-03-12", f1=0.72),
+             week("2023-03-19", f1=0.74), week("2023-03-26", f1=0.78), week("2023-04-02", f1=0.70)]
+    assert ids(alerts.events(weeks, RULES)) == [
+        "performance:2023-03-05:onset", "performance:2023-03-26:clear", "performance:2023-04-02:onset"]
+    onset = alerts.events(weeks, RULES)[0]
+    # names the week, the condition, the figures, the serving model and where to look
+    assert onset["figures"] == {"metric": "macro_f1", "value": 0.7, "floor": 0.75, "rows": 300}
+    assert onset["model"]["version"] == "1" and onset["model"]["type"] == "lightgbm"
+    assert "weeks/2023-03-05/eval.json" in onset["files"] and onset["report"] == "reports/lifecycle.html"
+    assert "week 2023-03-05" in onset["message"] and "0.7000 under its floor 0.75" in onset["message"]
+
+
+def test_weeks_that_cannot_judge_leave_the_condition_as_it_was():
+    # too small to judge, or outcomes not known yet: neither starts nor clears anything
+    weeks = [week("2023-03-05", f1=0.70), week("2023-03-12", f1=0.95, too_small=True),
+             week("2023-03-19", evaluated=False), week("2023-03-26", f1=0.70)]
+    events = alerts.events(weeks, RULES)
+    assert ids(events) == ["performance:2023-03-05:onset", "data:2023-03-12:onset", "data:2023-03-26:clear"]
+
+
+def test_thresholds_default_to_the_triggers_and_can_be_their_own():
+    params = validate_params({"retrain": {"performance": {"floor": 0.6}, "drift": {"threshold": 0.5}}})
+    assert alerts.settings(params)["performance"]["floor"] == 0.6
+    assert alerts.settings(params)["drift"]["threshold"] == 0.5
+    own = validate_params({"alerts": {"conditions": {"performance": {"floor": 0.9, "metric": "auc"}}}})
+    assert alerts.settings(own)["performance"] == {"enabled": True, "metric": "auc", "floor": 0.9}
+    weeks = [week("2023-03-05", f1=0.5)]  # AUC 0.9 is not under 0.9
+    assert alerts.events(weeks, alerts.settings(own)) == []
+
+
+def test_drift_is_read_as_the_trigger_reads_it():
+    # the shock moves `rate`; the model retrained after it has seen the move: cleared
+    weeks = [week("2023-02-26"), week("2023-03-05", psi=2.4),
+             week("2023-03-12", psi=2.3, version="2", retrained=True, seen_psi=2.4)]
+    events = alerts.events(weeks, RULES)
+    assert ids(events) == ["drift:2023-03-05:onset", "promotion:2023-03-12:event", "drift:2023-03-12:clear"]
+    assert events[0]["figures"]["features_over"] == {"rate": 2.4}
+    assert events[1]["figures"]["replaced"] == "lightgbm v1" and "lightgbm v2 promoted" in events[1]["message"]
+
+
+def test_a_challenger_kept_out_and_switched_off_conditions():
+    weeks = [week("2023-03-05", kept_because="challenger kept out: catboost 0.80 vs serving version 1 0.81"),
+             week("2023-03-12", f1=0.5)]
+    assert ids(alerts.events(weeks, RULES)) == ["challenger:2023-03-05:event", "performance:2023-03-12:onset"]
+    quiet = alerts.settings(validate_params({"alerts": {"conditions": {"performance": {"enabled": False}}}}))
+    assert ids(alerts.events(weeks, quiet)) == ["challenger:2023-03-05:event"]
+
+
+def test_an_unknown_condition_or_channel_is_refused():
+    with pytest.raises(ConfigError, match="alerts.conditions"):
+        validate_params({"alerts": {"conditions": {"latency": {"enabled": True}}}})
+    with pytest.raises(ConfigError, match="alerts.channels"):
+        validate_params({"alerts": {"channels": {"pager": {}}}})
+    with pytest.raises(ConfigError, match="alerts.channels.email.security"):
+        validate_params({"alerts": {"channels": {"email": {"security": "tls"}}}})
+
+
+def test_recorded_events_are_not_sent_again_and_a_failure_alerts_once_until_cleared():
+    weeks = [week("2023-03-05", f1=0.70), week("2023-03-12")]
+    derived = alerts.events(weeks, RULES)
+    assert alerts.new_events(derived, derived[:1]) == derived[1:]
+    failure = {"rule": "predict", "week": "2023-03-05", "log": "logs/predict/2023-03-05.log",
+               "message": "data/raw/applications/2023-03-05.parquet (week 2023-03-05): unreadable parquet file"}
+    first = alerts.failure_event(failure, [])
+    assert first["week"] == "2023-03-05" and "data/raw/applications/2023-03-05.parquet" in first["message"]
+    assert alerts.failure_event(failure, [first]) is None  # the same failure again: still open
+    cleared = alerts.failures_cleared([first])
+    assert [c["kind"] for c in cleared] == ["clear"] and alerts.failures_cleared([first, *cleared]) == []
+    again = alerts.failure_event(failure, [first, *cleared])  # failing again after a clean run: a new onset
+    assert again["id"] != first["id"]
+
+
+def test_failed_jobs_are_read_from_snakemakes_log_and_the_jobs_logs():
+    main = """Error in rule predict:
+    message: None
+    jobid: 47
+    output: weeks/2022-02-20/preds.parquet, weeks/2022-02-20/drift.json
+    log: logs/predict/2022-02-20.log (check log file(s) for error details)
+Logfile logs/predict/2022-02-20.log:
+Error in rule report:
+    jobid: 50
+    log: logs/report/report.log (check log file(s) for error details)
+"""
+    logs = {
+        "logs/predict/2022-02-20.log": "2026 INFO weekly.job: predict started\n"
+                                       "2026 ERROR weekly.job: predict failed: data/raw/x.parquet (week 2022-02-20): bad\n",
+        "logs/report/report.log": "2026 ERROR weekly.job: report failed with an unexpected error\nTraceback ...\n"
+                                  "  File x\nKeyError: 'macro_f1'\n",
+    }
+    found = alerts.failed_jobs(main, logs.get)
+    assert found == [
+        {"rule": "predict", "week": "2022-02-20", "log": "logs/predict/2022-02-20.log",
+         "message": "data/raw/x.parquet (week 2022-02-20): bad"},
+        {"rule": "report", "week": None, "log": "logs/report/report.log", "message": "KeyError: 'macro_f1'"},
+    ]
+
+
+# --- the senders: real receivers on loopback ---------------------------------------------------
+
+def test_one_digest_reaches_the_webhook_and_the_mailbox(webhook, smtp, tmp_path):
+    weeks = [week("2023-03-05", f1=0.70, psi=2.4), week("2023-03-12", version="2", retrained=True, seen_psi=2.4)]
+    derived = alerts.events(weeks, RULES)
+    env = {WEBHOOK_ENV: webhook.url}
+    records = senders.send_and_record(derived, tmp_path / "alerts.jsonl", channels(email=email_to(smtp.port)),
+                                      "credit-scoring-weekly (champion)", env)
+    assert len(webhook.received) == 1 and len(smtp.mails) == 1
+    post = webhook.received[0]
+    assert post["content_type"] == "application/json"
+    body = post["body"]
+    assert body["text"].startswith("[weekly] credit-scoring-weekly (champion): 5 alerts")
+    assert "week 2023-03-05: performance alert" in body["text"] and body["count"] == 5
+    assert [e["id"] for e in body["events"]] == ids(derived)
+    mail = smtp.mails[0]
+    assert mail["to"] == ["risk-team@example.invalid"]
+    assert " ".join(mail["message"]["Subject"].split()) == body["text"].splitlines()[0]  # unfolded
+    assert "drift alert" in mail["message"].get_payload()
+    # the file keeps every event, each with where it went
+    lines = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in lines] == ids(derived) and lines == records
+    assert all(r["delivery"]["webhook"]["delivered"] and r["delivery"]["email"]["delivered"] for r in lines)
+
+
+def test_mail_logs_in_with_credentials_from_the_environment(tmp_path):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    seen = []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        seen.append((auth_data.login, auth_data.password))
+        return AuthResult(success=True)
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        result = senders.deliver(alerts.digest(alerts.events([week("2023-03-05", f1=0.7)], RULES), "p"),
+                                 channels(email=email_to(port)),
+                                 {"WEEKLY_SMTP_USER": "risk", "WEEKLY_SMTP_PASSWORD": "s3cret"})
+    finally:
+        controller.stop()
+    assert result == {"email": {"delivered": True, "attempts": 1}}
+    assert seen == [(b"risk", b"s3cret")]
+
+
+def test_no_channel_configured_sends_nothing_and_the_file_still_records(tmp_path):
+    derived = alerts.events([week("2023-03-05", f1=0.7)], RULES)
+    records = senders.send_and_record(derived, tmp_path / "alerts.jsonl", channels(), "p", {})
+    assert records[0]["delivery"] == {} and (tmp_path / "alerts.jsonl").read_text().count("\n") == 1
+
+
+def test_a_dead_or_hanging_receiver_is_recorded_and_never_stalls(blackhole, tmp_path):
+    derived = alerts.events([week("2023-03-05", f1=0.7)], RULES)
+    settings = channels(timeout_seconds=0.5, email=email_to(blackhole.port))
+    dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens
+    started = time.monotonic()
+    records = senders.send_and_record(derived, tmp_path / "alerts.jsonl", settings, "p", {WEBHOOK_ENV: dead})
+    took = time.monotonic() - started
+    # both channels at once, each two tries of 0.5 s (plus a 0.5 s pause): well under 3 s
+    assert took < 3.0, took
+    delivery = records[0]["delivery"]
+    assert delivery["webhook"]["delivered"] is False and "Connection refused" in delivery["webhook"]["error"]
+    assert delivery["email"]["delivered"] is False and delivery["email"]["attempts"] == 2
+    assert "timed out" in delivery["email"]["error"]
+    assert json.loads((tmp_path / "alerts.jsonl").read_text())["delivery"] == delivery
+
+
+# --- the workflow: the real Snakemake on the tiny chain --------------------------------------
+
+def read_log(root):
+    path = root / "reports" / "alerts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.slow
+def test_the_backfill_sends_one_digest_and_a_rerun_sends_nothing_new(tmp_path, webhook, smtp):
+    floor = 0.805  # the tiny chain's weekly macro F1 is 0.77-0.84: some weeks under it
+    root = make_project(tmp_path / "digest", {"alerts": {"conditions": {"performance": {"floor": floor}},
+                                                         "channels": {"email": email_to(smtp.port)}}})
+    env = {WEBHOOK_ENV: webhook.url}
+    snakemake(root, "all_weeks", env=env)
+    assert len(webhook.received) == 1 and len(smtp.mails) == 1  # one digest, not one message per week
+
+    # what the weeks' files say, worked out here on its own: onset when under, clear when over again
+    expected, under = [], False
+    for w in TINY_WEEKS:
+        tracker = json.loads((root / f"weeks/{w}/tracker.json").read_text())
+        if tracker["retrained"]:
+            expected.append(f"promotion:{w}:event")
+        f1 = json.loads((root / f"weeks/{w}/eval.json").read_text())["macro_f1"]
+        if (f1 < floor) != under:
+            under = f1 < floor
+            expected.append(f"performance:{w}:{'onset' if under else 'clear'}")
+    assert any(":onset" in e for e in expected)
+    records = read_log(root)
+    assert [r["id"] for r in records] == expected
+    assert [e["id"] for e in webhook.received[0]["body"]["events"]] == expected
+    assert all(r["delivery"]["webhook"]["delivered"] for r in records)
+    derived = json.loads((root / "reports" / "alerts.json").read_text())
+    assert [e["id"] for e in derived["events"]] == expected and "recorded_at" not in derived["events"][0]
+
+    # re-running a week (and so every week after it, and the alerts) sends nothing new
+    rerun = TINY_WEEKS[-2]
+    snakemake(root, "--force", f"weeks/{rerun}/decision.json", f"weeks/{rerun}/eval.json", "reports/alerts.json",
+              env=env)
+    assert f"{len(expected)} in the chain, 0 new" in (root / "logs" / "alerts" / "alerts.log").read_text()
+    assert len(webhook.received) == 1 and len(smtp.mails) == 1 and len(read_log(root)) == len(expected)
+
+
+@pytest.mark.slow
+def test_a_corrupt_file_alerts_once_naming_it_and_clears_when_the_chain_runs_through(backfill, tmp_path, webhook):
+    root = clone(backfill[0], tmp_path / "corrupt")
+    before = len(read_log(root))
+    env = {WEBHOOK_ENV: webhook.url}
+    bad = f"data/raw/applications/{TINY_WEEKS[5]}.parquet"
+    good = (root / bad).read_bytes()
+    (root / bad).write_bytes(b"not a parquet file")
+    assert snakemake(root, "all_weeks", check=False, env=env).returncode != 0
+    failures = read_log(root)[before:]
+    assert len(failures) == 1 and len(webhook.received) == 1
+    alert = failures[0]
+    assert alert["condition"] == "failure" and alert["week"] == TINY_WEEKS[5] and alert["figures"]["rule"] == "predict"
+    assert bad in alert["message"] and "unreadable parquet file" in alert["message"]
+    assert alert["files"] == [f"logs/predict/{TINY_WEEKS[5]}.log"] and alert["delivery"]["webhook"]["delivered"]
+    assert bad in webhook.received[0]["body"]["text"]
+
+    # the same failure again: nothing new
+    assert snakemake(root, "all_weeks", check=False, env=env).returncode != 0
+    assert len(read_log(root)) == before + 1 and len(webhook.received) == 1
+
+    (root / bad).write_bytes(good)
+    snakemake(root, "all_weeks", env=env)
+    cleared = read_log(root)[before + 1:]
+    assert [(r["condition"], r["kind"]) for r in cleared] == [("failure", "clear")]
+    assert len(webhook.received) == 2
+
+
+def test_malformed_input_found_at_start_alerts_too(backfill, tmp_path, webhook):
+    root = clone(backfill[0], tmp_path / "flat")
+    (root / "data" / "raw" / "2022-01-16.parquet").write_bytes(b"old layout")
+    result = snakemake(root, "all_weeks", check=False, env={WEBHOOK_ENV: webhook.url})
+    assert result.returncode != 0 and "one-file-per-week layout" in result.stderr
+    alert = read_log(root)[-1]
+    assert alert["condition"] == "failure" and alert["figures"]["rule"] == "check"
+    assert "data/raw: holds 2022-01-16.parquet" in alert["message"] and len(webhook.received) == 1
+
+
+def test_a_week_file_that_has_not_arrived_alerts_naming_it(backfill, tmp_path, webhook):
+    root = clone(backfill[0], tmp_path / "missing")
+    write_params(root, merge(TINY_OVERRIDES, {"data": {"generate": False}, "end": "2022-03-13", "week": "2022-03-13"}))
+    result = snakemake(root, "all_weeks", check=False, env={WEBHOOK_ENV: webhook.url})
+    assert result.returncode != 0 and "Missing input files" in result.stderr
+    alert = read_log(root)[-1]
+    assert alert["condition"] == "failure" and alert["week"] == "2022-03-13"
+    assert alert["message"].startswith("week 2022-03-13: failure alert: raw_data failed: "
+                                       "data/raw/applications/2022-03-13.parquet (week 2022-03-13): missing")
+    assert len(webhook.received) == 1
+
+
+def test_a_dead_receiver_adds_seconds_not_minutes_and_the_reports_stay_as_they_were(backfill, tmp_path, blackhole):
+    root = clone(backfill[0], tmp_path / "dead")
+    reports = file_states(root, "reports/*.csv") | file_states(root, "reports/summary.json")
+    weeks = file_states(root, "weeks/**/*")
+    (root / "reports" / "alerts.jsonl").unlink()  # as if never sent: every event is new
+    write_params(root, merge(TINY_OVERRIDES, {"alerts": {"channels": {"email": email_to(blackhole.port)}}}))
+    started = time.monotonic()
+    snakemake(root, "all_weeks", env={WEBHOOK_ENV: f"http://127.0.0.1:{blackhole.port}/hook"})
+    took = time.monotonic() - started
+    log = (root / "logs" / "alerts" / "alerts.log").read_text()
+    seconds = float(re.search(r"alerts done in ([\d.]+) s", log).group(1))
+    # default settings: 3 s per try, one retry, both channels at once
+    assert seconds < 8.0 and took < 60, (seconds, took)
+    records = read_log(root)
+    assert records and all(not r["delivery"][c]["delivered"] for r in records for c in ("webhook", "email"))
+    assert "not delivered to webhook" in log
+    assert file_states(root, "reports/*.csv") | file_states(root, "reports/summary.json") == reports
+    assert file_states(root, "weeks/**/*") == weeks
