@@ -11,7 +11,7 @@ from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store
 from weekly.logs import weeks_on_console
-from weekly.senders import alert_failed_run, alert_on_failure
+from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
 # of Snakemake's DAG build.
@@ -39,6 +39,7 @@ with alert_on_failure(config, "check"):
     check_raw_folder(config["data"]["raw_dir"], config["data"]["columns"], config["data"]["generate"])
     # A lost MLflow store stops the run (the message says how to register the chain again).
     check_store(config["registry"], paths.LATEST_TRACKER)
+clear_failures(config, only=("check",))  # they pass now
 # One line per finished week on the console instead of Snakemake's lines per job
 # (`--verbose` shows those; a dry run lists its jobs as usual).
 weeks_on_console(workflow)
@@ -74,6 +75,11 @@ rule all_weeks:
         alerts=paths.ALERT_EVENTS,
 
 
-# A failed job alerts with the one-line error of its log (params.yaml alerts).
+# A failed job alerts with the one-line error of its log (params.yaml alerts); a run that
+# goes through clears the failures still open.
 onerror:
     alert_failed_run(log, config)
+
+
+onsuccess:
+    clear_failures(config)

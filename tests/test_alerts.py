@@ -267,11 +267,12 @@ def test_one_digest_reaches_the_webhook_and_the_mailbox(webhook, smtp, tmp_path)
     assert all(r["delivery"]["webhook"]["delivered"] and r["delivery"]["email"]["delivered"] for r in lines)
 
 
-def test_mail_logs_in_with_credentials_from_the_environment(tmp_path):
+def test_mail_never_sends_the_credentials_without_tls(tmp_path):
+    # the local receiver offers AUTH on a plain connection: the sender must not log in there
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    seen = []
+    seen, delivered = [], []
 
     def authenticate(server, session, envelope, mechanism, auth_data):
         seen.append((auth_data.login, auth_data.password))
@@ -279,6 +280,7 @@ def test_mail_logs_in_with_credentials_from_the_environment(tmp_path):
 
     class Inbox:
         async def handle_DATA(self, server, session, envelope):
+            delivered.append(envelope)
             return "250 OK"
 
     port = free_port()
@@ -291,8 +293,16 @@ def test_mail_logs_in_with_credentials_from_the_environment(tmp_path):
                                  {"WEEKLY_SMTP_USER": "risk", "WEEKLY_SMTP_PASSWORD": "s3cret"})
     finally:
         controller.stop()
-    assert result == {"email": {"delivered": True, "attempts": 1}}
-    assert seen == [(b"risk", b"s3cret")]
+    assert result["email"]["delivered"] is False and "without TLS" in result["email"]["error"]
+    assert seen == [] and delivered == []
+
+
+def test_a_webhook_error_never_shows_its_url():
+    secret = "hooks.example.invalid/services/T000/SECRETTOKEN"  # no scheme: urllib names the URL in its error
+    sent = senders.deliver(alerts.digest(alerts.events([week("2023-03-05", f1=0.7)], RULES), "p"),
+                           channels(), {"WEEKLY_ALERT_WEBHOOK_URL": secret})
+    assert sent["webhook"]["delivered"] is False and "<webhook url>" in sent["webhook"]["error"]
+    assert "SECRETTOKEN" not in json.dumps(sent)
 
 
 def test_no_channel_configured_sends_nothing_and_the_file_still_records(tmp_path):
@@ -395,6 +405,12 @@ def test_malformed_input_found_at_start_alerts_too(backfill, tmp_path, webhook):
     alert = read_log(root)[-1]
     assert alert["condition"] == "failure" and alert["figures"]["rule"] == "check"
     assert "data/raw: holds 2022-01-16.parquet" in alert["message"] and len(webhook.received) == 1
+    recorded = len(read_log(root))
+    snakemake(root, "-n", "all_weeks", check=False, env={WEBHOOK_ENV: webhook.url})  # a look alerts nobody
+    assert len(read_log(root)) == recorded and len(webhook.received) == 1
+    (root / "data" / "raw" / "2022-01-16.parquet").unlink()  # fixed: the chain runs through (nothing to do)
+    snakemake(root, "all_weeks", env={WEBHOOK_ENV: webhook.url})
+    assert read_log(root)[-1]["id"] == f"{alert['id']}:clear" and len(webhook.received) == 2
 
 
 def test_a_week_file_that_has_not_arrived_alerts_naming_it(backfill, tmp_path, webhook):
@@ -406,6 +422,8 @@ def test_a_week_file_that_has_not_arrived_alerts_naming_it(backfill, tmp_path, w
     assert alert["condition"] == "failure" and alert["week"] == "2022-03-13"
     assert alert["message"].startswith("week 2022-03-13: failure alert: raw_data failed: "
                                        "data/raw/applications/2022-03-13.parquet (week 2022-03-13): missing")
+    assert len(webhook.received) == 1
+    snakemake(root, "all_weeks", check=False, env={WEBHOOK_ENV: webhook.url})  # still missing: no second alert
     assert len(webhook.received) == 1
 
 
@@ -427,3 +445,27 @@ def test_a_dead_receiver_adds_seconds_not_minutes_and_the_reports_stay_as_they_w
     assert "not delivered to webhook" in log
     assert file_states(root, "reports/*.csv") | file_states(root, "reports/summary.json") == reports
     assert file_states(root, "weeks/**/*") == weeks
+
+
+def test_an_event_no_channel_took_is_sent_again_by_the_next_run():
+    derived = alerts.events([week("2023-03-05", f1=0.7)], RULES)
+    down = [{**e, "delivery": {"webhook": {"delivered": False, "error": "timed out"}}} for e in derived]
+    taken = [{**e, "delivery": {"webhook": {"delivered": True}}} for e in derived]
+    file_only = [{**e, "delivery": {}} for e in derived]
+    assert alerts.new_events(derived, down) == derived
+    assert alerts.new_events(derived, taken) == [] and alerts.new_events(derived, file_only) == []
+
+
+def test_a_record_after_a_line_cut_by_a_crash_stays_whole(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b", "condi')  # kill -9 in the middle of a write
+    senders.append_records(path, [{"id": "c"}, {"id": "d"}])
+    assert [r["id"] for r in senders.read_records(path)] == ["a", "c", "d"]
+
+
+@pytest.mark.parametrize("argv, executes", [
+    (["--cores", "2", "all_weeks"], True), (["-n", "all_weeks"], False), (["-np"], False),
+    (["--dry-run"], False), (["--lint"], False), (["-c", "2", "-F"], True),
+])
+def test_a_look_at_the_workflow_alerts_nobody(argv, executes):
+    assert senders.run_executes(argv) is executes

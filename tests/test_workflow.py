@@ -334,7 +334,7 @@ def test_mlflow_holds_the_weekly_series_and_the_serving_history(backfill, tmp_pa
     client = registry_client(root)
     experiment = client.get_experiment_by_name("credit-scoring-weekly-monitoring")
     assert client.get_experiment_by_name("credit-scoring-weekly").tags["mlflow.experimentKind"] == "custom_model_development"
-    (run,) = client.search_runs([experiment.experiment_id], "tags.chain = 'champion'")
+    (run,) = client.search_runs([experiment.experiment_id], "tags.chain = 'credit-scoring@champion'")
     history = client.get_metric_history(run.info.run_id, "macro_f1")
     weekly = pd.read_csv(root / "reports" / "weekly.csv")
     assert [m.step for m in history] == list(range(len(TINY_WEEKS)))
@@ -347,5 +347,5 @@ def test_mlflow_holds_the_weekly_series_and_the_serving_history(backfill, tmp_pa
         assert version.description.startswith(f"Week {version.tags['week']}: ")
     # the report again (forced): the chain still has one monitoring run, the new one
     snakemake(root, "--force", "reports/summary.json")
-    (again,) = client.search_runs([experiment.experiment_id], "tags.chain = 'champion'")
+    (again,) = client.search_runs([experiment.experiment_id], "tags.chain = 'credit-scoring@champion'")
     assert again.info.run_id != run.info.run_id

@@ -279,8 +279,11 @@ def failures_cleared(recorded: list[dict]) -> list[dict]:
 
 
 def new_events(candidates: list[dict], recorded: list[dict]) -> list[dict]:
-    """The events not recorded yet: a re-run or resumed run sends only those."""
-    seen = {r["id"] for r in recorded}
+    """The events not sent yet: a re-run or resumed run sends only those. An event recorded
+    while every channel was down (and none was configured but the file) counts as sent only
+    once a channel took it, so the next run tries it again."""
+    seen = {r["id"] for r in recorded
+            if not r.get("delivery") or any(d.get("delivered") for d in r["delivery"].values())}
     return [e for e in candidates if e["id"] not in seen]
 
 

@@ -129,10 +129,11 @@ def plot(table: pd.DataFrame, weekly: dict[str, pd.DataFrame], floor: float, pat
 
 
 def compare(project: dict, policies: dict[str, dict], folder: Path, floor: float | None = None) -> pd.DataFrame:
-    """The table of the policies backfilled under `folder` (policies/<name>/)."""
+    """The table of the policies backfilled under `folder` (policies/<name>/); one not
+    backfilled yet (`--only` another) is left out."""
     floor = project["retrain"]["performance"]["floor"] if floor is None else floor
     rows = [policy_row(name, overrides, folder / name, floor, policy_params(project, name, overrides, folder)["train"]["models"])
-            for name, overrides in policies.items()]
+            for name, overrides in policies.items() if (folder / name / paths.SUMMARY).exists()]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -92,10 +92,12 @@ def portfolio_row(name: str, overrides: dict, params: dict, folder: Path) -> dic
 
 
 def summarise(project: dict, portfolios: dict[str, dict], folder: Path) -> pd.DataFrame:
-    """The combined summary of the portfolios backfilled under `folder` (portfolios/<name>/)."""
+    """The combined summary of the portfolios backfilled under `folder` (portfolios/<name>/);
+    one not backfilled yet (`--only` another) is left out."""
     chains = all_params(project, portfolios)
     return pd.DataFrame([portfolio_row(name, overrides, chains[name], folder / name)
-                         for name, overrides in portfolios.items()], columns=COLUMNS)
+                         for name, overrides in portfolios.items() if (folder / name / paths.SUMMARY).exists()],
+                        columns=COLUMNS)
 
 
 def prepare(project: Path, portfolios: dict[str, dict]) -> Path:

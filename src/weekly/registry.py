@@ -95,20 +95,20 @@ def relocate_artifacts(registry: dict) -> None:
     if uri != embedded_uri(registry) or db is None or not db.exists() or "mode=ro" in uri:
         return
     here = _project_path(registry["artifact_dir"]).resolve().as_uri()
-    with store_lock(uri), contextlib.closing(sqlite3.connect(db)) as con:
-        try:
+    try:
+        with store_lock(uri), contextlib.closing(sqlite3.connect(db)) as con:
             row = con.execute("SELECT artifact_location FROM experiments WHERE name = ?",
                               (registry["experiment"],)).fetchone()
-        except sqlite3.Error:
-            return  # not (yet) an MLflow store: MLflow creates or reports it
-        old = row[0] if row else None
-        if old is None or old == here or not old.startswith("file://"):
-            return
-        with con:
-            for table, columns in _LOCATIONS.items():
-                for column in columns:
-                    con.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
-                                f"WHERE substr({column}, 1, ?) = ?", (here, len(old) + 1, len(old), old))
+            old = row[0] if row else None
+            if old is None or old == here or not old.startswith("file://"):
+                return
+            with con:
+                for table, columns in _LOCATIONS.items():
+                    for column in columns:  # the folder itself, or a path inside it
+                        con.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) WHERE {column} = ? "
+                                    f"OR substr({column}, 1, ?) = ?", (here, len(old) + 1, old, len(old) + 1, old + "/"))
+    except (OSError, sqlite3.Error):
+        return  # not (yet) an MLflow store, or one this run may not write: the step that opens it says so
     log.info("MLflow store %s came from another folder: its artifact locations moved from %s to %s", db, old, here)
 
 
@@ -200,11 +200,10 @@ def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
 
 
 def _read_only(exc: BaseException) -> str | None:
-    """What says that a store refused a write, if that is what `exc` is."""
-    for said in ("attempt to write a readonly database", "read-only", "readonly", "Permission denied"):
-        if said in str(exc):
-            return said
-    return None
+    """What says that a SQLite store refused a write, if that is what `exc` is (MLflow wraps
+    SQLAlchemy's error; the access check raises PermissionError)."""
+    said = "Permission denied" if isinstance(exc, PermissionError) else "attempt to write a readonly database"
+    return said if said in str(exc) else None
 
 
 def _experiment_id(client: Any, registry: dict, embedded: bool, name: str | None = None) -> str:
@@ -513,10 +512,12 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
     with _open_store(registry) as (client, embedded):
         _check_versions(client, registry, trackers)
         exp_id = _experiment_id(client, registry, embedded, f"{registry['experiment']}-monitoring")
-        chain = f"tags.chain = '{alias}' and tags.project = '{registry['project']}'"
-        for old in client.search_runs([exp_id], chain):
+        # A chain is its model and alias: portfolios of one project (models of their own,
+        # each with `champion`) keep one monitoring run each.
+        chain = f"{registry['model_name']}@{alias}"
+        for old in client.search_runs([exp_id], f"tags.chain = '{chain}' and tags.project = '{registry['project']}'"):
             client.delete_run(old.info.run_id)
-        run = client.create_run(exp_id, run_name=f"monitoring-{alias}", tags={"chain": alias,
+        run = client.create_run(exp_id, run_name=f"monitoring-{chain}", tags={"chain": chain,
                                                                               "project": registry["project"]})
         run_id = run.info.run_id
         params = [Param("first_week", trackers[0]["week"]), Param("last_week", trackers[-1]["week"]),

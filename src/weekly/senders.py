@@ -11,12 +11,15 @@ URL, the SMTP credentials) come from the environment, never from a file.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 import smtplib
 import ssl
+import sys
 import threading
 import time
 import urllib.request
@@ -44,10 +47,13 @@ def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], 
 
     def send(message: dict, timeout: float) -> None:
         payload = {key: message[key] for key in ("text", "project", "count", "events")}
-        request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the team's own URL)
-            response.read()
+        try:
+            request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the team's own URL)
+                response.read()
+        except Exception as exc:  # the URL is a secret: it never goes into a record, a log or a message
+            raise RuntimeError(f"{type(exc).__name__}: {str(exc).replace(url, '<webhook url>')}") from None
 
     return send
 
@@ -68,6 +74,8 @@ def _email(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], No
             if secure == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
             if user:
+                if secure == "none":
+                    raise ValueError("refusing to send the SMTP credentials without TLS (alerts.channels.email.security)")
                 smtp.login(user, password or "")
             smtp.send_message(mail)
 
@@ -88,7 +96,7 @@ def _try(send: Callable[[dict, float], None], message: dict, timeout: float, ret
             send(message, timeout)
             return {"delivered": True, "attempts": attempt}
         except Exception as exc:  # noqa: BLE001 (a channel must never fail the chain)
-            error = f"{type(exc).__name__}: {exc}"
+            error = str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}"
             if attempt <= retries:
                 time.sleep(RETRY_PAUSE)
     return {"delivered": False, "attempts": retries + 1, "error": error}
@@ -147,8 +155,14 @@ def append_records(path: str | Path, records: list[dict]) -> None:
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(r, sort_keys=False) + "\n" for r in records)
-    with open(path, "a") as f:
-        f.write(text)
+    with open(path, "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # a run's records and a start-up check's do not interleave
+        f.seek(0, os.SEEK_END)
+        if f.tell():  # a line cut by a crash is ended first, so that the next record stays whole
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        f.write(text.encode())
         f.flush()
         os.fsync(f.fileno())
 
@@ -175,7 +189,30 @@ def send_and_record(items: list[dict], alert_log: str | Path, channels: dict, ch
 
 
 def _chain(registry: dict) -> str:
-    return f"{registry['project']} ({registry['alias']})"
+    from weekly.registry import serving_alias
+
+    return f"{registry['project']} {registry['model_name']}@{serving_alias(registry)}"
+
+
+def _channels(channels: dict) -> dict:
+    """The channels this run may use: none but the file for a DVC experiment (a what-if,
+    whose temporary copy has no record of what was sent), as for a policy."""
+    if not os.environ.get("DVC_EXP_NAME"):
+        return channels
+    return {**channels, "webhook": {**channels["webhook"], "url_env": ""}, "email": {**channels["email"], "host": ""}}
+
+
+# Snakemake runs that only look (a dry run, a listing, a lint): a failing check at start alerts nobody.
+_LOOKING = {"--dry-run", "--dryrun", "--lint", "--list", "--list-target-rules", "--summary", "--detailed-summary",
+            "--dag", "--rulegraph", "--filegraph", "--unlock", "--cleanup-metadata", "--report", "--help"}
+
+
+def run_executes(argv: list[str] | None = None) -> bool:
+    """Whether this Snakemake invocation runs jobs (its options, as Snakemake reads the file
+    before it says whether it will run anything)."""
+    argv = sys.argv[1:] if argv is None else argv
+    short = [a for a in argv if re.fullmatch(r"-[A-Za-z]+", a)]
+    return not (set(argv) & _LOOKING or any(set(a[1:]) & set("nlSDh") for a in short))
 
 
 @logged
@@ -197,7 +234,7 @@ def alerts(
     recorded = read_records(alert_log)
     new = alert_logic.new_events(derived, recorded) + (
         alert_logic.failures_cleared(recorded) if rules["failure"]["enabled"] else [])
-    send_and_record(new, alert_log, channels, _chain(registry))
+    send_and_record(new, alert_log, _channels(channels), _chain(registry))
     message = f"alerts: {len(derived)} in the chain, {len(new)} new" + (f" -> {alert_log}" if new else "")
     log.info(message)
     if new:
@@ -219,7 +256,8 @@ def alert_failures(failures: list[dict], params: dict, alert_log: str = paths.AL
             event = alert_logic.failure_event(failure, recorded + new)
             if event is not None:
                 new.append(event)
-        records = send_and_record(new, alert_log, params["alerts"]["channels"], _chain(params["registry"]), env)
+        records = send_and_record(new, alert_log, _channels(params["alerts"]["channels"]), _chain(params["registry"]),
+                                  env)
         if records:
             progress.info("alerts: %d failure alert(s) -> %s", len(records), alert_log)
         return records
@@ -252,10 +290,30 @@ def alert_failed_run(snakemake_log: str | list[str] | None, params: dict) -> lis
     return alert_failures(failures, params)
 
 
+
+
+def clear_failures(params: dict, alert_log: str = paths.ALERT_LOG, only: tuple[str, ...] | None = None) -> list[dict]:
+    """Clear the open failures (`only` those of these rules): Snakemake's `onsuccess` clears
+    them all (the run went through), the Snakefile those of its checks at start once they
+    pass (a run with nothing to do calls no `onsuccess`), so that the same failure later
+    alerts again. Never raises."""
+    try:
+        if not params["alerts"]["conditions"]["failure"]["enabled"] or not run_executes():
+            return []
+        recorded = read_records(alert_log)
+        cleared = [c for c in alert_logic.failures_cleared(recorded) if only is None or c["figures"]["rule"] in only]
+        return send_and_record(cleared, alert_log, _channels(params["alerts"]["channels"]), _chain(params["registry"]))
+    except Exception:  # noqa: BLE001
+        log.exception("alerts: open failures could not be cleared")
+        return []
+
+
 def alert_missing_files(missing: list[str], params: dict) -> list[dict]:
     """Alert raw files the chain needs and does not have (your own data, a week not
     arrived): Snakemake stops on them before any job runs, so no `onerror` would."""
     if not missing:
+        return clear_failures(params, only=("raw_data",))  # they have arrived
+    if not run_executes():
         return []
     week = alert_logic.WEEK.search(missing[0])
     more = f" (and {len(missing) - 1} more raw file(s))" if len(missing) > 1 else ""
@@ -271,6 +329,8 @@ def alert_on_failure(params: dict, check: str) -> Iterator[None]:
     try:
         yield
     except WeeklyError as exc:
+        if not run_executes():
+            raise
         week = alert_logic.WEEK.search(str(exc))
         alert_failures([{"rule": check, "week": week.group(0) if week else None, "log": None,
                          "message": str(exc)}], params)

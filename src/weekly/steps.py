@@ -212,19 +212,20 @@ def _window_parts(applications: list[str], outcomes: list[str], weeks: dict,
     """A training window's training part, validation part and newest week, read once per
     process: a week's trainers (threads of one Snakemake, or the loop) and its refit share
     them, read-only, instead of reading and checking the same files three times (three
-    times 3 million rows at portfolio scale). The files' sizes and times are part of the
-    key, so a corrected file is read again; only the newest window is kept."""
+    times 3 million rows at portfolio scale). The files' inodes, sizes and times are part
+    of the key, so a corrected file is read again; only the newest window is kept."""
     try:
-        stamps = tuple((p, os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in [*applications, *outcomes])
+        stamps = tuple((p, os.stat(p).st_ino, os.stat(p).st_mtime_ns, os.stat(p).st_size)
+                       for p in [*applications, *outcomes])
     except OSError:  # a missing file: the read says which, in one line
         stamps = None
     key = (stamps, tuple(weeks["weeks"]), tuple(weeks["valid_weeks"]), json.dumps(columns, sort_keys=True))
     with _window_lock:
         if stamps is None or key not in _windows:
+            _windows.clear()  # the week before's window goes before this one is read
             frame = read_training_window(applications, outcomes, weeks["weeks"], columns)
             train_part, valid_part = models.split_window(frame, columns["date"], weeks["weeks"], weeks["valid_weeks"])
             newest = frame[frame[columns["date"]] >= pd.Timestamp(parse_week(weeks["weeks"][-1]))]
-            _windows.clear()
             _windows[key] = (train_part, valid_part, newest)
         return _windows[key]
 
