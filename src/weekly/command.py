@@ -285,13 +285,13 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--drop", nargs="+", default=[], help="columns of the table to leave out")
     pol = command("policies", _policies, "backfill the retraining policies of a policies file side by side, compare them")
     pol.add_argument("--policies", default="policies.yaml", help="the policies file (default: %(default)s)")
-    pol.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the table lists them all)")
+    pol.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the table lists every policy backfilled so far)")
     pol.add_argument("--table", default=paths.POLICIES_TABLE, help="table to write (default: %(default)s)")
     pol.add_argument("--plot", default=paths.POLICIES_PLOT, help="plot to write (default: %(default)s)")
     por = command("portfolios", _portfolios, "backfill the portfolios of a portfolios file, each on its own data; "
                   "one combined summary")
     por.add_argument("--portfolios", default="portfolios.yaml", help="the portfolios file (default: %(default)s)")
-    por.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the summary lists them all)")
+    por.add_argument("--only", nargs="+", metavar="NAME", help="backfill only these (the summary lists every portfolio backfilled so far)")
     por.add_argument("--table", default=paths.PORTFOLIOS_TABLE, help="summary to write (default: %(default)s)")
     por.add_argument("--prepare", action="store_true",
                      help="only write each portfolio's params.yaml (portfolios/<name>/), e.g. to import its data with it")
