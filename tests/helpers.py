@@ -61,6 +61,12 @@ def write_params(root: Path, overrides: dict) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def write_grid(path: Path, key: str, table: dict) -> Path:
+    """A policies.yaml (`key` policies) or portfolios.yaml (`key` portfolios): name -> overrides."""
+    path.write_text(yaml.safe_dump({key: table}, sort_keys=False))
+    return path
+
+
 def tool_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"

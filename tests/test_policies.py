@@ -6,17 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from helpers import make_project, run
+from helpers import make_project, run, write_grid
 from weekly import policies
 from weekly.config import ConfigError, load_params
 from weekly.io import read_json
-
-
-def write_policies(path: Path, table: dict) -> Path:
-    path.write_text(yaml.safe_dump({"policies": table}, sort_keys=False))
-    return path
 
 
 def test_the_shipped_policies_file_is_valid(repo_root):
@@ -36,7 +30,7 @@ def test_the_shipped_policies_file_is_valid(repo_root):
 ])
 def test_a_bad_policies_file_is_refused_with_its_name_and_key(tmp_path, table, message):
     with pytest.raises(ConfigError, match=message):
-        policies.read_policies(write_policies(tmp_path / "policies.yaml", table))
+        policies.read_policies(write_grid(tmp_path / "policies.yaml", "policies", table))
 
 
 def test_a_policy_is_the_project_params_with_its_overrides_on_the_project_files(repo_root):
@@ -71,7 +65,7 @@ def test_policies_backfill_side_by_side_sharing_fits_and_their_own_aliases(tmp_p
     root = make_project(tmp_path / "project")
     # Both retrain on week 1 (initial) and on week 4 (every 21 days; the faster one also on
     # week 3): those fits are made once.
-    write_policies(root / "policies.yaml", {"every-21d": {}, "every-14d": {"retrain.time.max_days": 14}})
+    write_grid(root / "policies.yaml", "policies", {"every-21d": {}, "every-14d": {"retrain.time.max_days": 14}})
     result = run(["python", "scripts/compare_policies.py", "--parallel", "1"], root)
 
     table = pd.read_csv(root / "reports/policies.csv")

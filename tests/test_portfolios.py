@@ -8,18 +8,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import TINY_WEEKS, make_project, own_table, run
+from helpers import TINY_WEEKS, make_project, own_table, run, write_grid
 from weekly import portfolios
 from weekly.config import ConfigError, load_params
 from weekly.io import read_json
 
 OWN_COLUMNS = {"id": "loan_id", "date": "applied_on", "target": "defaulted", "classes": ["No", "Yes"],
                "numeric": ["income", "debt", "late_payments"], "categorical": ["region"]}
-
-
-def write_portfolios(path: Path, table: dict) -> Path:
-    path.write_text(yaml.safe_dump({"portfolios": table}, sort_keys=False))
-    return path
 
 
 def test_the_shipped_portfolios_file_is_valid(repo_root):
@@ -59,7 +54,7 @@ def test_a_portfolio_is_the_project_params_on_its_own_data_and_model(repo_root):
 def test_a_bad_portfolios_file_is_refused_with_its_name_and_key(repo_root, tmp_path, table, message):
     project = load_params(repo_root / "params.yaml")
     with pytest.raises(ConfigError, match=message):
-        portfolios.all_params(project, portfolios.read_portfolios(write_portfolios(tmp_path / "portfolios.yaml", table)))
+        portfolios.all_params(project, portfolios.read_portfolios(write_grid(tmp_path / "portfolios.yaml", "portfolios", table)))
 
 
 @pytest.mark.slow
@@ -71,7 +66,7 @@ def test_two_portfolios_each_on_its_own_data_and_model_with_one_summary(tmp_path
     root = make_project(tmp_path / "project")
     # `retail` generates what the project's own tiny chain does (same seed, its own folder);
     # `smb` is a table of our own: other columns, a binary Yes/No target
-    write_portfolios(root / "portfolios.yaml", {
+    write_grid(root / "portfolios.yaml", "portfolios", {
         "retail": {},
         "smb": {"data.generate": False, "data.raw_dir": "data/smb", "data.columns": OWN_COLUMNS},
     })
@@ -128,7 +123,7 @@ def test_the_grid_workflow_and_the_slurm_profile_pass_lint(tmp_path):
 
 def test_a_portfolio_file_is_prepared_for_an_import(tmp_path):
     root = make_project(tmp_path / "prepare")
-    write_portfolios(root / "portfolios.yaml", {"smb": {"data.generate": False, "data.columns": OWN_COLUMNS}})
+    write_grid(root / "portfolios.yaml", "portfolios", {"smb": {"data.generate": False, "data.columns": OWN_COLUMNS}})
     run(["weekly", "portfolios", "--prepare"], root)
     params = yaml.safe_load((root / "portfolios/smb/params.yaml").read_text())
     assert params["data"]["raw_dir"] == "../../data/portfolios/smb" and params["data"]["columns"] == OWN_COLUMNS

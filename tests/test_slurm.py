@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import REPO, make_project, run
+from helpers import REPO, make_project, run, write_grid
 from weekly import grid
 
 SCRIPTS = REPO / ".ci" / "slurm"
@@ -115,7 +114,7 @@ def test_a_policy_grid_on_slurm_gives_the_reports_of_the_local_comparison(slurm,
     from mlflow import MlflowClient
 
     root = make_project(tmp_path / "project")
-    (root / "policies.yaml").write_text(yaml.safe_dump({"policies": POLICIES}, sort_keys=False))
+    write_grid(root / "policies.yaml", "policies", POLICIES)
     # Locally first: the raw files, the project's store and each policy's registered models.
     # Each chain gets one core, on SLURM too (two jobs at once on the 2-core node).
     local = ["weekly", "policies", "--cores", "1", "--parallel", "2"]

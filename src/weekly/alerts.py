@@ -55,6 +55,12 @@ def settings(params: dict) -> dict:
 State = tuple[bool, dict] | None
 
 
+def file_only(channels: dict) -> dict:
+    """`channels` (params.yaml alerts.channels) with the webhook and e-mail off: a what-if
+    (a policy, a DVC experiment) alerts into its own reports/alerts.jsonl, never the team."""
+    return {**channels, "webhook": {**channels["webhook"], "url_env": ""}, "email": {**channels["email"], "host": ""}}
+
+
 def _performance(week: dict, rule: dict) -> State:
     evaluation = week.get("evaluation")
     if not evaluation or evaluation["too_small"]:

@@ -174,11 +174,13 @@ def read_labelled_weeks(
     application_paths: list[str], outcome_paths: list[str], weeks: list[str], columns: dict
 ) -> pd.DataFrame:
     """Several weeks' applications joined with their outcomes, in one time-ordered frame."""
-    frames = [
-        with_outcomes(read_applications(a, w, columns), read_outcomes(o, w, columns), columns, o)
-        for a, o, w in zip(application_paths, outcome_paths, weeks, strict=True)
-    ]
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(list(_labelled_weeks(application_paths, outcome_paths, weeks, columns)), ignore_index=True)
+
+
+def _labelled_weeks(application_paths: list[str], outcome_paths: list[str], weeks: list[str], columns: dict):
+    """Each week's applications joined with their outcomes, one frame a week."""
+    for a, o, w in zip(application_paths, outcome_paths, weeks, strict=True):
+        yield with_outcomes(read_applications(a, w, columns), read_outcomes(o, w, columns), columns, o)
 
 
 def read_training_window(
@@ -189,10 +191,8 @@ def read_training_window(
     ids. A window of 20 weeks of 150,000 applications is 3 million rows: as strings it took
     ~1.5 GiB per trainer, and two trainers run at once."""
     compact = [*columns["categorical"], columns["target"]]
-    frames = []
-    for a, o, w in zip(application_paths, outcome_paths, weeks, strict=True):
-        week = with_outcomes(read_applications(a, w, columns), read_outcomes(o, w, columns), columns, o)
-        frames.append(week.drop(columns=[columns["id"]]).astype({col: "category" for col in compact}))
+    frames = [week.drop(columns=[columns["id"]]).astype({col: "category" for col in compact})
+              for week in _labelled_weeks(application_paths, outcome_paths, weeks, columns)]
     for col in compact:  # one set of categories, so that the weeks concatenate as categories
         union = sorted(set().union(*(frame[col].cat.categories for frame in frames)))
         for frame in frames:

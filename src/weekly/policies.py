@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from weekly import grid, paths
+from weekly import alerts, grid, paths
 from weekly.config import validate_params
 from weekly.io import read_json
 
@@ -43,10 +43,7 @@ def policy_params(project: dict, name: str, overrides: dict, folder: Path, sourc
     params["data"] = {**params["data"], "raw_dir": grid.from_folder(params["data"]["raw_dir"], folder), "generate": False}
     params["registry"] = grid.shared_registry(params["registry"], folder,
                                               alias=f"{params['registry']['alias']}-policy-{name}")
-    # A policy is a what-if: its alerts stay in its own reports/alerts.jsonl, never the team's channels.
-    channels = params["alerts"]["channels"]
-    params["alerts"]["channels"] = {**channels, "webhook": {**channels["webhook"], "url_env": ""},
-                                    "email": {**channels["email"], "host": ""}}
+    params["alerts"]["channels"] = alerts.file_only(params["alerts"]["channels"])
     return validate_params(params, f"{source}: policy '{name}'")
 
 

@@ -68,10 +68,8 @@ def check_store(registry: dict, latest_tracker: str) -> None:
     (no MLflow import); a tracking server is checked by the steps that use it."""
     uri = tracking_uri(registry)
     db = _sqlite_file(uri)
-    if db is None or not os.path.exists(latest_tracker) or os.environ.get(REGISTER_AGAIN) == "1":
-        relocate_artifacts(registry)
-        return
-    if not db.exists():
+    registered = os.path.exists(latest_tracker) and os.environ.get(REGISTER_AGAIN) != "1"
+    if db is not None and registered and not db.exists():
         raise RegistryError(
             f"{latest_tracker} names a registered model, but the MLflow store {uri} ({db}) is missing: restore it "
             f"from a copy, or register the chain again into a new store with {REGISTER_AGAIN_COMMAND} (the fits "

@@ -40,6 +40,10 @@ progress = logging.getLogger(PROGRESS)
 RETRY_PAUSE = 0.5  # seconds between a failed try and the retry
 
 
+class ChannelError(Exception):
+    """A channel's failure in its own words (a secret taken out), recorded as it is."""
+
+
 def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], None] | None:
     url = env.get(settings["url_env"], "").strip()
     if not url:
@@ -53,7 +57,7 @@ def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], 
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the team's own URL)
                 response.read()
         except Exception as exc:  # the URL is a secret: it never goes into a record, a log or a message
-            raise RuntimeError(f"{type(exc).__name__}: {str(exc).replace(url, '<webhook url>')}") from None
+            raise ChannelError(f"{type(exc).__name__}: {str(exc).replace(url, '<webhook url>')}") from None
 
     return send
 
@@ -96,7 +100,7 @@ def _try(send: Callable[[dict, float], None], message: dict, timeout: float, ret
             send(message, timeout)
             return {"delivered": True, "attempts": attempt}
         except Exception as exc:  # noqa: BLE001 (a channel must never fail the chain)
-            error = str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}"
+            error = str(exc) if isinstance(exc, ChannelError) else f"{type(exc).__name__}: {exc}"
             if attempt <= retries:
                 time.sleep(RETRY_PAUSE)
     return {"delivered": False, "attempts": retries + 1, "error": error}
@@ -197,9 +201,7 @@ def _chain(registry: dict) -> str:
 def _channels(channels: dict) -> dict:
     """The channels this run may use: none but the file for a DVC experiment (a what-if,
     whose temporary copy has no record of what was sent), as for a policy."""
-    if not os.environ.get("DVC_EXP_NAME"):
-        return channels
-    return {**channels, "webhook": {**channels["webhook"], "url_env": ""}, "email": {**channels["email"], "host": ""}}
+    return alert_logic.file_only(channels) if os.environ.get("DVC_EXP_NAME") else channels
 
 
 # Snakemake runs that only look (a dry run, a listing, a lint): a failing check at start alerts nobody.

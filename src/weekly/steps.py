@@ -207,6 +207,12 @@ _window_lock = threading.Lock()
 _windows: dict[tuple, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = {}  # the newest window read
 
 
+def _stamp(path: str) -> tuple:
+    """What changes when a file is replaced or rewritten."""
+    st = os.stat(path)
+    return path, st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def _window_parts(applications: list[str], outcomes: list[str], weeks: dict,
                   columns: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """A training window's training part, validation part and newest week, read once per
@@ -215,8 +221,7 @@ def _window_parts(applications: list[str], outcomes: list[str], weeks: dict,
     times 3 million rows at portfolio scale). The files' inodes, sizes and times are part
     of the key, so a corrected file is read again; only the newest window is kept."""
     try:
-        stamps = tuple((p, os.stat(p).st_ino, os.stat(p).st_mtime_ns, os.stat(p).st_size)
-                       for p in [*applications, *outcomes])
+        stamps = tuple(_stamp(p) for p in [*applications, *outcomes])
     except OSError:  # a missing file: the read says which, in one line
         stamps = None
     key = (stamps, tuple(weeks["weeks"]), tuple(weeks["valid_weeks"]), json.dumps(columns, sort_keys=True))
