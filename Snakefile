@@ -11,6 +11,7 @@ from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store
 from weekly.logs import weeks_on_console
+from weekly.scheduling import unthrottle
 from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
@@ -73,6 +74,12 @@ rule all_weeks:
         lifecycle=paths.LIFECYCLE_REPORT,
         latest=paths.LATEST_TRACKER,
         alerts=paths.ALERT_EVENTS,
+
+
+# Jobs start as soon as they are ready: Snakemake's rate limit (100 jobs a second) is for
+# clusters, and on this chain of in-process jobs it cost more than the steps themselves.
+onstart:
+    unthrottle(workflow)
 
 
 # A failed job alerts with the one-line error of its log (params.yaml alerts); a run that

@@ -1,0 +1,28 @@
+"""How Snakemake paces the chain's jobs.
+
+Snakemake starts at most 100 jobs a second unless told otherwise (`--max-jobs-per-timespan`,
+default `100/1s`): a limit meant for submitting to a cluster. It also starts a timer thread
+after each scheduling round to look again when the second is over, and waits for the last
+of those threads before it exits. The chain's jobs are threads of the Snakemake process
+(`force-use-threads` in the workflow profile), ~7 a week, most of them a few milliseconds
+of work: the limit and its timers were a third of the orchestration's cost on the default
+backfill and up to a second at the end of every run.
+"""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def unthrottle(workflow) -> None:
+    """Lift the job rate limit of a local run (the Snakefile's `onstart`); a run whose jobs
+    go to a cluster (an executor plugin) keeps it."""
+    if not workflow.local_exec:
+        return
+    scheduler = getattr(workflow, "scheduler", None)
+    if scheduler is None or not hasattr(scheduler, "job_rate_limiter"):
+        # Another Snakemake than the one pinned: it still runs, only paced.
+        log.warning("this Snakemake has no job_rate_limiter: jobs stay paced by --max-jobs-per-timespan")
+        return
+    scheduler.job_rate_limiter = None
