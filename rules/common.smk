@@ -67,6 +67,17 @@ def _window(wildcards):
     return week_calendar.labelled_window(chain_week(wildcards), config["train"]["window_weeks"], LABEL_DELAY)
 
 
+def new_window_files(wildcards):
+    """The raw files of the training window that the week before's window did not hold
+    (all of them for the first week of the chain), applications then outcomes."""
+    week = chain_week(wildcards)
+    weeks = _window(wildcards)
+    if week != WEEKS[0]:
+        before = set(week_calendar.labelled_window(week_calendar.previous(week), config["train"]["window_weeks"], LABEL_DELAY))
+        weeks = [w for w in weeks if w not in before]
+    return [APPLICATIONS.format(week=w) for w in weeks] + [OUTCOMES.format(week=w) for w in weeks]
+
+
 def window_applications(wildcards):
     """Applications of the training window, oldest first: the newest weeks with known outcomes."""
     return [APPLICATIONS.format(week=w) for w in _window(wildcards)]

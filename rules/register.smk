@@ -7,7 +7,7 @@ rule register:
         tracker=TRACKER,
         winner_model=directory(paths.WINNER_DIR),
     params:
-        window_applications=window_applications,  # inputs of decide (rules/decide.smk)
+        window_applications=window_applications,  # the decisions list them (rules/decide.smk)
         window_outcomes=window_outcomes,
         registry=config["registry"],
         columns=config["data"]["columns"],

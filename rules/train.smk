@@ -10,7 +10,7 @@ rule train:
         candidate=paths.CANDIDATE,
         model=directory(paths.MODEL_DIR),
     params:
-        window_applications=window_applications,  # inputs of decide (rules/decide.smk)
+        window_applications=window_applications,  # the decisions list them (rules/decide.smk)
         window_outcomes=window_outcomes,
         columns=config["data"]["columns"],
         hyper=hyperparameters,

@@ -255,6 +255,21 @@ def test_changing_a_later_week_leaves_earlier_weeks_untouched(backfill, tmp_path
     assert len(registry_client(root).search_model_versions("name = 'credit-scoring'")) == 4
 
 
+def test_a_corrected_history_file_re_runs_every_decision_from_the_first(backfill, tmp_path):
+    # A decision lists only the raw files its window adds (rules/decide.smk): a file from
+    # before the chain is listed by the first decision alone, and the later ones follow.
+    root = clone(backfill[0], tmp_path / "history")
+    history = (dt.date.fromisoformat(TINY_WEEKS[0]) - dt.timedelta(days=7)).isoformat()
+    path = root / "data" / "raw" / "outcomes" / f"{history}.parquet"
+    outcomes = pd.read_parquet(path)
+    outcomes.loc[0, "credit_score"] = "Good" if outcomes.loc[0, "credit_score"] != "Good" else "Poor"
+    outcomes.to_parquet(path, index=False)
+
+    dry = snakemake(root, "-n", "all_weeks")
+    planned = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.MULTILINE))
+    assert planned.get("decide") == str(len(TINY_WEEKS)), dry.stdout  # the first week's, and every one after
+
+
 def test_every_step_script_has_help(repo_root):
     for script in sorted((repo_root / "scripts").glob("*.py")):
         result = run(["python", str(script), "--help"], repo_root)

@@ -41,6 +41,8 @@ def categorical_values(values: pd.Series) -> pd.Series:
     time, through a JSON round trip. Integer codes read the same whether the column holds
     integers or floats (a code column with a gap is a float column): 3 and 3.0 are "3".
     """
+    if isinstance(values.dtype, pd.StringDtype):  # text already (a Parquet or CSV string column)
+        return values.astype(object).where(values.notna(), None)
     values = _whole_numbers_as_integers(values).astype(object)
     return values.astype(str).astype(object).where(values.notna(), None)
 
@@ -96,7 +98,8 @@ def check_applications(frame: pd.DataFrame, columns: dict, source: str, week: st
         dtype = out[col].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
             raise DataError(f"{where}: column '{col}' has dtype {dtype}, expected a numeric dtype")
-        out[col] = out[col].astype("float64")
+        if dtype != "float64":
+            out[col] = out[col].astype("float64")
     for col in columns["categorical"]:
         out[col] = categorical_values(out[col])
     out[columns["id"]] = id_values(out[columns["id"]])

@@ -43,9 +43,9 @@ def _categorical_shares(top: list[str], values: pd.Series) -> list[float]:
     n = len(values)
     if not n:
         return [0.0] * (len(top) + 2)
-    text = values.astype(object).where(values.notna(), None)
-    shares = [float((text == v).sum()) / n for v in top]
-    missing = float(text.isna().sum()) / n
+    counts = values.astype(object).value_counts()  # missing values left out
+    shares = [float(counts.get(v, 0)) / n for v in top]
+    missing = float(values.isna().sum()) / n
     return [*shares, 1.0 - sum(shares) - missing, missing]
 
 

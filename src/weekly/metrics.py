@@ -60,8 +60,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     boundaries = np.flatnonzero(np.diff(sorted_values)) + 1
     starts = np.concatenate([[0], boundaries])
     ends = np.concatenate([boundaries, [len(values)]])
-    for s, e in zip(starts, ends):
-        ranks[order[s:e]] = (s + e + 1) / 2
+    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)  # each tie group's mean rank
     return ranks
 
 

@@ -75,12 +75,13 @@ def decide(
     tracker: str | None = None,
     evaluations: list[str] = (),
     drift: str | None = None,
-    window_applications: list[str] = (),
+    new_raw_files: list[str] = (),
 ) -> dict:
     """Take the retraining decision of `week` (written to `decision`) from what is known at
     its start: the previous week's tracker, the newest evaluations (oldest first) and the
-    previous week's drift. (`window_applications` are not read here: the rule lists them so
-    that a corrected raw file of the window re-runs the decision and what follows it.)
+    previous week's drift. (`new_raw_files` are not read here: the rule lists the window's
+    files that the week before's did not hold, so that a corrected one re-runs the decision
+    and what follows it.)
 
     When a trigger fires, the outcomes of the training window (`window_outcomes`, oldest
     first) are counted against the guard's minimums (train.min_rows, train.min_class_rows).
