@@ -466,9 +466,21 @@ def _move_alias(client: Any, registry: dict, alias: str, version: Any, week: str
         current = None
     tag = OWNER_TAG.format(alias=alias)
     if tag not in client.get_registered_model(name).tags:
-        client.set_registered_model_tag(name, tag, registry["project"])
+        try:
+            client.set_registered_model_tag(name, tag, registry["project"])
+        except MlflowException:
+            if tag not in client.get_registered_model(name).tags:  # not another chain setting it at once
+                raise
     if current is None or current.tags.get("week", "") <= week:
-        client.set_registered_model_alias(name, alias, version.version)
+        try:
+            client.set_registered_model_alias(name, alias, version.version)
+        except MlflowException:
+            # Another chain on the same server made the alias at this very moment (a server
+            # inserts an alias's row on first use, and the second insert fails): it exists
+            # now, so look again and move it by the same rule.
+            current = client.get_model_version_by_alias(name, alias)
+            if current.tags.get("week", "") <= week and str(current.version) != str(version.version):
+                client.set_registered_model_alias(name, alias, version.version)
 
 
 
