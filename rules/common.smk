@@ -63,17 +63,21 @@ def previous_tracker(wildcards):
     return {"previous_tracker": TRACKER.format(week=week_calendar.previous(week))} if week != WEEKS[0] else {}
 
 
+def _window_of(week):
+    return week_calendar.labelled_window(week, config["train"]["window_weeks"], LABEL_DELAY)
+
+
 def _window(wildcards):
-    return week_calendar.labelled_window(chain_week(wildcards), config["train"]["window_weeks"], LABEL_DELAY)
+    return _window_of(chain_week(wildcards))
 
 
 def new_window_files(wildcards):
     """The raw files of the training window that the week before's window did not hold
     (all of them for the first week of the chain), applications then outcomes."""
     week = chain_week(wildcards)
-    weeks = _window(wildcards)
+    weeks = _window_of(week)
     if week != WEEKS[0]:
-        before = set(week_calendar.labelled_window(week_calendar.previous(week), config["train"]["window_weeks"], LABEL_DELAY))
+        before = set(_window_of(week_calendar.previous(week)))
         weeks = [w for w in weeks if w not in before]
     return [APPLICATIONS.format(week=w) for w in weeks] + [OUTCOMES.format(week=w) for w in weeks]
 

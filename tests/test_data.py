@@ -155,6 +155,11 @@ def test_categorical_values_are_strings_with_none_for_missing():
 
     values = pd.Series(["a", None, np.nan, 3, pd.NA], dtype=object)
     assert categorical_values(values).tolist() == ["a", None, None, "3", None]
+    # a string column (Parquet's, CSV's) takes a shorter way to the same answer
+    for dtype in ("str", "string", "string[pyarrow]"):
+        text = pd.Series(["a", None, "3"], dtype=dtype)
+        assert categorical_values(text).tolist() == ["a", None, "3"], dtype
+        assert categorical_values(text).dtype == object, dtype
 
 
 def test_the_raw_folder_of_the_former_layout_is_refused(tmp_path):
