@@ -11,12 +11,14 @@ from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store
 from weekly.logs import weeks_on_console
-from weekly.scheduling import unthrottle
+from weekly.scheduling import spare_the_collector, unthrottle
 from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
 # of Snakemake's DAG build.
 sys.setrecursionlimit(100_000)
+# Snakemake's imports and ours stay alive to the end: the garbage collector need not walk them.
+spare_the_collector()
 
 
 configfile: "params.yaml"
@@ -78,8 +80,10 @@ rule all_weeks:
 
 # Jobs start as soon as they are ready: Snakemake's rate limit (100 jobs a second) is for
 # clusters, and on this chain of in-process jobs it cost more than the steps themselves.
+# The DAG, built now, stays alive to the end too.
 onstart:
     unthrottle(workflow)
+    spare_the_collector()
 
 
 # A failed job alerts with the one-line error of its log (params.yaml alerts); a run that

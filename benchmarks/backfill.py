@@ -82,6 +82,9 @@ def loop(folder: Path) -> None:
     from weekly import paths, steps
     from weekly import weeks as calendar
     from weekly.config import load_params
+    from weekly.scheduling import spare_the_collector
+
+    spare_the_collector()  # as the Snakefile does after its imports: the same runtime on both sides
 
     p = load_params("params.yaml")
     cols, train, k = p["data"]["columns"], p["train"], p["data"]["label_delay_weeks"]
@@ -148,10 +151,12 @@ def loop(folder: Path) -> None:
 
 EMPTY_CHAIN = """
 import sys
-from weekly.scheduling import unthrottle
+from weekly.scheduling import spare_the_collector, unthrottle
 sys.setrecursionlimit(100_000)
+spare_the_collector()
 onstart:
     unthrottle(workflow)
+    spare_the_collector()
 rule all:
     input: "out/{n}.txt"
 rule step:

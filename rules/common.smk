@@ -34,7 +34,8 @@ def step_arguments(wildcards, input, output, params, log):
 
 
 def chain_week(wildcards):
-    """The wildcard's week, checked to be a week of the chain."""
+    """The wildcard's week, checked to be a week of the chain. Every job of a week depends
+    on its decision, whose input functions check: the other rules take plain patterns."""
     if wildcards.week not in WEEKS:
         raise ValueError(
             f"{wildcards.week} is not a week of the chain: weeks run every 7 days "
@@ -92,22 +93,12 @@ def window_outcomes(wildcards):
     return [OUTCOMES.format(week=w) for w in _window(wildcards)]
 
 
-def week_applications(wildcards):
-    return APPLICATIONS.format(week=chain_week(wildcards))
-
-
-def week_outcomes(wildcards):
-    return OUTCOMES.format(week=chain_week(wildcards))
-
-
 def hyperparameters(wildcards):
     return config["train"][wildcards.algo]
 
 
-def candidate_records(wildcards):
-    """The week's candidate records, in params.yaml train.models order (it breaks ties)."""
-    week = chain_week(wildcards)
-    return [paths.CANDIDATE.format(week=week, algo=algo) for algo in config["train"]["models"]]
+# The week's candidate records, in params.yaml train.models order (it breaks ties).
+CANDIDATES = [paths.CANDIDATE.replace("{algo}", algo) for algo in config["train"]["models"]]
 
 
 def evaluated_weeks():

@@ -2,7 +2,7 @@ rule register:
     input:
         unpack(previous_tracker),
         decision=DECISION,
-        candidates=candidate_records,
+        candidates=CANDIDATES,
     output:
         tracker=TRACKER,
         winner_model=directory(paths.WINNER_DIR),

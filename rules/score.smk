@@ -1,7 +1,7 @@
 rule predict:
     input:
         tracker=TRACKER,
-        applications=week_applications,
+        applications=APPLICATIONS,
     output:
         preds=PREDS,
         drift=paths.DRIFT,
@@ -20,7 +20,7 @@ rule evaluate:
         tracker=TRACKER,
         preds=PREDS,
         drift=paths.DRIFT,
-        outcomes=week_outcomes,
+        outcomes=OUTCOMES,
     output:
         evaluation=EVALUATION,
     params:

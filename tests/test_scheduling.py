@@ -1,5 +1,8 @@
-"""Snakemake's job rate limit is lifted for the chain's in-process jobs (the real Snakemake)."""
+"""How Snakemake runs the chain's in-process jobs: unpaced, and with the garbage collector spared
+what lives to the end of the run (the real Snakemake)."""
 from __future__ import annotations
+
+import sys
 
 import pytest
 
@@ -25,3 +28,45 @@ def test_a_local_run_starts_jobs_unpaced(tmp_path, hook, lifted):
     run(["snakemake", "--cores", "1", "--force-use-threads"], tmp_path)
     limiter = (tmp_path / "limiter.txt").read_text()
     assert (limiter == "None") is lifted, limiter
+
+
+FREEZER = """
+import gc
+from weekly.scheduling import spare_the_collector
+{hook}
+rule frozen:
+    output: "frozen.txt"
+    run:
+        open(output[0], "w").write(str(gc.get_freeze_count()))
+"""
+
+
+@pytest.mark.parametrize("hook, spared", [("spare_the_collector()", True), ("", False)])
+def test_what_the_snakefile_imported_is_out_of_the_collectors_passes(tmp_path, hook, spared):
+    (tmp_path / "Snakefile").write_text(FREEZER.format(hook=hook))
+    run(["snakemake", "--cores", "1", "--force-use-threads"], tmp_path)
+    frozen = int((tmp_path / "frozen.txt").read_text())
+    assert (frozen > 10_000) is spared, frozen  # Snakemake's modules and their objects
+
+
+WITNESS = """
+import sys
+from weekly.scheduling import spare_the_collector
+if sys.argv[1] == "spare":
+    spare_the_collector()
+class Witness:
+    def __del__(self):
+        open(sys.argv[2], "w").write("collected")
+witness = Witness()
+witness.itself = witness  # a cycle: only the collector frees it
+del witness
+"""
+
+
+@pytest.mark.parametrize("spare", [True, False])
+def test_no_last_collection_at_exit(tmp_path, spare):
+    """What is alive at exit is left to the operating system: Python's last pass over it
+    (half a second after a no-op all_weeks) is skipped."""
+    witness = tmp_path / "collected.txt"
+    run([sys.executable, "-c", WITNESS, "spare" if spare else "keep", str(witness)], tmp_path)
+    assert witness.exists() is not spare

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,14 @@ class ConfigError(WeeklyError):
     """A bad `params.yaml`: the message names the file and the key."""
 
 
+# libyaml's parser when PyYAML has it (its wheels do): several times faster than PyYAML's own.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
 def _schema() -> dict:
     text = resources.files("weekly").joinpath("schemas/params.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 (a safe loader)
 
 
 def _with_defaults(validator_class):
@@ -108,7 +114,7 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
     return params
 
 
-class _UniqueKeys(yaml.SafeLoader):
+class _UniqueKeys(_SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML would keep the
     last silently; DVC refuses such a file)."""
 
