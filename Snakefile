@@ -11,7 +11,7 @@ from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store
 from weekly.logs import weeks_on_console
-from weekly.scheduling import spare_the_collector, unthrottle
+from weekly.runtime import spare_the_collector, unthrottle
 from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit

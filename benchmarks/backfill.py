@@ -82,7 +82,7 @@ def loop(folder: Path) -> None:
     from weekly import paths, steps
     from weekly import weeks as calendar
     from weekly.config import load_params
-    from weekly.scheduling import spare_the_collector
+    from weekly.runtime import spare_the_collector
 
     spare_the_collector()  # as the Snakefile does after its imports: the same runtime on both sides
 
@@ -151,7 +151,7 @@ def loop(folder: Path) -> None:
 
 EMPTY_CHAIN = """
 import sys
-from weekly.scheduling import spare_the_collector, unthrottle
+from weekly.runtime import spare_the_collector, unthrottle
 sys.setrecursionlimit(100_000)
 spare_the_collector()
 onstart:

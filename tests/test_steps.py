@@ -203,3 +203,30 @@ def test_the_gate_does_not_judge_a_serving_model_on_weeks_it_learned_from():
     gate = steps._challenger_gate(serving, winner, window, [], [], COLUMNS, 0.0)
     assert gate["passed"] is True and gate["serving_score"] is None
     assert gate["skipped"] == "the serving model was trained on validation week(s) 2022-01-09"
+
+
+def test_a_window_bigger_than_the_reference_sample_is_sampled_evenly(tmp_path, monkeypatch):
+    """A portfolio's window: the reference distributions come from REFERENCE_ROWS evenly
+    spaced training rows, and the window's own newest week is not drifted from them."""
+    monkeypatch.setattr(steps, "REFERENCE_ROWS", 2_000)
+    decision = tmp_path / "decision.json"
+    weeks = ["2022-01-02", "2022-01-09", "2022-01-16"]
+    write_json(decision, {"retrain": True, "training_window": {"weeks": weeks, "train_weeks": weeks[:2],
+                                                               "valid_weeks": weeks[2:]}})
+    files = [week_files(tmp_path, w, rows=3_000) for w in weeks]
+    record = steps.train(
+        algo="lightgbm", week="2022-01-23", decision=str(decision),
+        window_applications=[f["applications"] for f in files], window_outcomes=[f["outcomes"] for f in files],
+        candidate=str(tmp_path / "candidate.json"), model=str(tmp_path / "model"), columns=COLUMNS,
+        hyper=PARAMS["train"]["lightgbm"], fitting=FITTING, seed=1, threads=1,
+    )
+    reference = read_json(tmp_path / "model" / steps.REFERENCE)
+    assert record["train_rows"] == 6_000 and reference["rows"] == 2_000
+    assert max(record["newest_week_psi"]["features"].values()) < 0.05  # sampling noise only
+
+
+def test_evenly_spaced_reference_rows_take_the_first_and_last_row(monkeypatch):
+    monkeypatch.setattr(steps, "REFERENCE_ROWS", 5)
+    frame = pd.DataFrame({"week": range(101)})
+    assert steps._reference_rows(frame)["week"].tolist() == [0, 25, 50, 75, 100]
+    assert steps._reference_rows(frame.head(5)) is not None and len(steps._reference_rows(frame.head(4))) == 4

@@ -9,7 +9,7 @@ import pytest
 from helpers import run
 
 RECORDER = """
-from weekly.scheduling import unthrottle
+from weekly.runtime import unthrottle
 {hook}
 rule limiter:
     output: "limiter.txt"
@@ -32,7 +32,7 @@ def test_a_local_run_starts_jobs_unpaced(tmp_path, hook, lifted):
 
 FREEZER = """
 import gc
-from weekly.scheduling import spare_the_collector
+from weekly.runtime import spare_the_collector
 {hook}
 rule frozen:
     output: "frozen.txt"
@@ -51,7 +51,7 @@ def test_what_the_snakefile_imported_is_out_of_the_collectors_passes(tmp_path, h
 
 WITNESS = """
 import sys
-from weekly.scheduling import spare_the_collector
+from weekly.runtime import spare_the_collector
 if sys.argv[1] == "spare":
     spare_the_collector()
 class Witness:
@@ -70,3 +70,31 @@ def test_no_last_collection_at_exit(tmp_path, spare):
     witness = tmp_path / "collected.txt"
     run([sys.executable, "-c", WITNESS, "spare" if spare else "keep", str(witness)], tmp_path)
     assert witness.exists() is not spare
+
+
+CHURN = """
+import threading
+from weekly.runtime import hand_back_memory
+
+def rss_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) // 1024
+
+def fit_like():  # a trainer thread allocates ~400 MiB in blocks of malloc's size, then frees them
+    blocks = [bytes(2000) + bytes([i % 256]) for i in range(200_000)]
+    del blocks
+
+before = rss_mib()
+thread = threading.Thread(target=fit_like)
+thread.start()
+thread.join()
+hand_back_memory()
+print(before, rss_mib())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_memory_a_trainer_thread_freed_goes_back_to_the_system(tmp_path):
+    before, after = map(int, run([sys.executable, "-c", CHURN], tmp_path).stdout.split())
+    assert after < before + 100, (before, after)
