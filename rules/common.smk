@@ -98,7 +98,7 @@ def hyperparameters(wildcards):
 
 
 # The week's candidate records, in params.yaml train.models order (it breaks ties).
-CANDIDATES = [paths.CANDIDATE.replace("{algo}", algo) for algo in config["train"]["models"]]
+CANDIDATES = expand(paths.CANDIDATE, algo=config["train"]["models"], allow_missing=True)
 
 
 def evaluated_weeks():

@@ -56,6 +56,15 @@ def test_load_params_reports_unreadable_yaml(tmp_path):
         load_params(path)
 
 
+def test_a_yaml_mistake_is_quoted_with_its_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("start: 2022-01-16\ntrain:\n\twindow_weeks: 20\n")  # a tab indents
+    with pytest.raises(ConfigError) as err:
+        load_params(path)
+    assert "found character '\\t'" in str(err.value) and "line 3" in str(err.value)
+    assert "\twindow_weeks: 20" in str(err.value)
+
+
 def test_load_params_reports_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_params(tmp_path / "nope.yaml")

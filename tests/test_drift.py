@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weekly.drift import psi, reference, stability
+from weekly.drift import psi, reference, reference_rows, stability
 
 COLUMNS = {"numeric": ["x"], "categorical": ["c"]}
 
@@ -39,3 +39,18 @@ def test_missing_values_and_new_categories_have_their_own_bins():
 def test_an_empty_week_has_no_psi():
     ref = reference(frame(0), COLUMNS, np.zeros(2000))
     assert stability(ref, frame(0).iloc[0:0], np.zeros(0)) == {"rows": 0, "features": {"x": None, "c": None}, "score": None}
+
+
+def test_a_reference_takes_every_row_up_to_its_limit():
+    frame = pd.DataFrame({"row": range(5)})
+    assert reference_rows(frame, limit=5)["row"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_a_bigger_frame_gives_evenly_spaced_rows_first_and_last_included():
+    assert reference_rows(pd.DataFrame({"row": range(6)}), limit=5)["row"].tolist() == [0, 1, 2, 4, 5]
+    assert reference_rows(pd.DataFrame({"row": range(101)}), limit=5)["row"].tolist() == [0, 25, 50, 75, 100]
+
+
+def test_rows_are_taken_by_position_whatever_the_index():
+    frame = pd.DataFrame({"row": range(9)}, index=[40, 3, 3, 17, -1, 8, 8, 0, 99])
+    assert reference_rows(frame, limit=3)["row"].tolist() == [0, 4, 8]

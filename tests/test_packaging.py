@@ -1,6 +1,8 @@
-"""Packaging: the pins agree, and a wheel (not an editable install) works on its own."""
+"""Packaging: the pins agree, a wheel (not an editable install) works on its own, and the
+package keeps MLflow from calling out."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -8,6 +10,7 @@ import sysconfig
 import tomllib
 import zipfile
 
+import pytest
 import yaml
 
 from helpers import REPO, run
@@ -53,3 +56,26 @@ def test_a_wheel_installed_without_e_loads_params(tmp_path):
     assert check.returncode == 0, check.stderr
     location, models = check.stdout.splitlines()
     assert location.startswith(site) and models == "['lightgbm', 'catboost']"
+
+
+TELEMETRY = """
+import weekly
+import mlflow
+from mlflow.telemetry import get_telemetry_client
+print(get_telemetry_client() is not None)
+"""
+
+
+@pytest.mark.parametrize("setting, on", [(None, False), ("false", True)])
+def test_mlflow_does_not_call_out_unless_told_to(tmp_path, setting, on):
+    """MLflow's usage telemetry is off when the package is imported, unless the environment turns it on."""
+    # MLflow also stays quiet under CI or pytest (it looks for their variables): not here.
+    ci = {"PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "CI", "CIRCLECI", "GITLAB_CI", "JENKINS_URL", "TRAVIS", "TF_BUILD",
+          "BITBUCKET_BUILD_NUMBER", "CODEBUILD_BUILD_ARN", "BUILDKITE", "TEAMCITY_VERSION", "CLOUD_RUN_EXECUTION",
+          "RUNBOT_HOST_URL", "RUNBOT_BUILD_NAME", "RUNBOT_WORKER_ID"}
+    env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK", *ci}}
+    if setting is not None:
+        env["MLFLOW_DISABLE_TELEMETRY"] = setting
+    result = subprocess.run([sys.executable, "-c", TELEMETRY], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.split()[-1] == str(on)

@@ -81,8 +81,11 @@ def rss_mib():
         if line.startswith("VmRSS"):
             return int(line.split()[1]) // 1024
 
-def fit_like():  # a trainer thread allocates ~400 MiB in blocks of malloc's size, then frees them
+kept = []
+
+def fit_like():  # a trainer thread allocates ~400 MiB in blocks of malloc's size and frees them
     blocks = [bytes(2000) + bytes([i % 256]) for i in range(200_000)]
+    kept.append(blocks[-1])  # but its result, the newest block: glibc keeps the arena's memory below it
     del blocks
 
 before = rss_mib()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers import REPO
-from weekly import steps
+from weekly import drift, steps
 from weekly.config import load_params
 from weekly.data import DataError, application_columns, outcome_columns
 from weekly.errors import StepError
@@ -208,7 +208,7 @@ def test_the_gate_does_not_judge_a_serving_model_on_weeks_it_learned_from():
 def test_a_window_bigger_than_the_reference_sample_is_sampled_evenly(tmp_path, monkeypatch):
     """A portfolio's window: the reference distributions come from REFERENCE_ROWS evenly
     spaced training rows, and the window's own newest week is not drifted from them."""
-    monkeypatch.setattr(steps, "REFERENCE_ROWS", 2_000)
+    monkeypatch.setattr(drift, "REFERENCE_ROWS", 2_000)
     decision = tmp_path / "decision.json"
     weeks = ["2022-01-02", "2022-01-09", "2022-01-16"]
     write_json(decision, {"retrain": True, "training_window": {"weeks": weeks, "train_weeks": weeks[:2],
@@ -224,9 +224,3 @@ def test_a_window_bigger_than_the_reference_sample_is_sampled_evenly(tmp_path, m
     assert record["train_rows"] == 6_000 and reference["rows"] == 2_000
     assert max(record["newest_week_psi"]["features"].values()) < 0.05  # sampling noise only
 
-
-def test_evenly_spaced_reference_rows_take_the_first_and_last_row(monkeypatch):
-    monkeypatch.setattr(steps, "REFERENCE_ROWS", 5)
-    frame = pd.DataFrame({"week": range(101)})
-    assert steps._reference_rows(frame)["week"].tolist() == [0, 25, 50, 75, 100]
-    assert steps._reference_rows(frame.head(5)) is not None and len(steps._reference_rows(frame.head(4))) == 4

@@ -314,9 +314,11 @@ def test_workflow_passes_snakemake_lint(tmp_path):
     assert result.returncode == 0 and "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
 
 
-def test_a_week_outside_the_chain_is_a_clear_error(backfill):
+@pytest.mark.parametrize("output", ["eval.json", "preds.parquet", "drift.json"])
+def test_a_week_outside_the_chain_is_a_clear_error(backfill, output):
+    """predict and evaluate take plain patterns: the week's decision, which they follow, checks."""
     root, _ = backfill
-    result = snakemake(root, "-n", "weeks/2022-01-17/eval.json", check=False)
+    result = snakemake(root, "-n", f"weeks/2022-01-17/{output}", check=False)
     assert result.returncode != 0
     assert "2022-01-17 is not a week of the chain" in result.stdout + result.stderr
 

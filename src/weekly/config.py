@@ -114,9 +114,9 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
     return params
 
 
-class _UniqueKeys(_SafeLoader):
-    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML would keep the
-    last silently; DVC refuses such a file)."""
+class _RefuseRepeatedKeys:
+    """A safe loader's mapping constructor, refusing a key given twice in one mapping (PyYAML
+    would keep the last silently; DVC refuses such a file)."""
 
     def construct_mapping(self, node, deep=False):
         seen = {}
@@ -131,14 +131,27 @@ class _UniqueKeys(_SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _UniqueKeys(_RefuseRepeatedKeys, _SafeLoader):
+    """libyaml's parser when PyYAML has it."""
+
+
+class _UniqueKeysExplained(_RefuseRepeatedKeys, yaml.SafeLoader):
+    """PyYAML's own parser: slower, but its errors quote the line and point at the mistake."""
+
+
 def read_yaml(path: str | Path) -> Any:
     """A YAML file's content; an unreadable file, bad YAML or a key given twice is a
     ConfigError naming the file."""
     path = Path(path)
     try:
-        return yaml.load(path.read_text(), Loader=_UniqueKeys)  # noqa: S506 (a safe loader)
+        text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        try:
+            return yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 (a safe loader)
+        except yaml.YAMLError:
+            return yaml.load(text, Loader=_UniqueKeysExplained)  # noqa: S506 (the same, to say where and why)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:

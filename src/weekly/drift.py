@@ -16,6 +16,11 @@ import pandas as pd
 
 BINS = 10
 TOP_CATEGORIES = 20
+# Training rows a reference is taken from: all of them up to this many, else this many evenly
+# spaced (every week in proportion). Deciles and category shares of 200,000 rows are within
+# ~0.1 point of the whole window's, at a fraction of the scoring time and memory of a
+# portfolio's millions of rows.
+REFERENCE_ROWS = 200_000
 _FLOOR = 1e-4  # a share of 0 would make the logarithm infinite
 _OTHER, _MISSING = "__other__", "__missing__"
 
@@ -47,6 +52,15 @@ def _categorical_shares(top: list[str], values: pd.Series) -> list[float]:
     shares = [float(counts.get(v, 0)) / n for v in top]
     missing = float(values.isna().sum()) / n
     return [*shares, 1.0 - sum(shares) - missing, missing]
+
+
+def reference_rows(frame: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """The rows a reference is taken from: all of `frame` up to `limit` (REFERENCE_ROWS),
+    else `limit` rows evenly spaced by position, the first and the last included."""
+    limit = REFERENCE_ROWS if limit is None else limit
+    if len(frame) <= limit:
+        return frame
+    return frame.iloc[np.linspace(0, len(frame) - 1, limit).round().astype(int)]
 
 
 def reference(frame: pd.DataFrame, columns: dict, score: np.ndarray) -> dict:

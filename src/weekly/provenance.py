@@ -20,11 +20,13 @@ from weekly.algorithms import algorithm
 TRAINING_CODE = ("algorithms", "models", "data", "metrics", "drift")
 
 
-# Modules that only talk (command lines, logging), only write raw files (the import),
+# Modules that only talk (command lines, logging), only run the process (its pacing, garbage
+# collector, memory and MLflow's telemetry: runtime, __init__), only write raw files (the import),
 # only run chains and read their outputs (the policy comparison) or only draw them (the
 # lifecycle page, whose rule has its own code digest) or only tell people (the alerts, whose
 # rule has its own digest too): their changes leave every output of the chain as it was.
-TALK_ONLY = ("cli", "command", "queries", "logs", "importing", "policies", "lifecycle", "alerts", "senders")
+TALK_ONLY = ("cli", "command", "queries", "logs", "importing", "policies", "lifecycle", "alerts", "senders",
+             "runtime", "__init__")
 
 
 def code_digest(modules: Iterable[str] | None = None, package=None) -> str:

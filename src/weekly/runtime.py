@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import ctypes.util
+import functools
 import gc
 import logging
 
@@ -46,29 +46,31 @@ def spare_the_collector() -> None:
     """Keep the objects alive now out of the garbage collector's passes (gc.freeze): call it
     once the imports are done and again once the DAG is built. They stay alive to the end
     of the run, and at exit the operating system takes the memory back without a last
-    walk over them. Reference counting still frees everything else as it goes."""
+    walk over them. Reference counting still frees everything else as it goes; but an
+    object in a reference cycle alive at exit is never finalized, so nothing may rely on a
+    finalizer (`__del__`, an unclosed file) to finish its work."""
     gc.freeze()
-    global _frozen_at_exit
-    if not _frozen_at_exit:
-        atexit.register(gc.freeze)  # the last pass Python makes before it exits
-        _frozen_at_exit = True
+    _freeze_at_exit()
 
 
-_frozen_at_exit = False
+@functools.cache
+def _freeze_at_exit() -> None:
+    atexit.register(gc.freeze)  # before the last pass Python makes as it exits
 
 
-def _libc_malloc_trim():
+@functools.cache
+def _malloc_trim():
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to hand back this way
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except AttributeError:  # not glibc (macOS, musl): nothing to hand back this way
         return None
-
-
-_malloc_trim = _libc_malloc_trim()
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 def hand_back_memory() -> bool:
     """Return the free memory of every malloc arena to the operating system (glibc's
     malloc_trim; after a fit, whose gigabytes the next step does not reuse). True when
     some was returned."""
-    return bool(_malloc_trim(0)) if _malloc_trim is not None else False
+    trim = _malloc_trim()
+    return bool(trim(0)) if trim is not None else False

@@ -16,7 +16,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from weekly import decision as decision_logic
@@ -44,11 +43,6 @@ progress = logging.getLogger(PROGRESS)
 
 EXAMPLE_ROWS = 5
 REFERENCE = "reference.json"  # beside a native model: its training rows' distributions (weekly.drift)
-# Training rows the reference distributions are taken from: all of them up to this many, else
-# this many evenly spaced (every week in proportion). Deciles and category shares of 200,000
-# rows are within ~0.1 point of the whole window's, at a fraction of the scoring time and memory
-# of a portfolio's millions of rows.
-REFERENCE_ROWS = 200_000
 
 
 @logged
@@ -248,7 +242,7 @@ def _save_model(algo: str, fitted: Any, newest: pd.DataFrame, train_part: pd.Dat
     """Put a fitted model in `folder` (in one rename): its native file, metrics, input example
     and reference distributions (its training rows' bins, what drift.json compares with).
     Returns how far the `newest` week it learned from had moved from its training rows."""
-    rows = _reference_rows(train_part)
+    rows = stability.reference_rows(train_part)
     ref = stability.reference(rows, columns, models.predict_proba(algo, fitted, rows, columns)[:, 0])
     newest_psi = stability.stability(ref, newest, models.predict_proba(algo, fitted, newest, columns)[:, 0])
     with atomic_dir(folder) as tmp:
@@ -257,14 +251,6 @@ def _save_model(algo: str, fitted: Any, newest: pd.DataFrame, train_part: pd.Dat
         write_json(tmp / REFERENCE, ref)
         write_parquet(tmp / "input_example.parquet", example)
     return {"week": weeks["weeks"][-1], "features": newest_psi["features"], "score": newest_psi["score"]}
-
-
-def _reference_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows the reference is taken from: all of `frame` up to REFERENCE_ROWS, else that
-    many evenly spaced, first and last included."""
-    if len(frame) <= REFERENCE_ROWS:
-        return frame
-    return frame.iloc[np.linspace(0, len(frame) - 1, REFERENCE_ROWS).round().astype(int)]
 
 
 def _winner_model(week: str, winner: dict, window: dict, applications: list[str], outcomes: list[str], columns: dict,
