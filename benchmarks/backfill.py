@@ -1,8 +1,9 @@
 """Benchmark: the Snakemake backfill against a plain single-process loop doing the same work.
 
 Both sides start from clean folders with the same params.yaml, generate the same data,
-train the same candidates with the same thread settings (1 thread per trainer), log and
-register to a fresh MLflow store, and write the same files with the same package
+train the same candidates with the same thread settings (1 thread per trainer), spare the
+garbage collector their imports in the same way (weekly.runtime.spare_the_collector), log
+and register to a fresh MLflow store, and write the same files with the same package
 functions. Each side runs as one fresh process, so each pays its imports once; the
 benchmark checks that both wrote the same reports.
 
