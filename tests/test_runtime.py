@@ -8,44 +8,33 @@ import pytest
 
 from helpers import run
 
-RECORDER = """
+def recorded(tmp_path, head: str, value: str) -> str:
+    """What `value` (a Python expression) is inside a job of a one-rule Snakefile that starts
+    with `head`, run by the real Snakemake with in-process jobs."""
+    (tmp_path / "Snakefile").write_text(
+        f"{head}\nrule record:\n    output: 'value.txt'\n    run:\n        open(output[0], 'w').write(str({value}))\n"
+    )
+    run(["snakemake", "--cores", "1", "--force-use-threads"], tmp_path)
+    return (tmp_path / "value.txt").read_text()
+
+
+UNTHROTTLED = """
 from weekly.runtime import unthrottle
-{hook}
-rule limiter:
-    output: "limiter.txt"
-    run:
-        open(output[0], "w").write(repr(workflow.scheduler.job_rate_limiter))
-"""
-HOOK = """
 onstart:
     unthrottle(workflow)
 """
 
 
-@pytest.mark.parametrize("hook, lifted", [(HOOK, True), ("", False)])
-def test_a_local_run_starts_jobs_unpaced(tmp_path, hook, lifted):
-    (tmp_path / "Snakefile").write_text(RECORDER.format(hook=hook))
-    run(["snakemake", "--cores", "1", "--force-use-threads"], tmp_path)
-    limiter = (tmp_path / "limiter.txt").read_text()
+@pytest.mark.parametrize("head, lifted", [(UNTHROTTLED, True), ("", False)])
+def test_a_local_run_starts_jobs_unpaced(tmp_path, head, lifted):
+    limiter = recorded(tmp_path, head, "workflow.scheduler.job_rate_limiter")
     assert (limiter == "None") is lifted, limiter
 
 
-FREEZER = """
-import gc
-from weekly.runtime import spare_the_collector
-{hook}
-rule frozen:
-    output: "frozen.txt"
-    run:
-        open(output[0], "w").write(str(gc.get_freeze_count()))
-"""
-
-
-@pytest.mark.parametrize("hook, spared", [("spare_the_collector()", True), ("", False)])
-def test_what_the_snakefile_imported_is_out_of_the_collectors_passes(tmp_path, hook, spared):
-    (tmp_path / "Snakefile").write_text(FREEZER.format(hook=hook))
-    run(["snakemake", "--cores", "1", "--force-use-threads"], tmp_path)
-    frozen = int((tmp_path / "frozen.txt").read_text())
+@pytest.mark.parametrize("head, spared", [("from weekly.runtime import spare_the_collector\nspare_the_collector()", True),
+                                          ("", False)])
+def test_what_the_snakefile_imported_is_out_of_the_collectors_passes(tmp_path, head, spared):
+    frozen = int(recorded(tmp_path, f"import gc\n{head}", "gc.get_freeze_count()"))
     assert (frozen > 10_000) is spared, frozen  # Snakemake's modules and their objects
 
 

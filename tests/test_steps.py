@@ -223,4 +223,3 @@ def test_a_window_bigger_than_the_reference_sample_is_sampled_evenly(tmp_path, m
     reference = read_json(tmp_path / "model" / steps.REFERENCE)
     assert record["train_rows"] == 6_000 and reference["rows"] == 2_000
     assert max(record["newest_week_psi"]["features"].values()) < 0.05  # sampling noise only
-

@@ -282,8 +282,6 @@ def _winner_model(week: str, winner: dict, window: dict, applications: list[str]
             fit_cache.store(entry, folder, record)
             log.info("week %s: %s refitted on the whole window (%d rows) in %s s -> %s",
                      week, algo, fit_metrics["refit_rows"], fit_metrics["fit_seconds"], model_path)
-            del fitted, train_part, valid_part, newest
-            runtime.hand_back_memory()
         else:
             log.info("week %s: %s refit %s copied from the fit cache %s", week, algo, fingerprint, entry)
     return {**winner, **record}
@@ -344,6 +342,7 @@ def register(
     if gate is None or gate["passed"]:
         winner = _winner_model(week, winner, verdict["training_window"], window_applications, window_outcomes, columns,
                                winner_model, threads)
+        runtime.hand_back_memory()  # what the refit freed, as after a candidate's fit
         trained = [winner if c["algo"] == winner["algo"] else c for c in trained]
     else:
         Path(winner_model).mkdir(parents=True, exist_ok=True)
