@@ -5,13 +5,13 @@ due, register the winner, predict D's applications, evaluate on D's labels.
 """
 import sys
 
-from weekly import paths
+from weekly import paths, steps
 from weekly.algorithms import ALGORITHMS
 from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store
 from weekly.logs import weeks_on_console
-from weekly.runtime import on_first_use, spare_the_collector, unthrottle
+from weekly.runtime import spare_the_collector, unthrottle
 from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
@@ -19,8 +19,6 @@ from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 sys.setrecursionlimit(100_000)
 # Snakemake's imports and ours stay alive to the end: the garbage collector need not walk them.
 spare_the_collector()
-# The rules' steps come with the first job: a no-op does without them.
-steps = on_first_use("weekly.steps")
 
 
 configfile: "params.yaml"
@@ -75,7 +73,6 @@ rule all_weeks:
         models=every_model_dir(),
         weekly=paths.WEEKLY_REPORT,
         summary=paths.SUMMARY,
-        monitoring=paths.MONITORING,
         lifecycle=paths.LIFECYCLE_REPORT,
         latest=paths.LATEST_TRACKER,
         alerts=paths.ALERT_EVENTS,

@@ -134,12 +134,11 @@ def loop(folder: Path) -> None:
                            outcomes=outcomes.format(week=known), evaluation=paths.EVALUATION.format(week=known),
                            columns=cols, min_rows=p["evaluate"]["min_rows"],
                            log=paths.log("evaluate", "week").format(week=known))
-    figures = dict(trackers=[paths.TRACKER.format(week=w) for w in chain],
-                   drifts=[paths.DRIFT.format(week=w) for w in chain],
-                   evaluations=[paths.EVALUATION.format(week=w) for w in evaluated])
-    steps.report(**figures, weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, models=train["models"],
+    steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
+                 drifts=[paths.DRIFT.format(week=w) for w in chain],
+                 evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
+                 weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, registry=p["registry"], models=train["models"],
                  log=paths.log("report"))
-    steps.monitoring(**figures, monitoring=paths.MONITORING, registry=p["registry"], log=paths.log("monitoring"))
     steps.lifecycle_report(decisions=[paths.DECISION.format(week=w) for w in chain],
                            trackers=[paths.TRACKER.format(week=w) for w in chain],
                            drifts=[paths.DRIFT.format(week=w) for w in chain],

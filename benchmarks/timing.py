@@ -7,7 +7,7 @@ same way:
 - fitting: every candidate's fit and the winner's refit (the physical floor's first part);
 - scoring: the weekly predict steps, drift included (the floor's second part);
 - registration: the register steps without their refit (MLflow logging and registration,
-  the challenger gate, reading the window again), and the chain's monitoring run in MLflow;
+  the challenger gate, reading the window again);
 - data: generating the raw weeks;
 - other steps: decisions, evaluations, reports, and the trainers' reading of the window;
 - outside any step: wall time during which no step ran (for Snakemake its start, the DAG
@@ -65,9 +65,9 @@ def breakdown(folder: Path, wall: float) -> dict[str, float]:
         fitting += sum(map(float, _FIT.findall(text)))
         refitting += sum(map(float, _REFIT.findall(text)))
     scoring = steps.get("predict", 0.0)
-    registration = steps.get("register", 0.0) - refitting + steps.get("monitoring", 0.0)
+    registration = steps.get("register", 0.0) - refitting
     data = steps.get("generate_week", 0.0)
-    other = sum(steps.values()) - scoring - registration - refitting - data - fitting
+    other = sum(steps.values()) - scoring - steps.get("register", 0.0) - data - fitting
     return {
         "wall": wall,
         "fitting": fitting + refitting,

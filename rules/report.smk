@@ -1,38 +1,19 @@
-WEEKLY_FIGURES = dict(
-    trackers=every_week(TRACKER),
-    drifts=every_week(paths.DRIFT),
-    evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
-)
-
-
 rule report:
     input:
-        **WEEKLY_FIGURES,
+        trackers=every_week(TRACKER),
+        drifts=every_week(paths.DRIFT),
+        evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
     output:
         weekly=report(paths.WEEKLY_REPORT, caption="../report/weekly.rst", category="Lifecycle"),
         summary=report(paths.SUMMARY, caption="../report/summary.rst", category="Lifecycle"),
     params:
+        registry=config["registry"],
         models=config["train"]["models"],
         code=provenance.code_digest(["report"]),
     log:
         paths.log("report"),
     run:
         steps.report(**step_arguments(wildcards, input, output, params, log))
-
-
-# The same figures to MLflow, beside the report: the page and the alerts do not wait for it.
-rule monitoring:
-    input:
-        **WEEKLY_FIGURES,
-    output:
-        monitoring=paths.MONITORING,
-    params:
-        registry=config["registry"],
-        code=provenance.code_digest(["report", "registry"]),
-    log:
-        paths.log("monitoring"),
-    run:
-        steps.monitoring(**step_arguments(wildcards, input, output, params, log))
 
 
 rule publish_tracker:

@@ -16,7 +16,8 @@ def main(argv=None):
     params = cli.params(args)
     cli.run(
         steps.report, trackers=args.trackers, drifts=args.drifts, evaluations=args.evaluations,
-        weekly=args.weekly, summary=args.summary, models=params["train"]["models"], log=args.log,
+        weekly=args.weekly, summary=args.summary,
+        registry=params["registry"], models=params["train"]["models"], log=args.log,
     )
 
 

@@ -128,7 +128,7 @@ def test_a_tracker_naming_a_version_the_registry_does_not_hold_stops_the_run(bac
         client.delete_model_version("credit-scoring", "2")
     else:  # another chain's registration under the same name and number
         client.set_model_version_tag("credit-scoring", "2", "registration_key", "0" * 16)
-    result = snakemake(root, "--forcerun", "monitoring", "all_weeks", check=False)
+    result = snakemake(root, "--forcerun", "report", "all_weeks", check=False)
     said = result.stdout + result.stderr
     assert result.returncode != 0
     assert f"week {week}'s tracker names version 2 of credit-scoring, which " in said

@@ -1,12 +1,12 @@
-"""How Snakemake runs the chain's in-process jobs: unpaced, with the garbage collector spared
-what lives to the end of the run, and the steps imported by the first job (the real Snakemake)."""
+"""How Snakemake runs the chain's in-process jobs: unpaced, and with the garbage collector spared
+what lives to the end of the run (the real Snakemake)."""
 from __future__ import annotations
 
 import sys
 
 import pytest
 
-from helpers import make_project, run
+from helpers import run
 
 def recorded(tmp_path, head: str, value: str) -> str:
     """What `value` (a Python expression) is inside a job of a one-rule Snakefile that starts
@@ -90,32 +90,3 @@ print(before, rss_mib())
 def test_memory_a_trainer_thread_freed_goes_back_to_the_system(tmp_path):
     before, after = map(int, run([sys.executable, "-c", CHURN], tmp_path).stdout.split())
     assert after < before + 100, (before, after)
-
-
-NOTHING_TO_RUN = """
-import sys
-from snakemake.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit as end:
-    assert not end.code, end.code
-print("weekly.steps" in sys.modules)
-"""
-
-
-@pytest.mark.parametrize("dry", [True, False])
-def test_a_run_with_nothing_to_run_does_not_import_the_steps(tmp_path, dry):
-    """The Snakefile, its rules and the DAG's input functions do without weekly.steps: the
-    steps come with the first job. A dry run on a new project, and a no-op on a finished one."""
-    root = make_project(tmp_path / "p")
-    if not dry:
-        run(["snakemake", "--cores", "2", "all_weeks"], root)
-    args = ["--dry-run"] if dry else []
-    shown = run([sys.executable, "-c", NOTHING_TO_RUN, *args, "--cores", "1", "all_weeks"], root).stdout
-    assert shown.splitlines()[-1] == "False", shown[-2000:]
-
-
-def test_a_module_on_first_use_is_imported_by_the_first_lookup(tmp_path):
-    code = ("import sys; from weekly.runtime import on_first_use; tool = on_first_use('json.tool'); "
-            "before = 'json.tool' in sys.modules; tool.main; print(before, 'json.tool' in sys.modules)")
-    assert run([sys.executable, "-c", code], tmp_path).stdout.split() == ["False", "True"]

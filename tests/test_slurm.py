@@ -151,12 +151,3 @@ def test_a_policy_grid_on_slurm_gives_the_reports_of_the_local_comparison(slurm,
     artifacts.mkdir(exist_ok=True)
     (artifacts / "slurm-grid.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"two-policy grid of the tiny chain: SLURM {on_slurm:.1f} s, local {again:.1f} s")
-
-
-def test_a_profile_whose_executor_is_not_installed_says_how_to_install_it(tmp_path):
-    grid.check_executor(REPO / "profiles" / "slurm")  # the test extra installs the SLURM plugin
-    grid.check_executor(REPO / "profiles" / "default")  # local: nothing to install
-    (tmp_path / "config.yaml").write_text("executor: nosuch\njobs: 2\n")
-    with pytest.raises(RuntimeError, match=r"config.yaml runs its jobs with Snakemake's nosuch executor, which is "
-                                           r"not installed: pip install snakemake-executor-plugin-nosuch$"):
-        grid.check_executor(tmp_path)

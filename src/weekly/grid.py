@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import importlib.util
 import json
 import os
 import re
@@ -113,20 +112,6 @@ def command(project: Path, grid: str, names: list[str], cores: int, parallel: in
     return [*line, "--cores", str(cores * parallel)]
 
 
-def check_executor(profile: str | Path) -> None:
-    """Refuse a profile whose executor (`executor: slurm`) has no plugin installed, with the
-    install line, before Snakemake answers with its whole usage."""
-    config = Path(profile) / "config.yaml"
-    executor = (yaml.safe_load(config.read_text()) or {}).get("executor") if config.is_file() else None
-    if executor in (None, "local", "dryrun", "touch"):
-        return
-    plugin = f"snakemake-executor-plugin-{executor}"
-    if importlib.util.find_spec(plugin.replace("-", "_")) is None:
-        extra = " (pip install -e '.[slurm]')" if executor == "slurm" else ""
-        raise RuntimeError(f"{config} runs its jobs with Snakemake's {executor} executor, "
-                           f"which is not installed: pip install {plugin}{extra}")
-
-
 def chain_seconds(folder: Path) -> float:
     """The wall time of a chain's last backfill (its job's benchmark)."""
     with open(folder / "backfill.tsv", newline="") as f:
@@ -142,8 +127,6 @@ def backfill(project: Path, grid: str, names: list[str], cores: int = 2, paralle
     project = project.resolve()
     if not (project / WORKFLOW).is_file():
         raise RuntimeError(f"{project / WORKFLOW} is missing: the grid workflow ships beside the Snakefile")
-    if profile:
-        check_executor(profile)
     root = project / grid
     env = {**os.environ}
     env.pop("DVC_EXP_NAME", None)  # a chain's alias is its own, inside an experiment too

@@ -14,7 +14,6 @@ MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model (fitted on the tr
 WINNER_DIR = "models/{week}/winner"  # the promoted winner refitted on the whole window: what serves from the week on
 WEEKLY_REPORT = "reports/weekly.csv"
 SUMMARY = "reports/summary.json"
-MONITORING = "reports/monitoring.json"  # the chain's monitoring run in MLflow: its id, experiment and weeks
 LIFECYCLE_REPORT = "reports/lifecycle.html"  # the weeks at a glance, self-contained (weekly.lifecycle)
 POLICIES_TABLE = "reports/policies.csv"  # the policy comparison (`weekly policies`), when it was made
 POLICIES_PLOT = "reports/policies.svg"

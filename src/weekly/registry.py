@@ -490,11 +490,6 @@ def _epoch_ms(week: str) -> int:
     return int(dt.datetime.fromisoformat(week).replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
 
 
-def monitoring_experiment(registry: dict) -> str:
-    """The experiment of the chains' monitoring runs."""
-    return f"{registry['experiment']}-monitoring"
-
-
 def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, dict], trackers: list[dict]) -> str:
     """One MLflow run per chain (named by its alias) in `<experiment>-monitoring`: the weekly
     figures as series (step = the week's index, timestamp = the week), and the serving
@@ -526,7 +521,7 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
         metrics += [Metric(key, float(value), stamp, step) for key, value in figures.items()]
     with _open_store(registry) as (client, embedded):
         _check_versions(client, registry, trackers)
-        exp_id = _experiment_id(client, registry, embedded, monitoring_experiment(registry))
+        exp_id = _experiment_id(client, registry, embedded, f"{registry['experiment']}-monitoring")
         # A chain is its model and alias: portfolios of one project (models of their own,
         # each with `champion`) keep one monitoring run each.
         chain = f"{registry['model_name']}@{alias}"

@@ -1,10 +1,5 @@
 """How the long-lived Snakemake process runs the chain's in-process jobs: unpaced, with the
-garbage collector spared what lives to the end, memory handed back after each fit, and the
-steps imported by the first job that runs one.
-
-A run with nothing to do (a no-op `all_weeks`, a dry run) needs the DAG, not the steps:
-importing them (the models, drift, fit cache and report modules) took 0.07 s of a no-op's
-1.55 s. (pandas comes anyway: Snakemake imports it to compare the jobs' params.)
+garbage collector spared what lives to the end, and memory handed back after each fit.
 
 Snakemake starts at most 100 jobs a second unless told otherwise (`--max-jobs-per-timespan`,
 default `100/1s`): a limit meant for submitting to a cluster. It also starts a timer thread
@@ -29,9 +24,7 @@ import atexit
 import ctypes
 import functools
 import gc
-import importlib
 import logging
-from types import ModuleType
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +40,6 @@ def unthrottle(workflow) -> None:
         log.warning("this Snakemake has no job_rate_limiter: jobs stay paced by --max-jobs-per-timespan")
         return
     scheduler.job_rate_limiter = None
-
-
-class _ImportedOnFirstUse:
-    def __init__(self, name: str):
-        self._name = name
-
-    def __getattr__(self, attribute: str):
-        # import_module holds the module's import lock: jobs in parallel threads wait for
-        # one import, then find it in sys.modules.
-        return getattr(importlib.import_module(self._name), attribute)
-
-    def __repr__(self) -> str:
-        return f"<{self._name}, imported on first use>"
-
-
-def on_first_use(name: str) -> ModuleType:
-    """The module `name`, imported when one of its attributes is first looked up (the
-    Snakefile's `steps`, looked up by the jobs)."""
-    return _ImportedOnFirstUse(name)  # type: ignore[return-value]
 
 
 def spare_the_collector() -> None:

@@ -514,47 +514,30 @@ def evaluate(
     return result
 
 
-def _weekly_figures(trackers: list[str], drifts: list[str], evaluations: list[str]):
-    """The weeks' serving states, their evaluations by week, and the weekly rows."""
-    evaluated = {e["week"]: e for e in map(read_json, evaluations)}
-    scored = {d["week"]: d["rows"] for d in map(read_json, drifts)}
-    states = [read_json(p) for p in trackers]
-    return states, evaluated, report_logic.weekly_rows(states, evaluated, scored)
-
-
 @logged
 def report(
-    *, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str,
+    *, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str, registry: dict,
     models: list[str] = (),
 ) -> dict:
     """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
     trackers and drifts (in week order) and the evaluations made so far (weeks whose
-    outcomes are not known yet have none). `models`: the configured candidates
+    outcomes are not known yet have none); the same weekly figures and the serving
+    history go to MLflow as the chain's monitoring run. `models`: the configured candidates
     (train.models), each listed in the summary's wins."""
-    _, _, rows = _weekly_figures(trackers, drifts, evaluations)
+    from weekly import registry as mlflow_registry
+
+    evaluated = {e["week"]: e for e in map(read_json, evaluations)}
+    scored = {d["week"]: d["rows"] for d in map(read_json, drifts)}
+    states = [read_json(p) for p in trackers]
+    rows = report_logic.weekly_rows(states, evaluated, scored)
     figures = report_logic.summarise(rows, models)
     write_csv(weekly, rows)
     write_json(summary, figures)
+    run_id = mlflow_registry.log_monitoring(registry, rows, evaluated, states)
     message = report_logic.summary_line(figures)
-    log.info(message)
+    log.info("%s; monitoring run %s", message, run_id)
     progress.info(message)
     return figures
-
-
-@logged
-def monitoring(*, trackers: list[str], drifts: list[str], evaluations: list[str], monitoring: str,
-               registry: dict) -> str:
-    """The report's weekly figures and the serving history as the chain's monitoring run in
-    MLflow, beside the report: the page and the alerts do not wait for MLflow. `monitoring`
-    names the run (its id, experiment and weeks). Returns the run id."""
-    from weekly import registry as mlflow_registry
-
-    states, evaluated, rows = _weekly_figures(trackers, drifts, evaluations)
-    run_id = mlflow_registry.log_monitoring(registry, rows, evaluated, states)
-    write_json(monitoring, {"run_id": run_id, "experiment": mlflow_registry.monitoring_experiment(registry),
-                            "first_week": states[0]["week"], "last_week": states[-1]["week"]})
-    log.info("monitoring run %s: %d weeks", run_id, len(states))
-    return run_id
 
 
 @logged
