@@ -11,8 +11,11 @@ Prints both wall times, their ratio (Snakemake / loop), the number of Snakemake 
 mean wall time that a week without retraining adds to each chain (measured between the
 preds.parquet files of consecutive weeks), where each side's time went (timing.py: fitting,
 scoring, registration, data, other steps, outside any step, and the floor: fitting plus
-scoring), the peak memory of each, then a no-op `snakemake all_weeks`, one new week, and
-Snakemake's own cost per job on this machine (a chain of empty jobs).
+scoring), the peak memory of each, then a no-op `snakemake all_weeks` (the median of
+--repeat runs, and their range), one new week (the median of --repeat weeks added one after
+the other, as a weekly run adds them), and Snakemake's own cost per job on this machine (a
+chain of empty jobs). A single run of a second or two moves by a tenth of a second or more
+with what else the machine does: the repeats tell the run from its noise.
 
   python benchmarks/backfill.py                # the default 155-week backfill
   python benchmarks/backfill.py --end 2022-06-05   # a shorter chain
@@ -27,7 +30,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from statistics import mean
+from statistics import mean, median
 
 import yaml
 
@@ -182,6 +185,20 @@ def seconds_per_empty_job(folder: Path, n: int = 300) -> float:
     return (full - dry) / n
 
 
+def repeated(args: list[str], folder: Path, times: int, before=None) -> list[float]:
+    """Wall seconds of `times` runs of `args` in `folder`, each after `before(folder)` if given."""
+    seconds = []
+    for _ in range(times):
+        if before is not None:
+            before(folder)
+        seconds.append(timed(args, folder)[0])
+    return seconds
+
+
+def spread(seconds: list[float]) -> str:
+    return f"{median(seconds):8.2f} s   (median of {len(seconds)}: {min(seconds):.2f}-{max(seconds):.2f})"
+
+
 def quiet_week_cost(folder: Path) -> tuple[float, int]:
     """Mean seconds between consecutive weeks' preds.parquet when the later week did not retrain."""
     weeks = sorted(p.name for p in (folder / "weeks").iterdir())
@@ -198,6 +215,8 @@ def main() -> None:
     parser.add_argument("--end", help="last week of the benchmarked chain (default: params.yaml end)")
     parser.add_argument("--rows-per-week", type=int, help="applications per generated week (default: params.yaml)")
     parser.add_argument("--cores", default="2", help="snakemake --cores (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="no-op runs, and new weeks added one after the other (default: %(default)s)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"), help="scratch folder (default: %(default)s)")
     parser.add_argument("--loop", help=argparse.SUPPRESS)  # internal: run the plain loop in this folder
     args = parser.parse_args()
@@ -216,9 +235,9 @@ def main() -> None:
     snake_week, n_quiet = quiet_week_cost(snake_dir)
     loop_week, _ = quiet_week_cost(loop_dir)
     split = {"snakemake": breakdown(snake_dir, snake_s), "loop": breakdown(loop_dir, loop_s)}
-    noop_s, _ = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
-    one_week_later(snake_dir)
-    new_week_s, _ = timed(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir)
+    chain = ["snakemake", "--cores", args.cores, "all_weeks"]
+    noops = repeated(chain, snake_dir, args.repeat)
+    new_weeks = repeated(chain, snake_dir, args.repeat, before=one_week_later)
     per_job = seconds_per_empty_job(out / "empty-chain")
     result = {
         "weeks": summary["weeks"],
@@ -231,8 +250,10 @@ def main() -> None:
         "quiet_week_seconds_snakemake": round(snake_week, 3),
         "quiet_week_seconds_loop": round(loop_week, 3),
         "quiet_weeks": n_quiet,
-        "noop_seconds": round(noop_s, 2),
-        "new_week_seconds": round(new_week_s, 2),
+        "noop_seconds": round(median(noops), 2),
+        "noop_runs": [round(s, 2) for s in noops],
+        "new_week_seconds": round(median(new_weeks), 2),
+        "new_week_runs": [round(s, 2) for s in new_weeks],
         "snakemake_seconds_per_empty_job": round(per_job, 4),
         "peak_gib_snakemake": round(snake_peak, 2),
         "peak_gib_loop": round(loop_peak, 2),
@@ -246,8 +267,8 @@ def main() -> None:
     print(f"ratio              : {result['ratio']:8.2f}  (snakemake / loop)")
     print(f"week without retraining adds {snake_week:.3f} s to the snakemake chain, {loop_week:.3f} s to the loop "
           f"(mean of {n_quiet} weeks)")
-    print(f"no-op all_weeks    : {noop_s:8.2f} s")
-    print(f"one new week       : {new_week_s:8.2f} s")
+    print(f"no-op all_weeks    : {spread(noops)}")
+    print(f"one new week       : {spread(new_weeks)}")
     print(f"snakemake's own cost per job (a chain of 300 empty jobs): {per_job * 1000:.1f} ms; "
           f"a week without retraining is 6 jobs")
     print("where the time went (seconds of step work; the sides run in parallel and in order):")
