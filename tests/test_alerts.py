@@ -30,11 +30,21 @@ class Webhook:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                if self.path == "/moved":  # a receiver that moved: its old address redirects
+                    self.send_response(302)
+                    self.send_header("Location", "/hook")
+                    self.end_headers()
+                    return
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.received.append({"content_type": self.headers["Content-Type"], "body": json.loads(body)})
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            def do_GET(self):  # a page at the new address, as most hosts serve
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"<html>welcome</html>")
 
             def log_message(self, *args):
                 pass
@@ -303,6 +313,15 @@ def test_a_webhook_error_never_shows_its_url():
                            channels(), {"WEEKLY_ALERT_WEBHOOK_URL": secret})
     assert sent["webhook"]["delivered"] is False and "<webhook url>" in sent["webhook"]["error"]
     assert "SECRETTOKEN" not in json.dumps(sent)
+
+
+def test_a_webhook_that_redirects_is_not_taken_for_delivered(webhook):
+    moved = webhook.url.replace("/hook", "/moved")
+    sent = senders.deliver(alerts.digest(alerts.events([week("2023-03-05", f1=0.7)], RULES), "p"),
+                           channels(), {WEBHOOK_ENV: moved})
+    assert sent["webhook"]["delivered"] is False and webhook.received == []
+    assert sent["webhook"]["error"].startswith("HTTP 302: the webhook URL redirects")
+    assert "/moved" not in sent["webhook"]["error"] and "/hook" not in sent["webhook"]["error"]
 
 
 def test_no_channel_configured_sends_nothing_and_the_file_still_records(tmp_path):

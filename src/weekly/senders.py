@@ -22,6 +22,7 @@ import ssl
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -44,6 +45,14 @@ class ChannelError(Exception):
     """A channel's failure in its own words (a secret taken out), recorded as it is."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """urllib follows a 301/302/303 answer to a POST with a GET that drops the body: the
+    alert would be lost and the answer at the new address (a 200) taken for delivery."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the 3xx answer is raised as an HTTPError
+
+
 def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], None] | None:
     url = env.get(settings["url_env"], "").strip()
     if not url:
@@ -54,8 +63,13 @@ def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], 
         try:
             request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
                                              headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the team's own URL)
+            with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout) as response:  # noqa: S310
                 response.read()
+        except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:  # its Location is left out: it may hold the secret too
+                raise ChannelError(f"HTTP {exc.code}: the webhook URL redirects, and a POST is not sent on: "
+                                   f"set the URL it redirects to") from None
+            raise ChannelError(f"HTTPError: {str(exc).replace(url, '<webhook url>')}") from None
         except Exception as exc:  # the URL is a secret: it never goes into a record, a log or a message
             raise ChannelError(f"{type(exc).__name__}: {str(exc).replace(url, '<webhook url>')}") from None
 
