@@ -2,6 +2,7 @@
 digest per run, to real receivers on loopback (an HTTP server, an SMTP server)."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import socket
@@ -305,6 +306,84 @@ def test_mail_never_sends_the_credentials_without_tls(tmp_path):
         controller.stop()
     assert result["email"]["delivered"] is False and "without TLS" in result["email"]["error"]
     assert seen == [] and delivered == []
+
+
+def self_signed(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files in `folder`."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+@pytest.mark.parametrize("trusted", [True, False])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd, on the TLS-only port
+def test_mail_logs_in_over_tls_and_checks_the_servers_certificate(tmp_path, monkeypatch, security, trusted):
+    """A real TLS mail server on loopback (STARTTLS on a plain port, or TLS from the first
+    byte) that requires the login: the credentials go over TLS, and only to a server whose
+    certificate the system trusts (here: SSL_CERT_FILE names the test's own certificate)."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    if trusted:
+        monkeypatch.setenv("SSL_CERT_FILE", cert)
+    else:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    seen, delivered = [], []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        seen.append((auth_data.login, auth_data.password, encrypted))
+        return AuthResult(success=True)
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):
+            delivered.append(envelope)
+            return "250 OK"
+
+    port = free_port()
+    # aiosmtpd offers AUTH only after its own STARTTLS (auth_require_tls): on a port that is
+    # TLS from the first byte it cannot tell, and the authenticator checks the connection.
+    tls = ({"tls_context": server_tls, "require_starttls": True} if security == "starttls"
+           else {"ssl_context": server_tls, "auth_require_tls": False})
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, authenticator=authenticate, auth_required=True,
+                            **tls)
+    controller.start()
+    try:
+        result = senders.deliver(alerts.digest(alerts.events([week("2023-03-05", f1=0.7)], RULES), "p"),
+                                 channels(email={**email_to(port), "security": security}),
+                                 {"WEEKLY_SMTP_USER": "risk", "WEEKLY_SMTP_PASSWORD": "s3cret"})
+    finally:
+        controller.stop()
+    if trusted:
+        assert result["email"]["delivered"] is True, result
+        assert seen == [(b"risk", b"s3cret", True)] and len(delivered) == 1
+    else:
+        assert result["email"]["delivered"] is False and "CERTIFICATE_VERIFY_FAILED" in result["email"]["error"]
+        assert seen == [] and delivered == []
 
 
 def test_a_webhook_error_never_shows_its_url():
