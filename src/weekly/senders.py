@@ -65,12 +65,10 @@ def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], 
                                              headers={"Content-Type": "application/json"})
             with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout) as response:  # noqa: S310
                 response.read()
-        except urllib.error.HTTPError as exc:
-            if 300 <= exc.code < 400:  # its Location is left out: it may hold the secret too
+        except Exception as exc:  # the URL is a secret: it never goes into a record, a log or a message
+            if isinstance(exc, urllib.error.HTTPError) and 300 <= exc.code < 400:  # its Location is a secret too
                 raise ChannelError(f"HTTP {exc.code}: the webhook URL redirects, and a POST is not sent on: "
                                    f"set the URL it redirects to") from None
-            raise ChannelError(f"HTTPError: {str(exc).replace(url, '<webhook url>')}") from None
-        except Exception as exc:  # the URL is a secret: it never goes into a record, a log or a message
             raise ChannelError(f"{type(exc).__name__}: {str(exc).replace(url, '<webhook url>')}") from None
 
     return send
