@@ -278,15 +278,18 @@ def test_one_digest_reaches_the_webhook_and_the_mailbox(webhook, smtp, tmp_path)
     assert all(r["delivery"]["webhook"]["delivered"] and r["delivery"]["email"]["delivered"] for r in lines)
 
 
-def test_mail_never_sends_the_credentials_without_tls(tmp_path):
-    # the local receiver offers AUTH on a plain connection: the sender must not log in there
+def mail_with_login(security: str, **server) -> tuple[dict, list, list]:
+    """One digest by mail with the login set (security: the sender's), to an aiosmtpd on
+    loopback that offers AUTH (`server`: its TLS settings). The delivery, each login it saw
+    (user, password, whether the connection was encrypted), and the mails it took."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
     seen, delivered = [], []
 
     def authenticate(server, session, envelope, mechanism, auth_data):
-        seen.append((auth_data.login, auth_data.password))
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        seen.append((auth_data.login, auth_data.password, encrypted))
         return AuthResult(success=True)
 
     class Inbox:
@@ -295,15 +298,20 @@ def test_mail_never_sends_the_credentials_without_tls(tmp_path):
             return "250 OK"
 
     port = free_port()
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_require_tls=False)
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, authenticator=authenticate, **server)
     controller.start()
     try:
         result = senders.deliver(alerts.digest(alerts.events([week("2023-03-05", f1=0.7)], RULES), "p"),
-                                 channels(email=email_to(port)),
+                                 channels(email={**email_to(port), "security": security}),
                                  {"WEEKLY_SMTP_USER": "risk", "WEEKLY_SMTP_PASSWORD": "s3cret"})
     finally:
         controller.stop()
+    return result, seen, delivered
+
+
+def test_mail_never_sends_the_credentials_without_tls():
+    # the local receiver offers AUTH on a plain connection: the sender must not log in there
+    result, seen, delivered = mail_with_login("none", auth_require_tls=False)
     assert result["email"]["delivered"] is False and "without TLS" in result["email"]["error"]
     assert seen == [] and delivered == []
 
@@ -342,9 +350,6 @@ def test_mail_logs_in_over_tls_and_checks_the_servers_certificate(tmp_path, monk
     certificate the system trusts (here: SSL_CERT_FILE names the test's own certificate)."""
     import ssl
 
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
-
     cert, key = self_signed(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
@@ -352,32 +357,11 @@ def test_mail_logs_in_over_tls_and_checks_the_servers_certificate(tmp_path, monk
         monkeypatch.setenv("SSL_CERT_FILE", cert)
     else:
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
-    seen, delivered = [], []
-
-    def authenticate(server, session, envelope, mechanism, auth_data):
-        encrypted = server.transport.get_extra_info("ssl_object") is not None
-        seen.append((auth_data.login, auth_data.password, encrypted))
-        return AuthResult(success=True)
-
-    class Inbox:
-        async def handle_DATA(self, server, session, envelope):
-            delivered.append(envelope)
-            return "250 OK"
-
-    port = free_port()
     # aiosmtpd offers AUTH only after its own STARTTLS (auth_require_tls): on a port that is
-    # TLS from the first byte it cannot tell, and the authenticator checks the connection.
+    # TLS from the first byte it cannot tell, and the helper records whether it was encrypted.
     tls = ({"tls_context": server_tls, "require_starttls": True} if security == "starttls"
            else {"ssl_context": server_tls, "auth_require_tls": False})
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, authenticator=authenticate, auth_required=True,
-                            **tls)
-    controller.start()
-    try:
-        result = senders.deliver(alerts.digest(alerts.events([week("2023-03-05", f1=0.7)], RULES), "p"),
-                                 channels(email={**email_to(port), "security": security}),
-                                 {"WEEKLY_SMTP_USER": "risk", "WEEKLY_SMTP_PASSWORD": "s3cret"})
-    finally:
-        controller.stop()
+    result, seen, delivered = mail_with_login(security, auth_required=True, **tls)
     if trusted:
         assert result["email"]["delivered"] is True, result
         assert seen == [(b"risk", b"s3cret", True)] and len(delivered) == 1
