@@ -5,7 +5,7 @@ due, register the winner, predict D's applications, evaluate on D's labels.
 """
 import sys
 
-from weekly import paths, steps
+from weekly import paths, sidecar, steps
 from weekly.algorithms import ALGORITHMS
 from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
@@ -22,6 +22,9 @@ spare_the_collector()
 
 
 configfile: "params.yaml"
+# A run that adds weeks to a chain with a report (a weekly run) starts the MLflow import of
+# its monitoring run now, in a process of its own, while Snakemake builds the DAG.
+sidecar.start_for_new_weeks(config)
 # Snakemake reads it with PyYAML, which keeps the last of two equal keys: refuse them.
 read_yaml("params.yaml")
 # `snakemake --report report.html`: this text opens it; the lifecycle's outputs are in it.

@@ -100,6 +100,14 @@ def file_states(root: Path, pattern: str) -> dict[str, tuple[str, int]]:
     }
 
 
+def registry_client(root: Path, store: str = "mlflow.db"):
+    """An MLflow client on a project's embedded store."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / store}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def clone(src: Path, dst: Path) -> Path:
     """A copy of a finished project (outputs, Snakemake metadata and MLflow store included)."""
     shutil.copytree(src, dst, symlinks=True)

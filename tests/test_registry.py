@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, run, snakemake, tool_env
+from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, registry_client, run, snakemake, tool_env
 
 
 def window_arguments(root, week):
@@ -32,13 +32,6 @@ def register(root, repo_root, week, out="out.json", previous=None, env=None, wai
         return process
     out, err = process.communicate(timeout=300)
     return subprocess.CompletedProcess(args, process.returncode, out, err)
-
-
-def client_of(root, store="mlflow.db"):
-    from mlflow import MlflowClient
-
-    uri = f"sqlite:///{root / store}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def one_line(result, said):
@@ -63,7 +56,7 @@ def test_parallel_registrations_on_one_sqlite_store_leave_one_version_per_traini
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
 
-    versions = client_of(root).search_model_versions("name = 'credit-scoring'")
+    versions = registry_client(root).search_model_versions("name = 'credit-scoring'")
     assert sorted(v.tags["week"] for v in versions) == [first, second]
     trackers = [json.loads((root / f"out-{i}.json").read_text()) for i in range(2)]
     assert trackers[0]["model_version"] == trackers[1]["model_version"]
@@ -77,7 +70,7 @@ def test_mlflow_tracking_uri_points_the_registry_elsewhere(backfill, tmp_path, r
     assert result.returncode == 0, result.stderr
 
     def versions(db):
-        return client_of(db.parent, db.name).search_model_versions("name = 'credit-scoring'")
+        return registry_client(db.parent, db.name).search_model_versions("name = 'credit-scoring'")
 
     assert [v.tags["week"] for v in versions(other)] == [week]
     assert len(versions(root / "mlflow.db")) == 3  # the embedded store is untouched
@@ -96,7 +89,7 @@ def test_a_run_left_running_by_a_crash_is_closed_as_failed_when_the_week_is_regi
                                                                                                repo_root):
     root = clone(backfill[0], tmp_path / "crashed")
     week = TINY_RETRAIN_WEEKS[1]
-    client = client_of(root)
+    client = registry_client(root)
     exp = client.get_experiment_by_name("credit-scoring-weekly")
     # a crash inside MLflow logging: the run never ended, no version was made
     cut = client.create_run(exp.experiment_id, run_name=f"{week}-lightgbm", tags={"week": week}).info.run_id
@@ -112,7 +105,7 @@ def test_a_run_left_running_by_a_crash_is_closed_as_failed_when_the_week_is_regi
 def test_a_read_only_store_is_one_clear_line(backfill, tmp_path, repo_root):
     root = clone(backfill[0], tmp_path / "read-only")
     week = TINY_RETRAIN_WEEKS[1]
-    client_of(root).delete_model_version("credit-scoring", "2")  # the week must write to register
+    registry_client(root).delete_model_version("credit-scoring", "2")  # the week must write to register
     read_only = f"sqlite:///file:{root / 'mlflow.db'}?mode=ro&uri=true"  # as a read-only mount or file does
     result = register(root, repo_root, week, previous=TINY_RETRAIN_WEEKS[0], env={"MLFLOW_TRACKING_URI": read_only})
     line = one_line(result, "is read-only")
@@ -122,7 +115,7 @@ def test_a_read_only_store_is_one_clear_line(backfill, tmp_path, repo_root):
 @pytest.mark.parametrize("fault", ["missing", "another key"])
 def test_a_tracker_naming_a_version_the_registry_does_not_hold_stops_the_run(backfill, tmp_path, repo_root, fault):
     root = clone(backfill[0], tmp_path / fault.replace(" ", "-"))
-    client = client_of(root)
+    client = registry_client(root)
     week = TINY_RETRAIN_WEEKS[1]
     if fault == "missing":
         client.delete_model_version("credit-scoring", "2")
@@ -143,7 +136,7 @@ def test_an_alias_belongs_to_the_project_that_moved_it_first(backfill, tmp_path,
     import yaml
 
     root = clone(backfill[0], tmp_path / "other-project")
-    client = client_of(root)
+    client = registry_client(root)
     assert client.get_registered_model("credit-scoring").tags["project.champion"] == "credit-scoring-weekly"
     champion = client.get_model_version_by_alias("credit-scoring", "champion").version
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -172,7 +165,7 @@ def test_a_moved_project_reads_its_own_artifacts(backfill, tmp_path):
     moved = tmp_path / "moved"
     shutil.move(first, moved)  # the folder it came from is gone
     snakemake(moved, "-n", "all_weeks")
-    client = client_of(moved)
+    client = registry_client(moved)
     here = (moved / "mlartifacts").as_uri()
     assert client.get_experiment_by_name("credit-scoring-weekly").artifact_location == here
     for version in client.search_model_versions("name = 'credit-scoring'"):

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, make_project, run, snakemake
+from helpers import (TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, make_project, registry_client, run,
+                     snakemake)
 from weekly.algorithms import algorithm
 
 CLASSES = ["Poor", "Standard", "Good"]
@@ -19,13 +20,6 @@ CLASSES = ["Poor", "Standard", "Good"]
 
 def read(root, path):
     return json.loads((root / path).read_text())
-
-
-def registry_client(root):
-    from mlflow import MlflowClient
-
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def test_every_week_has_its_four_files(backfill):

@@ -20,7 +20,7 @@ import pandas as pd
 
 from weekly import decision as decision_logic
 from weekly import drift as stability
-from weekly import fit_cache, models, paths, provenance, runtime, selection
+from weekly import fit_cache, models, paths, provenance, runtime, selection, sidecar
 from weekly import report as report_logic
 from weekly import tracker as tracker_logic
 from weekly.data import (
@@ -533,7 +533,10 @@ def report(
     figures = report_logic.summarise(rows, models)
     write_csv(weekly, rows)
     write_json(summary, figures)
-    run_id = mlflow_registry.log_monitoring(registry, rows, evaluated, states)
+    run_id, said = sidecar.call(mlflow_registry.log_monitoring, registry=registry, rows=rows, evaluations=evaluated,
+                                trackers=states)
+    for line in said.splitlines():
+        log.info("side process: %s", line)
     message = report_logic.summary_line(figures)
     log.info("%s; monitoring run %s", message, run_id)
     progress.info(message)

@@ -1,0 +1,113 @@
+"""The side process that imports MLflow ahead of a weekly run's monitoring run: a call goes
+there and back with its result or its error, a process never called does not outlive its
+starter, and a weekly run's report logs its monitoring run through it."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import TINY_WEEKS, clone, registry_client, snakemake
+from weekly import paths, sidecar, weeks
+
+
+@pytest.fixture(autouse=True)
+def no_side_process_left():
+    yield
+    sidecar.stop()
+
+
+def test_a_call_runs_in_the_side_process_with_the_callers_environment_and_folder(tmp_path, monkeypatch):
+    sidecar.start()
+    assert sidecar.call(os.getpid)[0] != os.getpid()
+    # set after the start: the call carries them over
+    monkeypatch.setenv("WEEKLY_SIDECAR_TEST", "sent with the call")
+    monkeypatch.chdir(tmp_path)
+    sidecar.start()
+    assert sidecar.call(os.getenv, key="WEEKLY_SIDECAR_TEST")[0] == "sent with the call"
+    sidecar.start()
+    assert sidecar.call(os.getcwd)[0] == str(tmp_path)
+
+
+def test_an_error_in_the_side_process_is_raised_in_the_caller():
+    with pytest.raises(ValueError) as here:
+        weeks.chain("2022-01-16", "the 5th of March")
+    sidecar.start()
+    with pytest.raises(ValueError) as there:
+        sidecar.call(weeks.chain, start="2022-01-16", end="the 5th of March")
+    assert str(there.value) == str(here.value)
+
+
+def test_without_a_side_process_or_with_a_dead_one_the_call_runs_here():
+    assert sidecar.call(os.getpid)[0] == os.getpid()
+    sidecar.start()
+    sidecar._process.kill()
+    assert sidecar.call(os.getpid)[0] == os.getpid()
+
+
+def side_processes(folder: Path) -> list[int]:
+    """The side processes running in `folder`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"weekly.sidecar" in (proc / "cmdline").read_bytes() and os.readlink(proc / "cwd") == str(folder):
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_side_process_never_called_ends_with_its_starter(tmp_path):
+    started = subprocess.run(
+        [sys.executable, "-c", "from weekly import sidecar; sidecar.start(); print(sidecar._process.pid)"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )
+    pid = int(started.stdout)
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def next_week(root: Path) -> str:
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    week = (dt.date.fromisoformat(params["end"]) + dt.timedelta(days=7)).isoformat()
+    params["end"] = params["week"] = week
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return week
+
+
+def test_a_run_that_adds_weeks_to_a_chain_with_a_report_starts_the_side_process(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = {"start": "2022-01-16", "end": "2022-01-23"}
+    tracker = Path(paths.TRACKER.format(week="2022-01-23"))
+    sidecar.start_for_new_weeks(config)  # no report yet: a backfill from clean
+    assert sidecar._process is None
+    Path(paths.WEEKLY_REPORT).parent.mkdir(parents=True)
+    Path(paths.WEEKLY_REPORT).write_text("week\n")
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text("{}")
+    sidecar.start_for_new_weeks(config)  # every week done: a no-op, or a week run again
+    assert sidecar._process is None
+    sidecar.start_for_new_weeks({**config, "end": "2022-01-30"})  # a new week
+    assert sidecar._process is not None
+    sidecar.stop()
+    sidecar.start_for_new_weeks({"start": "2022-01-16"})  # a config the Snakefile's check refuses
+    assert sidecar._process is None
+
+
+def test_a_weekly_run_logs_its_monitoring_run_from_the_side_process(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "weekly-run")
+    week = next_week(root)
+    snakemake(root, "-n", "all_weeks")
+    assert side_processes(root) == []  # the dry run's is stopped
+    snakemake(root, "all_weeks")
+    log = (root / "logs" / "report" / "report.log").read_text()
+    assert "log_monitoring ran in the side process" in log
+    client = registry_client(root)
+    experiment = client.get_experiment_by_name("credit-scoring-weekly-monitoring")
+    (run,) = client.search_runs([experiment.experiment_id], "tags.chain = 'credit-scoring@champion'")
+    assert run.data.params["last_week"] == week
+    assert len(client.get_metric_history(run.info.run_id, "model_version")) == len(TINY_WEEKS) + 1
