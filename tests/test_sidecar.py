@@ -4,6 +4,7 @@ starter, and a weekly run's report logs its monitoring run through it."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
@@ -22,32 +23,63 @@ def no_side_process_left():
     sidecar.stop()
 
 
-def test_a_call_runs_in_the_side_process_with_the_callers_environment_and_folder(tmp_path, monkeypatch):
+@pytest.fixture
+def said():
+    """What weekly.sidecar logs in this process (the package's loggers do not propagate)."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = logging.getLogger("weekly.sidecar")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def ran_there(said) -> bool:
+    return any("ran in the side process" in line for line in said)
+
+
+def test_a_call_runs_in_the_side_process_with_the_callers_environment_and_folder(tmp_path, monkeypatch, said):
     sidecar.start()
-    assert sidecar.call(os.getpid)[0] != os.getpid()
+    assert sidecar.call(os.getpid) != os.getpid()
     # set after the start: the call carries them over
     monkeypatch.setenv("WEEKLY_SIDECAR_TEST", "sent with the call")
     monkeypatch.chdir(tmp_path)
     sidecar.start()
-    assert sidecar.call(os.getenv, key="WEEKLY_SIDECAR_TEST")[0] == "sent with the call"
+    assert sidecar.call(os.getenv, key="WEEKLY_SIDECAR_TEST") == "sent with the call"
     sidecar.start()
-    assert sidecar.call(os.getcwd)[0] == str(tmp_path)
+    assert sidecar.call(os.getcwd) == str(tmp_path)
+    assert sum("ran in the side process" in line for line in said) == 3
 
 
-def test_an_error_in_the_side_process_is_raised_in_the_caller():
+def test_what_the_call_prints_does_not_spoil_its_answer(said):
+    # MLflow prints "View run ... at: <url>" on stdout when the store is a server
+    sidecar.start()
+    assert sidecar.call(print, end="\N{RUNNER} View run monitoring at: http://mlflow.internal:5000\n") is None
+    assert ran_there(said)
+    assert any("View run monitoring" in line for line in said)  # in the job's log
+
+
+def test_an_error_in_the_side_process_is_raised_in_the_caller_with_its_traceback_in_the_log(said):
     with pytest.raises(ValueError) as here:
         weeks.chain("2022-01-16", "the 5th of March")
     sidecar.start()
     with pytest.raises(ValueError) as there:
         sidecar.call(weeks.chain, start="2022-01-16", end="the 5th of March")
     assert str(there.value) == str(here.value)
+    assert ran_there(said)
+    assert any("side process: Traceback" in line for line in said)
 
 
-def test_without_a_side_process_or_with_a_dead_one_the_call_runs_here():
-    assert sidecar.call(os.getpid)[0] == os.getpid()
+def test_without_a_side_process_or_with_a_dead_one_the_call_runs_here(said):
+    assert sidecar.call(os.getpid) == os.getpid()
     sidecar.start()
     sidecar._process.kill()
-    assert sidecar.call(os.getpid)[0] == os.getpid()
+    assert sidecar.call(os.getpid) == os.getpid()
+    assert not ran_there(said) and any("ended without an answer" in line for line in said)
 
 
 def side_processes(folder: Path) -> list[int]:

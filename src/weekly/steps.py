@@ -533,10 +533,8 @@ def report(
     figures = report_logic.summarise(rows, models)
     write_csv(weekly, rows)
     write_json(summary, figures)
-    run_id, said = sidecar.call(mlflow_registry.log_monitoring, registry=registry, rows=rows, evaluations=evaluated,
-                                trackers=states)
-    for line in said.splitlines():
-        log.info("side process: %s", line)
+    run_id = sidecar.call(mlflow_registry.log_monitoring, registry=registry, rows=rows, evaluations=evaluated,
+                          trackers=states)
     message = report_logic.summary_line(figures)
     log.info("%s; monitoring run %s", message, run_id)
     progress.info(message)
