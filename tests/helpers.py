@@ -61,6 +61,17 @@ def write_params(root: Path, overrides: dict) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def next_week(root: Path) -> str:
+    """Move a project's `end` (and its DVC `week`) one week on, as a weekly run does; the new week."""
+    import datetime as dt
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    week = (dt.date.fromisoformat(params["end"]) + dt.timedelta(days=7)).isoformat()
+    params["end"] = params["week"] = week
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return week
+
+
 def write_grid(path: Path, key: str, table: dict) -> Path:
     """A policies.yaml (`key` policies) or portfolios.yaml (`key` portfolios): name -> overrides."""
     path.write_text(yaml.safe_dump({key: table}, sort_keys=False))

@@ -3,7 +3,6 @@ there and back with its result or its error, a process never called does not out
 starter, and a weekly run's report logs its monitoring run through it."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import subprocess
@@ -11,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import TINY_WEEKS, clone, registry_client, snakemake
+from helpers import TINY_WEEKS, clone, next_week, registry_client, snakemake
 from weekly import paths, sidecar, weeks
 
 
@@ -101,14 +99,6 @@ def test_a_side_process_never_called_ends_with_its_starter(tmp_path):
     )
     pid = int(started.stdout)
     assert not Path(f"/proc/{pid}").exists()
-
-
-def next_week(root: Path) -> str:
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    week = (dt.date.fromisoformat(params["end"]) + dt.timedelta(days=7)).isoformat()
-    params["end"] = params["week"] = week
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    return week
 
 
 def test_a_run_that_adds_weeks_to_a_chain_with_a_report_starts_the_side_process(tmp_path, monkeypatch):
