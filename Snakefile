@@ -3,15 +3,16 @@
 Each week D: decide (retrain or not, from week D-7's files), train every candidate when
 due, register the winner, predict D's applications, evaluate on D's labels.
 """
+import os
 import sys
 
 from weekly import paths, sidecar, steps
 from weekly.algorithms import ALGORITHMS
 from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
-from weekly.registry import check_store
+from weekly.registry import check_store, open_store
 from weekly.logs import weeks_on_console
-from weekly.runtime import spare_the_collector, unthrottle
+from weekly.runtime import first_week_first, spare_the_collector, unthrottle
 from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
@@ -87,6 +88,12 @@ rule all_weeks:
 onstart:
     unthrottle(workflow)
     spare_the_collector()
+    # The chain's first week, and the raw weeks of its window, before the other raw weeks.
+    first_week_first(workflow, paths.PREDS.format(week=WEEKS[0]))
+    # The side process (weekly.sidecar), when this run started one, opens the store now; for
+    # the chain's first week, which always registers, also what logging its models needs.
+    starts_chain = not os.path.exists(paths.TRACKER.format(week=WEEKS[0]))
+    sidecar.ahead(open_store, registry=config["registry"], algorithms=config["train"]["models"] if starts_chain else [])
 
 
 # A failed job alerts with the one-line error of its log (params.yaml alerts); a run that

@@ -152,3 +152,15 @@ def own_table(start: str, end: str, window_weeks: int, rows: int = 200, seed: in
             "defaulted": np.where(poor, "Yes", "No") if yes_no else poor.astype(int),
         }))
     return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)
+
+
+def say(message: str) -> None:
+    """Log `message` as a warning of the package (the side-process tests call it there)."""
+    import logging
+
+    logging.getLogger("weekly.test").warning(message)
+
+
+def imported(module: str) -> bool:
+    """Whether `module` is imported in this process (the side-process tests ask it there)."""
+    return module in sys.modules

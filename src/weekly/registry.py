@@ -197,6 +197,24 @@ def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
         raise
 
 
+def open_store(registry: dict, algorithms: list[str] = ()) -> None:
+    """Open the chain's store, creating its tables when it is new (a second for a new
+    SQLite store), and import what logging a model of each of `algorithms` needs (MLflow's
+    pyfunc flavour, the library): the side process does it ahead of the run's calls."""
+    import importlib
+
+    from weekly.algorithms import algorithm
+
+    with _open_store(registry) as (client, _):
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+    if algorithms:
+        importlib.import_module("weekly.serving")
+    for dist in sorted({dist for name in algorithms for dist in algorithm(name).distributions}):
+        with contextlib.suppress(ImportError):  # a library whose module is not named as it is
+            importlib.import_module(dist.replace("-", "_"))
+
+
 def _read_only(exc: BaseException) -> str | None:
     """What says that a SQLite store refused a write, if that is what `exc` is (MLflow wraps
     SQLAlchemy's error; the access check raises PermissionError)."""

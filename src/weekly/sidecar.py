@@ -1,48 +1,59 @@
-"""MLflow imported ahead of time, in a process of its own.
+"""MLflow in a process of its own, imported ahead of the run's first call.
 
-A week that does not retrain touches MLflow once, for the monitoring run of its report,
-and importing MLflow and opening its store takes a second: a third of a weekly run, all
-of it after the week's own jobs. When the Snakefile sees that a run will add weeks to a
-chain that has a report, it starts this process (`start_for_new_weeks`) before the DAG is
-built: the process imports MLflow on the other core while Snakemake builds the DAG and runs the
-week's jobs, then waits for one call. The report hands its call over (`call`).
+Importing MLflow and its SQL store takes a second and a half, and creating a new store
+(its tables) another second; the steps that touch MLflow (a retraining week's register,
+the report's monitoring run) are on the chain's critical path, one after the other, with
+the other core idle. When the Snakefile sees that a run will add weeks to the chain (the
+last week has no tracker yet: a backfill from clean, a weekly run), it starts this
+process (`start_for_new_weeks`) before the DAG is built: it imports MLflow on the other
+core while Snakemake builds the DAG. Once the jobs start, the Snakefile's `onstart` asks
+it to open the store (`ahead`: creating a new one's tables) while the first training
+window is generated and fitted. The steps hand their MLflow calls over (`call`), one at a
+time; the Snakemake process never imports MLflow.
 
-Without a started process the call runs in the calling process, as it did before. A
-process that is never called (a dry run, `--unlock`, a run of other targets such as the
-DVC stage raw_data: the Snakefile cannot tell them apart when it starts) is killed when
-its starter exits, having spent its imports on the other core. A process that dies
-before it answers leaves the call to the caller: only calls that may be made twice come
-here (the monitoring run replaces the chain's previous one).
+Without a started process a call runs in the calling process, as it did before (a week
+run again, a step run by hand, the benchmark's plain loop). A process that is never
+called (a dry run, `--unlock`, a run of other targets such as the DVC stage raw_data: the
+Snakefile cannot tell them apart when it starts) is killed when its starter exits, having
+spent its imports on the other core. A process that dies before it answers leaves the
+call, and every later one, to the caller: only calls that may be made twice come here
+(a registration finds its own version again by its registration key; the monitoring run
+replaces the chain's previous one).
 """
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
+import io
 import logging
 import os
 import pickle
+import struct
 import subprocess
 import sys
+import threading
 import traceback
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 from weekly import paths, weeks
 from weekly.errors import WeeklyError
 
 log = logging.getLogger(__name__)
 _process: subprocess.Popen | None = None
+_lock = threading.Lock()  # one call at a time; stop() waits for the one under way
 
 
 def start_for_new_weeks(config: dict) -> None:
-    """Start the side process when this run adds weeks to a chain that has its report: the
-    last week of `config` has no tracker yet (a weekly run). The Snakefile calls this first
-    thing, before it checks `config`: a config this cannot read starts nothing, and the
-    check says what is wrong with it."""
+    """Start the side process when this run adds weeks to the chain: the last week of
+    `config` has no tracker yet (a backfill from clean, a weekly run). The Snakefile calls
+    this first thing, before it checks `config`: a config this cannot read starts
+    nothing, and the check says what is wrong with it."""
     try:
         last = weeks.chain(config["start"], config["end"])[-1]
     except (KeyError, TypeError, ValueError, IndexError):
         return
-    if os.path.exists(paths.WEEKLY_REPORT) and not os.path.exists(paths.TRACKER.format(week=last)):
+    if not os.path.exists(paths.TRACKER.format(week=last)):
         start()
 
 
@@ -51,103 +62,179 @@ def start() -> None:
     In a session of its own (Ctrl-C stops Snakemake, which stops it), and with `-P`: a
     module of the project's folder cannot stand in for a library."""
     global _process
-    if _process is None:
-        _process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "weekly.sidecar"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        )
-        atexit.register(stop)
+    with _lock:
+        if _process is None:
+            _process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "weekly.sidecar"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            )
+            atexit.register(stop)
 
 
 def stop() -> None:
-    """Stop a side process that was never called (a dry run's, or another target's)."""
+    """Stop the side process, once the call under way (if any) is answered."""
     global _process
-    process, _process = _process, None
+    with _lock:
+        process, _process = _process, None
     if process is not None:
         process.kill()
         process.communicate()
 
 
+def _send(stream: BinaryIO, message: Any) -> None:
+    data = pickle.dumps(message)
+    stream.write(struct.pack("!Q", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream: BinaryIO) -> Any:
+    """The next message, or EOFError when the other side is gone."""
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError("no message")
+    (size,) = struct.unpack("!Q", head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("a message cut short")
+    return pickle.loads(data)
+
+
+def _there(function: Callable, kwargs: dict) -> tuple | None:
+    """`function(**kwargs)` in the side process: (done, value, records, printed), or None
+    when there is no side process (any more)."""
+    global _process
+    with _lock:
+        process = _process
+        if process is None:
+            return None
+        try:
+            _send(process.stdin, (function.__module__, function.__qualname__, kwargs, dict(os.environ), os.getcwd()))
+            return _receive(process.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):  # it died: the rest runs in the caller
+            _process = None
+            process.kill()
+            process.communicate()
+            log.warning("the side process ended without an answer (exit status %s): %s runs here",
+                        process.returncode, function.__qualname__)
+            return None
+        except BaseException:  # Ctrl-C while waiting: the side process goes with the caller
+            _process = None
+            process.kill()
+            process.communicate()
+            raise
+
+
 def call(function: Callable, **kwargs) -> Any:
     """`function(**kwargs)`, in the side process when one was started, else here. The side
-    process sees this process's environment and folder as they are now; what it logged
-    (MLflow's records and warnings, a traceback) goes to this process's log, line by line."""
-    global _process
-    process, _process = _process, None
-    if process is None:
+    process sees this process's environment and folder as they are now; its log records
+    come back into this thread's loggers (the job's log), and what it printed (a
+    traceback among it) as lines of this module's."""
+    answer = _there(function, kwargs)
+    if answer is None:
         return function(**kwargs)
-    request = (function.__module__, function.__qualname__, kwargs, dict(os.environ), os.getcwd())
-    try:
-        answer, said = process.communicate(pickle.dumps(request))
-    except BaseException:
-        process.kill()
-        process.communicate()
-        raise
-    for line in said.decode(errors="replace").splitlines():
-        log.info("side process: %s", line)
-    try:
-        done, value = pickle.loads(answer)
-    except Exception:  # no answer: it died (the call may be made again: see the docstring)
-        log.warning("the side process ended without an answer (exit status %s): %s runs here",
-                    process.returncode, function.__qualname__)
-        return function(**kwargs)
-    log.info("%s ran in the side process %d", function.__qualname__, process.pid)
+    done, value, records, printed = answer
+    _relay(records, printed)
+    log.info("%s ran in the side process %d", function.__qualname__, _pid())
     if not done:
         raise value
     return value
 
 
-class _ToCaller(logging.Handler):
-    """The side process's log records, on its stderr for the caller (not a StreamHandler:
-    `logs.off_console` leaves it alone)."""
+def ahead(function: Callable, **kwargs) -> threading.Thread | None:
+    """Start `function(**kwargs)` in the side process now, from a thread that waits for it:
+    work that the first real call needs done (opening the store). Nothing happens without
+    a side process, and a failure is left to the call that meets it again."""
+    if _process is None:
+        return None
+
+    def wait() -> None:
+        answer = _there(function, kwargs)
+        if answer is not None and not answer[0]:
+            log.debug("%s ahead of the first call failed: %s", function.__qualname__, answer[1])
+
+    thread = threading.Thread(target=wait, name=f"side process: {function.__qualname__}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _pid() -> int | str:
+    process = _process
+    return process.pid if process is not None else "(ended)"
+
+
+def _relay(records: list[dict], printed: str) -> None:
+    here = threading.get_ident()
+    for fields in records:
+        record = logging.makeLogRecord({**fields, "thread": here})
+        logging.getLogger(record.name).handle(record)
+    for line in printed.splitlines():
+        log.info("side process: %s", line)
+
+
+class _Collect(logging.Handler):
+    """The side process's log records of one call, to be sent back with its answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[dict] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(self.format(record) + "\n")
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.records.append({"name": record.name, "levelno": record.levelno, "levelname": record.levelname,
+                             "msg": message, "created": record.created, "msecs": record.msecs,
+                             "relativeCreated": record.relativeCreated})
+
+
+def _answer(module: str, name: str, kwargs: dict) -> tuple:
+    """One call: (done, value or exception, log records, what it printed)."""
+    from weekly.logs import CAPTURED
+
+    collect, printed = _Collect(), io.StringIO()
+    for logger_name in CAPTURED:  # what a job's log receives in the Snakemake process
+        logger = logging.getLogger(logger_name)
+        logger.handlers = [collect]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        try:
+            done, value = True, getattr(importlib.import_module(module), name)(**kwargs)
+        except Exception as exc:  # raised again in the caller
+            if not isinstance(exc, WeeklyError):  # an expected error is its one-line message
+                traceback.print_exc()
+            done, value = False, exc
+    answer = (done, value, collect.records, printed.getvalue())
+    try:
+        pickle.loads(pickle.dumps(answer))
+    except Exception:  # an answer that does not travel: its text, and the traceback above
+        if done:
+            raise
+        answer = (False, RuntimeError(f"{type(value).__name__}: {value}"), collect.records, printed.getvalue())
+    return answer
 
 
 def _serve() -> int:
-    """The side process: imports first, then one call read from stdin, answered on a
-    descriptor of its own (stdout goes to stderr: MLflow prints on stdout)."""
-    from weekly.logs import CAPTURED, FORMAT
+    """The side process: imports first, then calls read from stdin until it closes, each
+    answered on a descriptor of its own (stdout goes to stderr: MLflow prints on stdout)."""
     from weekly.runtime import spare_the_collector
 
     answers = os.fdopen(os.dup(1), "wb")
+    requests = sys.stdin.buffer
     os.dup2(2, 1)
     # MLflow, the engine of its SQLite and PostgreSQL stores, and the package's side of it
     for module in ("mlflow", "mlflow.store.tracking.sqlalchemy_store", "weekly.registry"):
         importlib.import_module(module)
-    to_caller = _ToCaller()
-    to_caller.setFormatter(logging.Formatter(FORMAT))
-    for name in CAPTURED:  # what a job's log receives in the Snakemake process
-        logger = logging.getLogger(name)
-        logger.handlers = [to_caller]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
     spare_the_collector()
-
-    request = sys.stdin.buffer.read()
-    if not request:
-        return 0
-    module, name, kwargs, environment, folder = pickle.loads(request)
-    os.environ.clear()
-    os.environ.update(environment)
-    os.chdir(folder)
-    try:
-        answer = (True, getattr(importlib.import_module(module), name)(**kwargs))
-    except Exception as exc:  # raised again in the caller
-        if not isinstance(exc, WeeklyError):  # an expected error is its one-line message
-            traceback.print_exc()
-        answer = (False, exc)
-    try:
-        data = pickle.dumps(answer)
-        pickle.loads(data)
-    except Exception:  # an answer that does not travel: its text, and the traceback above
-        if answer[0]:
-            raise
-        data = pickle.dumps((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
-    answers.write(data)
-    answers.flush()
-    return 0
+    while True:
+        try:
+            module, name, kwargs, environment, folder = _receive(requests)
+        except EOFError:
+            return 0
+        os.environ.clear()
+        os.environ.update(environment)
+        os.chdir(folder)
+        _send(answers, _answer(module, name, kwargs))
 
 
 if __name__ == "__main__":
@@ -155,5 +242,5 @@ if __name__ == "__main__":
     sys.stdout.flush()
     sys.stderr.flush()
     # Without the interpreter's cleanup of MLflow's and SQLAlchemy's modules (half a
-    # second, which the caller would wait for): the answer is written, the store closed.
+    # second): every call is answered, the store closed.
     os._exit(status)

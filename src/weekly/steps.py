@@ -346,8 +346,8 @@ def register(
         trained = [winner if c["algo"] == winner["algo"] else c for c in trained]
     else:
         Path(winner_model).mkdir(parents=True, exist_ok=True)
-    registration = mlflow_registry.register_week(week, trained, chosen["winner"], registry, example, columns, gate,
-                                                serving)
+    registration = sidecar.call(mlflow_registry.register_week, week=week, candidates=trained, winner=chosen["winner"],
+                                registry=registry, example=example, columns=columns, gate=gate, serving=serving)
     if not registration["promoted"]:
         why = (f"challenger kept out: {winner['algo']} {gate['challenger_score']:.4f} vs serving version "
                f"{gate['serving_version']} {gate['serving_score']:.4f} on the same validation weeks (margin {gate['margin']})")
