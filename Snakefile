@@ -12,7 +12,7 @@ from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store, open_store
 from weekly.logs import weeks_on_console
-from weekly.runtime import first_week_first, spare_the_collector, unthrottle
+from weekly.runtime import first_week_first, rules_to_run, spare_the_collector, unthrottle
 from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
@@ -23,9 +23,11 @@ spare_the_collector()
 
 
 configfile: "params.yaml"
-# A run that adds weeks to a chain with a report (a weekly run) starts the MLflow import of
-# its monitoring run now, in a process of its own, while Snakemake builds the DAG.
-sidecar.start_for_new_weeks(config)
+# A run that adds weeks to the chain (a backfill, a weekly run) starts the process that makes
+# its MLflow calls now, so that it imports MLflow while Snakemake builds the DAG (not in the
+# processes of single jobs, which read this file too).
+if workflow.is_main_process:
+    sidecar.start_for_new_weeks(config)
 # Snakemake reads it with PyYAML, which keeps the last of two equal keys: refuse them.
 read_yaml("params.yaml")
 # `snakemake --report report.html`: this text opens it; the lifecycle's outputs are in it.
@@ -91,9 +93,13 @@ onstart:
     # The chain's first week, and the raw weeks of its window, before the other raw weeks.
     first_week_first(workflow, paths.PREDS.format(week=WEEKS[0]))
     # The side process (weekly.sidecar), when this run started one, opens the store now; for
-    # the chain's first week, which always registers, also what logging its models needs.
-    starts_chain = not os.path.exists(paths.TRACKER.format(week=WEEKS[0]))
-    sidecar.ahead(open_store, registry=config["registry"], algorithms=config["train"]["models"] if starts_chain else [])
+    # the chain's first week, which always registers, also what logging its models needs. A
+    # run without MLflow calls (other targets) stops it.
+    if {"register", "report"} & rules_to_run(workflow):
+        starts_chain = not os.path.exists(paths.TRACKER.format(week=WEEKS[0]))
+        sidecar.ahead(open_store, registry=config["registry"], algorithms=config["train"]["models"] if starts_chain else [])
+    else:
+        sidecar.stop()
 
 
 # A failed job alerts with the one-line error of its log (params.yaml alerts); a run that

@@ -164,3 +164,8 @@ def say(message: str) -> None:
 def imported(module: str) -> bool:
     """Whether `module` is imported in this process (the side-process tests ask it there)."""
     return module in sys.modules
+
+
+def write_past_stdout(text: str) -> int:
+    """Write to descriptor 1 itself, as a library's C code may (the side-process tests)."""
+    return os.write(1, text.encode())

@@ -121,3 +121,13 @@ def test_a_challenger_that_does_not_beat_the_serving_model_is_kept_out(tmp_path)
         assert all(r.data.metrics["serving_valid_macro_f1"] == pytest.approx(gate["serving_score"]) for r in runs)
         assert all(r.data.tags["promoted"] == "false" for r in runs)
     assert "kept (time)" in (root / "logs" / "evaluate" / f"{TINY_RETRAIN_WEEKS[1]}.log").read_text()
+    # A registration cut short after its first candidate's run (the side process died) is
+    # completed when the week runs again, not repeated.
+    week = TINY_RETRAIN_WEEKS[1]
+    experiment = client.get_experiment_by_name("credit-scoring-weekly").experiment_id
+    kept = {r.data.tags["model_type"]: r.info.run_id for r in client.search_runs([experiment], f"tags.week = '{week}'")}
+    client.delete_run(kept["catboost"])
+    snakemake(root, "--forcerun", f"weeks/{week}/tracker.json", "all_weeks")
+    runs = client.search_runs([experiment], f"tags.week = '{week}'")
+    assert sorted(r.data.tags["model_type"] for r in runs) == ["catboost", "lightgbm"]
+    assert kept["lightgbm"] in {r.info.run_id for r in runs}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from helpers import TINY_WEEKS, clone, next_week, registry_client, snakemake
+from helpers import TINY_WEEKS, clone, make_project, next_week, registry_client, snakemake
 from weekly import paths, registry, sidecar, weeks
 
 TESTS = Path(__file__).resolve().parent
@@ -77,12 +77,15 @@ def test_the_log_records_of_a_call_reach_this_threads_loggers(monkeypatch, said)
     assert ran_there(said)
 
 
-def test_what_the_call_prints_does_not_spoil_its_answer(said):
+def test_what_the_call_prints_does_not_spoil_its_answer(monkeypatch, said):
+    monkeypatch.setenv("PYTHONPATH", str(TESTS))
     # MLflow prints "View run ... at: <url>" on stdout when the store is a server
     sidecar.start()
     assert sidecar.call(print, end="\N{RUNNER} View run monitoring at: http://mlflow.internal:5000\n") is None
-    assert ran_there(said)
     assert any("View run monitoring" in line for line in said)  # in the job's log
+    assert sidecar.call(helpers.write_past_stdout, text="a library's own line\n") > 0
+    assert sidecar.call(os.getpid) != os.getpid()
+    assert sum("ran in the side process" in line for line in said) == 3
 
 
 def test_an_error_in_the_side_process_is_raised_in_the_caller_with_its_traceback_in_the_log(said):
@@ -156,6 +159,13 @@ def test_a_run_that_adds_weeks_to_the_chain_starts_the_side_process(tmp_path, mo
     sidecar.stop()
     sidecar.start_for_new_weeks({"start": "2022-01-16"})  # a config the Snakefile's check refuses
     assert sidecar._process is None
+
+
+def test_a_run_without_mlflow_calls_stops_the_side_process_at_once(tmp_path):
+    root = make_project(tmp_path / "raw-only")
+    snakemake(root, "raw_data")  # the DVC stage: a run that adds weeks' raw files, nothing else
+    assert side_processes(root) == []
+    assert not (root / "mlflow.db").exists()  # the store is not opened ahead for it
 
 
 def test_a_backfill_registers_from_the_side_process_and_starts_on_its_first_window(backfill):

@@ -211,8 +211,11 @@ def open_store(registry: dict, algorithms: list[str] = ()) -> None:
     if algorithms:
         importlib.import_module("weekly.serving")
     for dist in sorted({dist for name in algorithms for dist in algorithm(name).distributions}):
-        with contextlib.suppress(ImportError):  # a library whose module is not named as it is
-            importlib.import_module(dist.replace("-", "_"))
+        with contextlib.suppress(ImportError):
+            importlib.import_module(_MODULES.get(dist, dist))
+
+
+_MODULES = {"scikit-learn": "sklearn"}  # distributions whose module is named otherwise
 
 
 def _read_only(exc: BaseException) -> str | None:
@@ -342,8 +345,11 @@ def register_week(
             if embedded:
                 _close_interrupted_runs(client, exp_id, week)
             if not promote:
-                if not client.search_runs([exp_id], f"tags.registration_key = '{key}'", max_results=1):
-                    for cand in candidates:
+                # each candidate once: a call cut short after the first is completed, not repeated
+                logged = {run.data.tags.get("model_type") for run in client.search_runs(
+                    [exp_id], f"tags.registration_key = '{key}' and attributes.status = 'FINISHED'")}
+                for cand in candidates:
+                    if cand["algo"] not in logged:
                         _log_candidate(exp_id, week, cand, example, columns, key, gate)
                 return {"model_name": name, "promoted": False}
             infos = {}

@@ -94,6 +94,11 @@ def first_week_first(workflow, target: str) -> None:
         if first:
             for job in dag.bfs(dag._dependencies, *first, stop=dag.noneedrun_finished):
                 dag._priority[job] = Job.HIGHEST_PRIORITY
-    except (AttributeError, ImportError, TypeError):
+    except Exception:  # noqa: BLE001  (private to Snakemake: whatever another version does)
         # Another Snakemake than the one pinned: it still runs, in its own order.
         log.warning("this Snakemake's DAG has no job priorities to set: the first week's jobs are not run first")
+
+
+def rules_to_run(workflow) -> set[str]:
+    """The rules of the jobs this run will run (for the Snakefile's `onstart`)."""
+    return {job.rule.name for job in workflow.dag.needrun_jobs()}

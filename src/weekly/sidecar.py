@@ -7,18 +7,20 @@ the other core idle. When the Snakefile sees that a run will add weeks to the ch
 last week has no tracker yet: a backfill from clean, a weekly run), it starts this
 process (`start_for_new_weeks`) before the DAG is built: it imports MLflow on the other
 core while Snakemake builds the DAG. Once the jobs start, the Snakefile's `onstart` asks
-it to open the store (`ahead`: creating a new one's tables) while the first training
-window is generated and fitted. The steps hand their MLflow calls over (`call`), one at a
-time; the Snakemake process never imports MLflow.
+it to open the store (`ahead`: creating a new one's tables, and for the chain's first
+week what logging its models needs), or stops it when the run makes no MLflow call. The
+steps hand their MLflow calls over (`call`), one at a time, and the Snakemake process
+does not import MLflow. A call's log records come back into the caller's loggers (the
+job's log); what it printed, and its traceback, as lines of this module's.
 
 Without a started process a call runs in the calling process, as it did before (a week
 run again, a step run by hand, the benchmark's plain loop). A process that is never
-called (a dry run, `--unlock`, a run of other targets such as the DVC stage raw_data: the
-Snakefile cannot tell them apart when it starts) is killed when its starter exits, having
-spent its imports on the other core. A process that dies before it answers leaves the
-call, and every later one, to the caller: only calls that may be made twice come here
-(a registration finds its own version again by its registration key; the monitoring run
-replaces the chain's previous one).
+called (a dry run, `--unlock`: the Snakefile cannot tell them apart when it starts) is
+killed when its starter exits, having spent its imports on the other core. A process
+that dies before it answers leaves the call, and every later one, to the caller: only
+calls that may be made twice come here (a registration finds its own version, or its
+candidates' runs, again by its registration key; the monitoring run replaces the
+chain's previous one).
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ def start() -> None:
         if _process is None:
             _process = subprocess.Popen(
                 [sys.executable, "-P", "-m", "weekly.sidecar"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
             )
             atexit.register(stop)
 
@@ -81,8 +83,8 @@ def stop() -> None:
         process.communicate()
 
 
-def _send(stream: BinaryIO, message: Any) -> None:
-    data = pickle.dumps(message)
+def _send(stream: BinaryIO, data: bytes) -> None:
+    """One message (pickled), its length first."""
     stream.write(struct.pack("!Q", len(data)) + data)
     stream.flush()
 
@@ -99,23 +101,28 @@ def _receive(stream: BinaryIO) -> Any:
     return pickle.loads(data)
 
 
-def _there(function: Callable, kwargs: dict) -> tuple | None:
-    """`function(**kwargs)` in the side process: (done, value, records, printed), or None
-    when there is no side process (any more)."""
+def _there(function: Callable, kwargs: dict, quiet: bool = False) -> tuple | None:
+    """`function(**kwargs)` in the side process: (done, value, records, printed, pid), or
+    None when there is no side process (any more) or the call cannot travel."""
     global _process
+    try:
+        request = pickle.dumps((function.__module__, function.__qualname__, kwargs, dict(os.environ), os.getcwd()))
+    except Exception:  # not something to send: the caller runs it (and meets what is wrong)
+        return None
     with _lock:
         process = _process
         if process is None:
             return None
         try:
-            _send(process.stdin, (function.__module__, function.__qualname__, kwargs, dict(os.environ), os.getcwd()))
-            return _receive(process.stdout)
+            _send(process.stdin, request)
+            return (*_receive(process.stdout), process.pid)
         except (OSError, EOFError, pickle.UnpicklingError):  # it died: the rest runs in the caller
             _process = None
             process.kill()
             process.communicate()
-            log.warning("the side process ended without an answer (exit status %s): %s runs here",
-                        process.returncode, function.__qualname__)
+            if not quiet:
+                log.warning("the side process ended without an answer (exit status %s): %s runs here",
+                            process.returncode, function.__qualname__)
             return None
         except BaseException:  # Ctrl-C while waiting: the side process goes with the caller
             _process = None
@@ -132,9 +139,9 @@ def call(function: Callable, **kwargs) -> Any:
     answer = _there(function, kwargs)
     if answer is None:
         return function(**kwargs)
-    done, value, records, printed = answer
+    done, value, records, printed, pid = answer
     _relay(records, printed)
-    log.info("%s ran in the side process %d", function.__qualname__, _pid())
+    log.info("%s ran in the side process %d", function.__qualname__, pid)
     if not done:
         raise value
     return value
@@ -148,18 +155,13 @@ def ahead(function: Callable, **kwargs) -> threading.Thread | None:
         return None
 
     def wait() -> None:
-        answer = _there(function, kwargs)
+        answer = _there(function, kwargs, quiet=True)
         if answer is not None and not answer[0]:
             log.debug("%s ahead of the first call failed: %s", function.__qualname__, answer[1])
 
     thread = threading.Thread(target=wait, name=f"side process: {function.__qualname__}", daemon=True)
     thread.start()
     return thread
-
-
-def _pid() -> int | str:
-    process = _process
-    return process.pid if process is not None else "(ended)"
 
 
 def _relay(records: list[dict], printed: str) -> None:
@@ -216,15 +218,19 @@ def _answer(module: str, name: str, kwargs: dict) -> tuple:
 
 def _serve() -> int:
     """The side process: imports first, then calls read from stdin until it closes, each
-    answered on a descriptor of its own (stdout goes to stderr: MLflow prints on stdout)."""
+    answered on a descriptor of its own. Its standard descriptors go nowhere (stdout to
+    stderr, stdin from /dev/null, for the libraries and their children); what a call
+    prints, and what the imports printed, goes back with the answer."""
     from weekly.runtime import spare_the_collector
 
-    answers = os.fdopen(os.dup(1), "wb")
-    requests = sys.stdin.buffer
+    requests, answers = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
-    # MLflow, the engine of its SQLite and PostgreSQL stores, and the package's side of it
-    for module in ("mlflow", "mlflow.store.tracking.sqlalchemy_store", "weekly.registry"):
-        importlib.import_module(module)
+    before = io.StringIO()
+    with contextlib.redirect_stdout(before), contextlib.redirect_stderr(before):
+        # MLflow, the engine of its SQLite and PostgreSQL stores, and the package's side of it
+        for module in ("mlflow", "mlflow.store.tracking.sqlalchemy_store", "weekly.registry"):
+            importlib.import_module(module)
     spare_the_collector()
     while True:
         try:
@@ -234,7 +240,9 @@ def _serve() -> int:
         os.environ.clear()
         os.environ.update(environment)
         os.chdir(folder)
-        _send(answers, _answer(module, name, kwargs))
+        done, value, records, printed = _answer(module, name, kwargs)
+        _send(answers, pickle.dumps((done, value, records, before.getvalue() + printed)))
+        before = io.StringIO()
 
 
 if __name__ == "__main__":
