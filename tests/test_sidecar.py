@@ -173,14 +173,15 @@ def test_a_backfill_registers_from_the_side_process_and_starts_on_its_first_wind
     register = (root / "logs" / "register" / f"{TINY_WEEKS[0]}.log").read_text()
     assert "register_week ran in the side process" in register
     assert "INFO weekly.registry: mlflow: Created version '1'" in register  # its records, in the job's log
-    # The first week's window (and week) was generated before any later week: Snakemake's
-    # log lists the jobs as it starts them.
+    # The first week's window (and week) was generated before the later weeks: Snakemake's
+    # log lists the jobs as it starts them, those it starts together (one per free core:
+    # the last of the window's beside a later week) in no particular order.
     (run_log,) = (root / ".snakemake" / "log").glob("*.snakemake.log")
     order = [block.split("wildcards: week=")[1].split()[0]
              for block in run_log.read_text().split("localrule ")[1:] if block.startswith("generate_week:")]
     first = [i for i, week in enumerate(order) if week <= TINY_WEEKS[0]]
     later = [i for i, week in enumerate(order) if week > TINY_WEEKS[0]]
-    assert later and max(first) < min(later)
+    assert later and sum(i < max(first) for i in later) <= 1
 
 
 def test_a_weekly_run_logs_its_monitoring_run_from_the_side_process(backfill, tmp_path):
