@@ -122,6 +122,8 @@ def test_the_store_is_opened_ahead_of_the_first_call(tmp_path, monkeypatch, said
     assert sidecar.call(helpers.imported, module="catboost")
     assert not sidecar.call(helpers.imported, module="lightgbm")
     assert ran_there(said)
+
+
 def side_processes(folder: Path) -> list[int]:
     """The side processes running in `folder`."""
     found = []

@@ -77,7 +77,6 @@ def hand_back_memory() -> bool:
     return bool(trim(0)) if trim is not None else False
 
 
-
 def first_week_first(workflow, target: str) -> None:
     """Run the jobs that make `target` (the chain's first predictions) and everything they
     need before any other job (the Snakefile's `onstart`). A backfill from clean generates

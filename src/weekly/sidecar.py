@@ -79,8 +79,12 @@ def stop() -> None:
     with _lock:
         process, _process = _process, None
     if process is not None:
-        process.kill()
-        process.communicate()
+        _end(process)
+
+
+def _end(process: subprocess.Popen) -> None:
+    process.kill()
+    process.communicate()
 
 
 def _send(stream: BinaryIO, data: bytes) -> None:
@@ -116,19 +120,15 @@ def _there(function: Callable, kwargs: dict, quiet: bool = False) -> tuple | Non
         try:
             _send(process.stdin, request)
             return (*_receive(process.stdout), process.pid)
-        except (OSError, EOFError, pickle.UnpicklingError):  # it died: the rest runs in the caller
+        except BaseException as exc:  # it died, or Ctrl-C while waiting: it goes
             _process = None
-            process.kill()
-            process.communicate()
-            if not quiet:
+            _end(process)
+            if not isinstance(exc, (OSError, EOFError, pickle.UnpicklingError)):
+                raise
+            if not quiet:  # the rest runs in the caller
                 log.warning("the side process ended without an answer (exit status %s): %s runs here",
                             process.returncode, function.__qualname__)
             return None
-        except BaseException:  # Ctrl-C while waiting: the side process goes with the caller
-            _process = None
-            process.kill()
-            process.communicate()
-            raise
 
 
 def call(function: Callable, **kwargs) -> Any:
@@ -189,16 +189,10 @@ class _Collect(logging.Handler):
                              "relativeCreated": record.relativeCreated})
 
 
-def _answer(module: str, name: str, kwargs: dict) -> tuple:
-    """One call: (done, value or exception, log records, what it printed)."""
-    from weekly.logs import CAPTURED
-
-    collect, printed = _Collect(), io.StringIO()
-    for logger_name in CAPTURED:  # what a job's log receives in the Snakemake process
-        logger = logging.getLogger(logger_name)
-        logger.handlers = [collect]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+def _answer(module: str, name: str, kwargs: dict, collect: _Collect, printed: io.StringIO) -> bytes:
+    """One call, pickled: (done, value or exception, its log records, what it printed,
+    after what `printed` already holds)."""
+    collect.records = []
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         try:
             done, value = True, getattr(importlib.import_module(module), name)(**kwargs)
@@ -206,14 +200,15 @@ def _answer(module: str, name: str, kwargs: dict) -> tuple:
             if not isinstance(exc, WeeklyError):  # an expected error is its one-line message
                 traceback.print_exc()
             done, value = False, exc
-    answer = (done, value, collect.records, printed.getvalue())
     try:
-        pickle.loads(pickle.dumps(answer))
+        data = pickle.dumps((done, value, collect.records, printed.getvalue()))
+        pickle.loads(data)
     except Exception:  # an answer that does not travel: its text, and the traceback above
         if done:
             raise
-        answer = (False, RuntimeError(f"{type(value).__name__}: {value}"), collect.records, printed.getvalue())
-    return answer
+        data = pickle.dumps((False, RuntimeError(f"{type(value).__name__}: {value}"), collect.records,
+                             printed.getvalue()))
+    return data
 
 
 def _serve() -> int:
@@ -221,16 +216,23 @@ def _serve() -> int:
     answered on a descriptor of its own. Its standard descriptors go nowhere (stdout to
     stderr, stdin from /dev/null, for the libraries and their children); what a call
     prints, and what the imports printed, goes back with the answer."""
+    from weekly.logs import CAPTURED
     from weekly.runtime import spare_the_collector
 
     requests, answers = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
-    before = io.StringIO()
-    with contextlib.redirect_stdout(before), contextlib.redirect_stderr(before):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         # MLflow, the engine of its SQLite and PostgreSQL stores, and the package's side of it
         for module in ("mlflow", "mlflow.store.tracking.sqlalchemy_store", "weekly.registry"):
             importlib.import_module(module)
+    collect = _Collect()
+    for logger_name in CAPTURED:  # what a job's log receives in the Snakemake process
+        logger = logging.getLogger(logger_name)
+        logger.handlers = [collect]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     spare_the_collector()
     while True:
         try:
@@ -240,9 +242,8 @@ def _serve() -> int:
         os.environ.clear()
         os.environ.update(environment)
         os.chdir(folder)
-        done, value, records, printed = _answer(module, name, kwargs)
-        _send(answers, pickle.dumps((done, value, records, before.getvalue() + printed)))
-        before = io.StringIO()
+        _send(answers, _answer(module, name, kwargs, collect, printed))
+        printed = io.StringIO()
 
 
 if __name__ == "__main__":
