@@ -46,16 +46,28 @@ def chain_week(wildcards):
 
 def previous_week_state(wildcards):
     """What the decision of a week reads: the previous week's tracker and drift (none for
-    the first week) and the newest evaluations known at the start of the week
-    (retrain.performance.weeks of them; none before the first of the chain is known)."""
+    the first week) and the newest evaluation known at the start of the week (none
+    before the first of the chain is known); it carries its pooled evidence window."""
     week = chain_week(wildcards)
     state = {}
     if week != WEEKS[0]:
         state["tracker"] = TRACKER.format(week=week_calendar.previous(week))
         state["drift"] = paths.DRIFT.format(week=week_calendar.previous(week))
-    newest = week_calendar.labelled_window(week, config["retrain"]["performance"]["weeks"], LABEL_DELAY)
-    state["evaluations"] = [EVALUATION.format(week=w) for w in newest if w >= WEEKS[0]]
+    newest = week_calendar.newest_labelled(week, LABEL_DELAY)
+    state["evaluations"] = [EVALUATION.format(week=newest)] if newest >= WEEKS[0] else []
     return state
+
+
+def previous_drift(wildcards):
+    """The previous week's drift, whose pool this week's drift test extends; none for the first week."""
+    week = wildcards.week
+    return {"previous_drift": paths.DRIFT.format(week=week_calendar.previous(week))} if week != WEEKS[0] else {}
+
+
+def previous_evidence(wildcards):
+    """The previous week's evidence window, which this week's extends; none for the first week."""
+    week = wildcards.week
+    return {"previous_evidence": paths.EVIDENCE.format(week=week_calendar.previous(week))} if week != WEEKS[0] else {}
 
 
 def previous_tracker(wildcards):
@@ -65,7 +77,10 @@ def previous_tracker(wildcards):
 
 
 def _window_of(week):
-    return week_calendar.labelled_window(week, config["train"]["window_weeks"], LABEL_DELAY)
+    """The longest training window of `week` (train.max_window_weeks): a retraining takes
+    its window out of these weeks (decision.fitted_window), back to the first raw file."""
+    weeks = week_calendar.labelled_window(week, config["train"]["max_window_weeks"], LABEL_DELAY)
+    return [w for w in weeks if w >= HISTORY[0]]
 
 
 def _window(wildcards):
@@ -73,7 +88,7 @@ def _window(wildcards):
 
 
 def new_window_files(wildcards):
-    """The raw files of the training window that the week before's window did not hold
+    """The raw files of the longest training window that the week before's did not hold
     (all of them for the first week of the chain), applications then outcomes."""
     week = chain_week(wildcards)
     weeks = _window_of(week)
@@ -84,12 +99,12 @@ def new_window_files(wildcards):
 
 
 def window_applications(wildcards):
-    """Applications of the training window, oldest first: the newest weeks with known outcomes."""
+    """Applications of the longest training window, oldest first: the newest weeks with known outcomes."""
     return [APPLICATIONS.format(week=w) for w in _window(wildcards)]
 
 
 def window_outcomes(wildcards):
-    """Outcomes of the training window, oldest first."""
+    """Outcomes of the longest training window, oldest first."""
     return [OUTCOMES.format(week=w) for w in _window(wildcards)]
 
 
@@ -114,12 +129,34 @@ def evaluated_weeks():
 EVALUATED = evaluated_weeks()
 
 
+def history_weeks():
+    """The weeks before start that the chain reads: train.window_weeks (+ the label delay)
+    always; further back, to train.max_window_weeks, the embedded data generates them and
+    your own files are used where they are there (a small portfolio's first window
+    extends back into them)."""
+    needed = week_calendar.window(config["start"], config["train"]["window_weeks"] + LABEL_DELAY)
+    longest = week_calendar.window(config["start"], max(config["train"]["max_window_weeks"], config["train"]["window_weeks"]) + LABEL_DELAY)
+    if config["data"]["generate"]:
+        return longest
+    older = [w for w in longest if w < needed[0]]
+    present = [w for w in older if os.path.exists(APPLICATIONS.format(week=w)) and os.path.exists(OUTCOMES.format(week=w))]
+    # only an unbroken run of weeks back from the needed ones
+    kept = []
+    for w in reversed(older):
+        if w not in present:
+            break
+        kept.append(w)
+    return kept[::-1] + needed
+
+
+HISTORY = history_weeks()
+
+
 def every_raw_file():
     """Every raw file the chain reads: applications of the training history before start
     and of every week, outcomes of the history and of the weeks evaluated."""
-    history = week_calendar.window(config["start"], config["train"]["window_weeks"] + LABEL_DELAY)
-    return [APPLICATIONS.format(week=w) for w in history + WEEKS] + [
-        OUTCOMES.format(week=w) for w in history + EVALUATED
+    return [APPLICATIONS.format(week=w) for w in HISTORY + WEEKS] + [
+        OUTCOMES.format(week=w) for w in HISTORY + EVALUATED
     ]
 
 
@@ -139,3 +176,12 @@ def every_model_dir():
     return [path for algo in config["train"]["models"] for path in every_week(paths.MODEL_DIR, algo=algo)] + every_week(
         paths.WINNER_DIR
     )
+
+
+def fitting_settings():
+    """How a candidate is fitted and validated: recency weights, the refit, the decision
+    threshold of a binary problem (train.threshold) and the bootstrap resamples of its
+    validation score's standard error (evaluate.resamples)."""
+    train = config["train"]
+    return {"recency_half_life_weeks": train["recency_half_life_weeks"], "refit": train["refit"],
+            "threshold": train["threshold"], "resamples": config["evaluate"]["resamples"]}

@@ -10,6 +10,7 @@ if config["data"]["generate"]:
             rows=config["data"]["rows_per_week"],
             seed=config["seed"],
             columns=config["data"]["columns"],
+            generator=config["data"]["generator"],
             code=provenance.code_digest(["generate"]),
         log:
             paths.log("generate_week", "week"),

@@ -17,6 +17,7 @@ rule decide:
         valid_weeks=config["train"]["valid_weeks"],
         label_delay_weeks=LABEL_DELAY,
         guard={key: config["train"][key] for key in ("min_rows", "min_class_rows")},
+        minimums=config["evaluate"],
         columns=config["data"]["columns"],
         code=CODE,
     log:

@@ -12,6 +12,9 @@ rule register:
         registry=config["registry"],
         columns=config["data"]["columns"],
         challenger=config["train"]["challenger"],
+        minimums=config["evaluate"],
+        selection_metric=config["train"]["selection"]["metric"],
+        seed=config["seed"],
         code=CODE,
     log:
         paths.log("register", "week"),

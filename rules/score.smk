@@ -1,5 +1,6 @@
 rule predict:
     input:
+        unpack(previous_drift),
         tracker=TRACKER,
         applications=APPLICATIONS,
     output:
@@ -7,6 +8,9 @@ rule predict:
         drift=paths.DRIFT,
     params:
         columns=config["data"]["columns"],
+        drift_policy=config["retrain"]["drift"],
+        max_weeks=config["evaluate"]["max_weeks"],
+        seed=config["seed"],
         code=CODE,
     log:
         paths.log("predict", "week"),
@@ -16,6 +20,7 @@ rule predict:
 
 rule evaluate:
     input:
+        unpack(previous_evidence),
         decision=DECISION,
         tracker=TRACKER,
         preds=PREDS,
@@ -23,9 +28,11 @@ rule evaluate:
         outcomes=OUTCOMES,
     output:
         evaluation=EVALUATION,
+        evidence=paths.EVIDENCE,
     params:
         columns=config["data"]["columns"],
-        min_rows=config["evaluate"]["min_rows"],
+        pooling=config["evaluate"],
+        seed=config["seed"],
         code=CODE,
     log:
         paths.log("evaluate", "week"),

@@ -14,7 +14,7 @@ rule train:
         window_outcomes=window_outcomes,
         columns=config["data"]["columns"],
         hyper=hyperparameters,
-        fitting={key: config["train"][key] for key in ("recency_half_life_weeks", "refit")},
+        fitting=fitting_settings(),
         seed=config["seed"],
         code=CODE,
     log:

@@ -15,7 +15,8 @@ def main(argv=None):
     params = cli.params(args)
     cli.run(
         steps.generate_week, week=args.week, rows=params["data"]["rows_per_week"], seed=params["seed"],
-        applications=args.applications, outcomes=args.outcomes, columns=params["data"]["columns"], log=args.log,
+        applications=args.applications, outcomes=args.outcomes, columns=params["data"]["columns"],
+        generator=params["data"]["generator"], log=args.log,
     )
 
 

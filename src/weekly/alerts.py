@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from weekly import paths
+from weekly import evidence
 from weekly.decision import drift_trigger
-from weekly.metrics import macro_auc
 
 PREFIX = "[weekly]"
 LOG_LINE = re.compile(r"ERROR weekly\.job: (\w+) failed(?:: (.*)| with an unexpected error)$")
@@ -40,12 +40,15 @@ def settings(params: dict) -> dict:
             "enabled": conditions["performance"]["enabled"],
             "metric": own(conditions["performance"]["metric"], performance["metric"]),
             "floor": own(conditions["performance"]["floor"], performance["floor"]),
+            "alpha": performance["alpha"],
         },
         "drift": {
             "enabled": conditions["drift"]["enabled"],
             "threshold": own(conditions["drift"]["threshold"], drift["threshold"]),
             "min_features": drift["min_features"],
             "score_threshold": own(conditions["drift"]["score_threshold"], drift["score_threshold"]),
+            "alpha": drift["alpha"],
+            "min_rows": drift["min_rows"],
         },
     }
 
@@ -62,36 +65,50 @@ def file_only(channels: dict) -> dict:
 
 
 def _performance(week: dict, rule: dict) -> State:
+    # The week's evidence window (its outcomes pooled back: weekly.evidence), not the week
+    # alone: under the floor beyond sampling error, or one class predicted over several.
     evaluation = week.get("evaluation")
-    if not evaluation or evaluation["too_small"]:
+    pooled = (evaluation or {}).get("pooled")
+    if not pooled or not pooled["judged"]:
         return None
-    value = evaluation["macro_f1"] if rule["metric"] == "macro_f1" else macro_auc(evaluation["risk"])
-    if value is None:
+    figure = pooled[rule["metric"]]
+    if figure.get("value") is None:
         return None
-    return value < rule["floor"], {"metric": rule["metric"], "value": round(value, 4), "floor": rule["floor"],
-                                   "rows": evaluation["rows"]}
+    low = rule["floor"] is not None and evidence.below(figure, rule["floor"], rule["alpha"])
+    return bool(low or pooled["single_class"]), {
+        "metric": rule["metric"], "value": round(figure["value"], 4), "interval": [_round(figure["low"]), _round(figure["high"])],
+        "floor": rule["floor"], "weeks": f"{pooled['first_week']}..{pooled['last_week']}", "rows": pooled["rows"],
+        **({"predicts_one_class": pooled["predicted_classes"]} if pooled["single_class"] else {}),
+    }
 
 
 def _drift(week: dict, rule: dict) -> State:
-    # The drift trigger's own reading: a feature the serving model had already seen moved
-    # in the newest week it learned from does not count again.
+    # The drift trigger's own reading of the pooled drift test; a feature the serving model
+    # had already seen moved in the newest weeks it learned from does not count again.
     drift = week.get("drift")
-    if not drift or drift.get("score") is None:
+    if not drift or not (drift.get("pooled") or {}).get("judged"):
         return None
-    policy = {"enabled": True, **{k: rule[k] for k in ("threshold", "min_features", "score_threshold")}}
+    policy = {"enabled": True, **{k: rule[k] for k in ("threshold", "min_features", "score_threshold", "alpha", "min_rows")}}
     verdict = drift_trigger(week["week"], policy, {"drift": drift, "tracker": week["tracker"]})
-    over = {f: round(drift["features"][f], 4) for f in verdict["inputs"]["features_over"]}
-    return verdict["fired"], {"features_over": over, "score_psi": _round(drift["score"]),
+    features = drift["pooled"]["features"]
+    over = {f: round(features[f]["psi"], 4) for f in verdict["inputs"]["features_over"]}
+    return verdict["fired"], {"features_over": over, "score_psi": _round(drift["pooled"]["score"]["psi"]),
+                              "weeks": len(drift["pooled"]["weeks"]), "rows": drift["pooled"]["rows"],
                               "threshold": rule["threshold"], "score_threshold": rule["score_threshold"]}
 
 
 def _data(week: dict, rule: dict) -> State:
-    evaluation, decision = week.get("evaluation"), week.get("decision") or {}
+    evaluation, decision, drift = week.get("evaluation"), week.get("decision") or {}, week.get("drift") or {}
     problems = []
     if decision.get("blocked"):
         problems.append(f"retraining blocked: {decision['blocked']}")
-    if evaluation and evaluation["too_small"]:
-        problems.append(f"{evaluation['rows']} labelled rows, too few to judge (evaluate.min_rows {evaluation['min_rows']})")
+    pooled = (evaluation or {}).get("pooled")
+    if pooled and not pooled["judged"]:
+        problems.append(f"too few outcomes to judge over {len(pooled['weeks'])} week(s): {pooled['why_not']}")
+    for feature, found in sorted(((drift.get("pooled") or {}).get("missing") or {}).items()):
+        if found["finding"]:
+            problems.append(f"{feature} missing in {found['current']:.1%} of the newest applications "
+                            f"(training: {found['reference']:.1%})")
     if not problems and not evaluation:
         return None
     return bool(problems), {"problems": problems, **({"rows": evaluation["rows"]} if evaluation else {})}

@@ -103,7 +103,20 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
             f"{source}: 'train.valid_weeks' ({train['valid_weeks']}) must be smaller than "
             f"'train.window_weeks' ({train['window_weeks']})"
         )
+    if train["max_window_weeks"] < train["window_weeks"]:
+        raise ConfigError(
+            f"{source}: 'train.max_window_weeks' ({train['max_window_weeks']}) must be at least "
+            f"'train.window_weeks' ({train['window_weeks']})"
+        )
+    if train["threshold"]["method"] == "event_rate" and train["threshold"]["event_rate"] is None:
+        raise ConfigError(f"{source}: 'train.threshold.event_rate' must be set when 'train.threshold.method' is event_rate")
     cols = params["data"]["columns"]
+    generator = params["data"]["generator"]
+    if params["data"]["generate"] and (generator["event_rate"] is not None) != (len(cols["classes"]) == 2):
+        raise ConfigError(
+            f"{source}: 'data.generator.event_rate' makes a binary portfolio and needs two 'data.columns.classes' "
+            f"(e.g. ['No', 'Yes']); three classes need event_rate null (classes: {cols['classes']})"
+        )
     features = cols["numeric"] + cols["categorical"]
     if not features:
         raise ConfigError(f"{source}: 'data.columns' lists no numeric or categorical feature")

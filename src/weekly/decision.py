@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from weekly.metrics import macro_auc
+from weekly import evidence
 from weekly.weeks import days_between, labelled_window
 
 Trigger = Callable[[str, dict, dict], dict]
@@ -26,63 +26,90 @@ def time_trigger(week: str, policy: dict, known: dict) -> dict:
     }
 
 
-def _figure(evaluation: dict, metric: str) -> float | None:
-    return evaluation["macro_f1"] if metric == "macro_f1" else macro_auc(evaluation["risk"])
+def _validation_figure(tracker: dict, metric: str) -> dict | None:
+    """The serving model's own validation score of `metric`, with its standard error."""
+    value = tracker.get("macro_f1_score") if metric == "macro_f1" else tracker.get("auc_score")
+    errors = tracker.get("validation_se") or {}
+    return {"value": value, "se": errors.get(metric)} if value is not None else None
 
 
 def performance_trigger(week: str, policy: dict, known: dict) -> dict:
-    """Fires when the serving model's `metric` over its latest judged weeks is below `floor`,
-    or below its own validation score by more than `max_drop`.
-
-    Only evaluations known at the start of the week, of the model serving now, and not too
-    small to judge count (the newest `weeks` of them).
+    """Fires when the evidence says the serving model does badly: over the newest pooled
+    evaluation window of the model serving now (weekly.evidence), `metric` lies below
+    `floor` beyond its sampling error, or more than `max_drop` below the model's own
+    validation score beyond the sampling error of both (one-sided, at `alpha`); or the
+    model predicts a single class over a pooled window holding several. A window too
+    small to judge never fires: it says so.
     """
     tracker = known["tracker"]
     version = tracker["model_version"] if tracker else None
-    judged = [e for e in known["evaluations"]
-              if e["model_version"] == version and not e["too_small"] and _figure(e, policy["metric"]) is not None]
-    recent = judged[-policy["weeks"]:]
-    value = sum(_figure(e, policy["metric"]) for e in recent) / len(recent) if recent else None
-    validation = (tracker.get("macro_f1_score") if policy["metric"] == "macro_f1" else tracker.get("auc_score")) if tracker else None
-    drop = validation - value if value is not None and validation is not None else None
-    below = value is not None and value < policy["floor"]
-    dropped = drop is not None and drop > policy["max_drop"]
+    newest = known["evaluations"][-1] if known["evaluations"] else None
+    pooled = newest.get("pooled") if newest and str(newest["model_version"]) == str(version) else None
+    figure = pooled[policy["metric"]] if pooled else {}
+    judged = bool(pooled and pooled["judged"] and figure.get("value") is not None)
+    validation = _validation_figure(tracker, policy["metric"]) if tracker else None
+    floor = policy["floor"]
+    below = judged and floor is not None and evidence.below(figure, floor, policy["alpha"])
+    drop = evidence.significant_drop(figure, validation, policy["max_drop"], policy["alpha"]) if judged else \
+        {"drop": None, "z": None, "significant": False}
+    single = bool(pooled and pooled["single_class"] and pooled["rows"] >= policy["min_single_class_rows"])
     return {
         "enabled": policy["enabled"],
-        "inputs": {"metric": policy["metric"], "weeks": [e["week"] for e in recent], "value": value,
-                   "validation": validation, "drop": drop},
-        "threshold": {"floor": policy["floor"], "max_drop": policy["max_drop"], "weeks": policy["weeks"]},
-        "fired": bool(policy["enabled"] and (below or dropped)),
+        "inputs": {"metric": policy["metric"], "evaluation": newest["week"] if newest else None,
+                   "weeks": pooled["weeks"] if pooled else [], "rows": pooled["rows"] if pooled else 0,
+                   "judged": judged, "why_not": (pooled or {}).get("why_not") if pooled else
+                   ("no evaluation of the serving model yet" if tracker else None),
+                   "value": figure.get("value"), "low": figure.get("low"), "high": figure.get("high"),
+                   "se": figure.get("se"), "validation": validation, "drop": drop["drop"], "drop_z": drop["z"],
+                   "below_floor": below, "significant_drop": drop["significant"], "single_class": single,
+                   "predicted_classes": pooled["predicted_classes"] if pooled else None},
+        "threshold": {"floor": floor, "max_drop": policy["max_drop"], "alpha": policy["alpha"]},
+        "fired": bool(policy["enabled"] and (below or drop["significant"] or single)),
     }
 
 
 def drift_trigger(week: str, policy: dict, known: dict) -> dict:
-    """Fires when `min_features` or more features (or the score) have a PSI over the
-    threshold in the newest week's applications, against the serving model's training rows.
+    """Fires when `min_features` or more features (or the score) of the newest applications,
+    pooled back to retrain.drift.min_rows (drift.json's `pooled`), moved from the serving
+    model's training rows: PSI above its critical value under no change at `alpha`
+    (shared out over the features and the score) and above the magnitude floor
+    `threshold` (`score_threshold`).
 
-    A feature that had already moved by the newest week the model learned from does not
-    count: the model has seen that change, and retraining again will not undo it (the
-    performance trigger watches what it does with it).
+    A feature that had already moved by the newest weeks the model learned from (its
+    validation weeks, drift.json's `seen`) does not count: the model has seen that change,
+    and retraining again will not undo it (the performance trigger watches what it does
+    with it).
     """
     drift, tracker = known["drift"], known["tracker"]
-    seen = (tracker or {}).get("newest_week_psi") or {}
-    current = drift if drift and tracker and drift.get("model_version") == tracker["model_version"] else None
+    current = drift if drift and tracker and str(drift.get("model_version")) == str(tracker["model_version"]) else None
+    pooled = (current or {}).get("pooled") or {}
+    judged = bool(pooled.get("judged"))
+    seen = (current or {}).get("seen") or {}
     moved, score = [], None
-    if current and current["score"] is not None:
-        moved = sorted(
-            f for f, v in current["features"].items()
-            if v is not None and v > policy["threshold"] and (seen.get("features", {}).get(f) or 0) <= policy["threshold"]
-        )
-        if current["score"] > policy["score_threshold"] and (seen.get("score") or 0) <= policy["score_threshold"]:
-            score = current["score"]
+    def material(test: dict | None, floor: float) -> bool:
+        return bool(test and test["significant"] and test["psi"] >= floor)
+
+    if judged:
+        moved = sorted(f for f, t in pooled["features"].items()
+                       if material(t, policy["threshold"])
+                       and not material(seen.get("features", {}).get(f), policy["threshold"]))
+        if material(pooled["score"], policy["score_threshold"]) and not material(seen.get("score"), policy["score_threshold"]):
+            score = pooled["score"]["psi"]
     return {
         "enabled": policy["enabled"],
-        "inputs": {"week": current["week"] if current else None, "features_over": moved,
-                   "max_feature_psi": max((v for v in current["features"].values() if v is not None), default=None)
-                   if current else None,
-                   "score_psi": current["score"] if current else None},
+        "inputs": {"week": current["week"] if current else None, "weeks": pooled.get("weeks", []),
+                   "rows": pooled.get("rows", 0), "judged": judged, "why_not": pooled.get("why_not"),
+                   "features_over": moved,
+                   "features": {f: {k: t[k] for k in ("psi", "critical", "significant", "moved")}
+                                for f, t in pooled.get("features", {}).items()},
+                   "already_seen": sorted(f for f, t in seen.get("features", {}).items() if material(t, policy["threshold"])),
+                   "max_feature_psi": max((t["psi"] for t in pooled.get("features", {}).values() if t["psi"] is not None),
+                                          default=None),
+                   "score_psi": pooled.get("score", {}).get("psi"),
+                   "score_critical": pooled.get("score", {}).get("critical")},
         "threshold": {"threshold": policy["threshold"], "min_features": policy["min_features"],
-                      "score_threshold": policy["score_threshold"]},
+                      "score_threshold": policy["score_threshold"], "alpha": policy["alpha"],
+                      "min_rows": policy["min_rows"]},
         "fired": bool(policy["enabled"] and (len(moved) >= policy["min_features"] or score is not None)),
     }
 
@@ -91,8 +118,9 @@ TRIGGERS: dict[str, Trigger] = {"time": time_trigger, "performance": performance
 
 
 def training_window(week: str, window_weeks: int, valid_weeks: int, label_delay_weeks: int = 0) -> dict:
-    """The weeks a model trained for `week` learns from: the newest `window_weeks` weeks
-    whose outcomes are known at the start of `week`, the last `valid_weeks` held out."""
+    """The weeks a model trained for `week` learns from when every week is large enough:
+    the newest `window_weeks` weeks whose outcomes are known at the start of `week`, the
+    last `valid_weeks` held out (see fitted_window for small weeks)."""
     weeks = labelled_window(week, window_weeks, label_delay_weeks)
     return {
         "weeks": weeks,
@@ -101,22 +129,51 @@ def training_window(week: str, window_weeks: int, valid_weeks: int, label_delay_
     }
 
 
-def window_guard(train_labels: list[str], valid_rows: int, classes: list[str], minimums: dict) -> dict:
+def fitted_window(available: list[dict], window_weeks: int, valid_weeks: int, classes: list[str], train_minimums: dict,
+                  evidence_minimums: dict) -> dict:
+    """The training window of a retraining, from the labelled weeks `available` at its
+    start (newest first, each {"week", "rows", "class_rows"}; as far back as
+    train.max_window_weeks and the raw files go).
+
+    Validation: the newest `valid_weeks` weeks, extended back until they hold enough to
+    judge (evaluate.min_rows and min_class_rows), at most half the weeks available.
+    Training: the `window_weeks` - (validation weeks) weeks before them (at least one),
+    extended back until they hold train.min_rows rows and min_class_rows of every class.
+    Small portfolios thus train and validate on longer windows instead of stopping.
+    """
+    def totals(part):
+        return sum(w["rows"] for w in part), {c: sum(w["class_rows"].get(c, 0) for w in part) for c in classes}
+
+    n_valid = min(valid_weeks, max(1, len(available) // 2))
+    while n_valid < len(available) // 2 and evidence.enough(*totals(available[:n_valid]), evidence_minimums):
+        n_valid += 1
+    n_train = max(1, window_weeks - n_valid)
+    while n_valid + n_train < len(available):
+        rows, per_class = totals(available[n_valid:n_valid + n_train])
+        if rows >= train_minimums["min_rows"] and min(per_class.values()) >= train_minimums["min_class_rows"]:
+            break
+        n_train += 1
+    chosen = [w["week"] for w in available[:n_valid + n_train]][::-1]
+    return {"weeks": chosen, "train_weeks": chosen[:-n_valid], "valid_weeks": chosen[-n_valid:],
+            "extended": len(chosen) > window_weeks,
+            "valid_enough": evidence.enough(*totals(available[:n_valid]), evidence_minimums) is None}
+
+
+def window_guard(train_class_rows: dict[str, int], valid_rows: int, minimums: dict) -> dict:
     """Whether a training window is large enough to train on: enough training rows, enough
-    of every class, and a validation part. `minimums`: train.min_rows, train.min_class_rows."""
-    per_class = {c: 0 for c in classes}
-    for label in train_labels:
-        per_class[label] += 1
+    of every class (`train_class_rows`), and a validation part. `minimums`:
+    train.min_rows, train.min_class_rows."""
+    train_rows = sum(train_class_rows.values())
     problems = []
-    if len(train_labels) < minimums["min_rows"]:
-        problems.append(f"{len(train_labels)} training rows, fewer than train.min_rows {minimums['min_rows']}")
-    for c, n in per_class.items():
+    if train_rows < minimums["min_rows"]:
+        problems.append(f"{train_rows} training rows, fewer than train.min_rows {minimums['min_rows']}")
+    for c, n in train_class_rows.items():
         if n < minimums["min_class_rows"]:
             problems.append(f"{n} training rows of class {c}, fewer than train.min_class_rows {minimums['min_class_rows']}")
     if valid_rows == 0:
         problems.append("no labelled row in the validation weeks")
     return {
-        "inputs": {"train_rows": len(train_labels), "train_rows_per_class": per_class, "valid_rows": valid_rows},
+        "inputs": {"train_rows": train_rows, "train_rows_per_class": dict(train_class_rows), "valid_rows": valid_rows},
         "threshold": dict(minimums),
         "passed": not problems,
         "problems": problems,

@@ -100,3 +100,103 @@ def stability(ref: dict, frame: pd.DataFrame, score: np.ndarray) -> dict:
         "features": features,
         "score": psi(ref["score"]["shares"], _shares(ref["score"], pd.Series(score, dtype=float))),
     }
+
+
+# Pooled drift: a week's bin counts, summed over an evidence window, tested against the
+# sampling distribution of PSI under no change (weekly.stats.psi_critical).
+
+def _numeric_counts(edges: list[float], values: pd.Series) -> list[int]:
+    missing = values.isna().to_numpy()
+    index = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float)[~missing], side="right")
+    return [*np.bincount(index, minlength=len(edges) + 1).tolist(), int(missing.sum())]
+
+
+def _categorical_counts(top: list[str], values: pd.Series) -> list[int]:
+    counts = values.astype(object).value_counts()
+    known = [int(counts.get(v, 0)) for v in top]
+    missing = int(values.isna().sum())
+    return [*known, len(values) - sum(known) - missing, missing]
+
+
+def counts(ref: dict, frame: pd.DataFrame, score: np.ndarray) -> dict:
+    """The bin counts of every feature (the last bin: missing values) and of the score of
+    `frame` in the bins of `ref`: what pools over weeks by addition."""
+    def binned(bins: dict, values: pd.Series) -> list[int]:
+        if bins["kind"] == "numeric":
+            return _numeric_counts(bins["edges"], values)
+        return _categorical_counts(bins["values"], values)
+
+    return {
+        "rows": len(frame),
+        "features": {col: binned(bins, frame[col]) for col, bins in ref["features"].items()},
+        "score": binned(ref["score"], pd.Series(score, dtype=float)),
+    }
+
+
+def add_counts(parts: list[dict]) -> dict:
+    """The bin counts of several weeks together (see counts)."""
+    total = {"rows": sum(p["rows"] for p in parts), "features": {}, "score": None}
+    if not parts:
+        return total
+    for col in parts[0]["features"]:
+        total["features"][col] = np.sum([p["features"][col] for p in parts], axis=0).tolist()
+    total["score"] = np.sum([p["score"] for p in parts], axis=0).tolist()
+    return total
+
+
+def _known_part(shares_or_counts: list[float]) -> np.ndarray:
+    # Every bin but the last (missing values): drift is about the values that are there;
+    # a feature turning missing is a data-quality finding of its own (missing_findings).
+    return np.asarray(shares_or_counts[:-1], dtype=float)
+
+
+def shift_test(reference_shares: list[float], reference_rows: int, current: list[int], alpha: float,
+               magnitude: float, seed: list[int]) -> dict:
+    """PSI of the known values of `current` (bin counts, missing last) against the
+    reference, with its critical value under no change for these two sample sizes and
+    bins at level `alpha` (Monte Carlo, seeded: weekly.stats.psi_critical). `moved`: PSI
+    above the critical value (significant) and at least `magnitude` (material)."""
+    from weekly import stats
+
+    ref = _known_part(reference_shares)
+    cur = _known_part(current)
+    n, ref_share = int(cur.sum()), float(ref.sum())
+    m = int(round(reference_rows * ref_share))
+    if n == 0 or m == 0 or ref_share <= 0:
+        return {"psi": None, "rows": n, "critical": None, "significant": False, "moved": False}
+    value = psi((ref / ref_share).tolist(), (cur / n).tolist())
+    critical = stats.psi_critical(ref / ref_share, n, m, alpha, seed=seed)
+    significant = critical is not None and value > critical
+    return {"psi": value, "rows": n, "critical": critical, "significant": bool(significant),
+            "moved": bool(significant and value >= magnitude)}
+
+
+def missing_finding(reference_shares: list[float], current: list[int], alpha: float, margin: float) -> dict:
+    """The missing share of a feature against its training rows: a finding when the
+    current share's Wilson interval (level 1 - 2 alpha, i.e. one-sided alpha) lies above
+    the reference share plus `margin`."""
+    from weekly import stats
+
+    n, k = int(sum(current)), int(current[-1])
+    reference = float(reference_shares[-1])
+    bounds = stats.wilson(k, n, 1 - 2 * alpha) if n else None
+    return {"reference": reference, "current": k / n if n else None, "rows": n,
+            "low": bounds[0] if bounds else None, "high": bounds[1] if bounds else None,
+            "finding": bool(bounds and bounds[0] > reference + margin)}
+
+
+def pooled_drift(ref: dict, pooled: dict, policy: dict, seed: list[int]) -> dict:
+    """Every feature's and the score's shift test on `pooled` counts against `ref`, at
+    retrain.drift.alpha shared out over the tests (Bonferroni: alpha / (features + 1)), and
+    the missing-share findings; `policy`: retrain.drift."""
+    tests = len(ref["features"]) + 1
+    alpha = policy["alpha"] / tests
+    features = {
+        col: shift_test(bins["shares"], ref["rows"], pooled["features"][col], alpha, policy["threshold"], [*seed, i])
+        for i, (col, bins) in enumerate(ref["features"].items())
+    }
+    score = shift_test(ref["score"]["shares"], ref["rows"], pooled["score"], alpha, policy["score_threshold"],
+                       [*seed, tests])
+    missing = {col: missing_finding(bins["shares"], pooled["features"][col], alpha, policy["missing_margin"])
+               for col, bins in ref["features"].items()}
+    return {"alpha": policy["alpha"], "tests": tests, "features": features, "score": score, "missing": missing}

@@ -25,19 +25,53 @@ so every week is independent of every other week):
    only P(x).
 5. After labelling, a few percent of the values in four numeric and two
    categorical columns are blanked (NaN / None).
+
+Modes (keyword arguments of ``generate_week``; the defaults give the data above,
+unchanged for every (week, rows, seed)):
+
+- ``drift=True`` (default): drifting data as above, to check that the monitoring
+  detects drift and that retraining helps.
+- ``drift=False``: stationary data, to measure how often the retraining triggers
+  fire when nothing changes (false alarms). Time is frozen at the epoch
+  (2022-01-01) for everything time-dependent: no inflation, no coefficient
+  rotation, no credit cycle, no rate shock, base rate as at the epoch. Every week
+  is drawn from the same distribution; the week only seeds the random generator
+  (same draws as with ``drift=True``) and names the dates (still inside the week)
+  and ids.
+- ``event_rate=p`` with p in (0, 0.5]: binary rare-event label, for monitoring on
+  imbalanced problems (e.g. defaults). ``classes`` then names the two labels, no
+  event first (e.g. ``("No", "Yes")``); the event is bad credit: a latent score
+  below ``event_cutoff(p)``, the p-quantile of the latent score at the epoch
+  (estimated once from a fixed simulated sample of 1,000,000 applicants, cached).
+  The cut-off ignores the week's own sample, so a week's event share varies by
+  sampling around p with ``drift=False``. With ``drift=True`` the cut-off stays
+  fixed and the event share follows the drift of the score: for p = 3 % it is
+  ~3 % in early 2022 and spring 2024 (loosest credit) and rises to ~8 % early in
+  2023, ~6.5 % after the shock. Features are the same as in the three-class mode
+  for the same arguments; only the label is cut differently.
+- ``classes``: in the three-class mode, names for Poor / Standard / Good (in that
+  order). The two options above combine: ``drift=False, event_rate=0.03`` is a
+  stationary rare-event portfolio.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_COLUMNS", "RATE_SHOCK_DATE", "RATE_SHOCK_POINTS", "generate_week"]
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "RATE_SHOCK_DATE",
+    "RATE_SHOCK_POINTS",
+    "event_cutoff",
+    "generate_week",
+]
 
 RATE_SHOCK_DATE: datetime.date = datetime.date(2023, 3, 5)
 """Day on which base interest rates jump and the label mechanism changes."""
@@ -208,13 +242,23 @@ def _empty_frame() -> pd.DataFrame:
 
 
 def _draw_applicants(
-    rng: np.random.Generator, week: datetime.date, n: int
+    rng: np.random.Generator, week: datetime.date, n: int, drift: bool = True
 ) -> dict[str, np.ndarray]:
-    """Draw dates and features (complete, before missingness) for `n` applicants."""
+    """Draw dates and features (complete, before missingness) for `n` applicants.
+
+    With ``drift=False`` the clock is frozen at the epoch: every time-dependent
+    quantity (inflation, base rate, score coefficients, credit cycle, rate shock)
+    takes its 2022-01-01 value, whatever the dates. The random draws are the same
+    as with ``drift=True`` (same calls, same order).
+    """
     day_offset = np.sort(rng.integers(0, 7, size=n))
     ordinals = week.toordinal() + day_offset
-    years = _years_since_epoch(ordinals.astype(float))
-    after_shock = ordinals >= RATE_SHOCK_DATE.toordinal()
+    if drift:
+        years = _years_since_epoch(ordinals.astype(float))
+        after_shock = ordinals >= RATE_SHOCK_DATE.toordinal()
+    else:
+        years = np.zeros(n)
+        after_shock = np.zeros(n, dtype=bool)
     inflation = (1.0 + _INFLATION) ** years
     base_rate = 7.0 + 0.4 * years + RATE_SHOCK_POINTS * after_shock
 
@@ -329,17 +373,110 @@ def _latent_score(f: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndar
     )
 
 
-def generate_week(week: datetime.date, rows: int, seed: int) -> pd.DataFrame:
-    """Applications of the week starting on `week` (7 days), deterministic in (week, rows, seed)."""
+# Binary (rare-event) mode: the event cut-off is a quantile of the latent score at
+# the epoch, estimated once per process from a fixed simulated sample.
+_CUTOFF_ROWS = 1_000_000  # relative error of the rate ~ 1 / sqrt(_CUTOFF_ROWS * p)
+_CUTOFF_CHUNK = 200_000
+_CUTOFF_SEED = 20220101
+_MAX_EVENT_RATE = 0.5
+
+
+@functools.lru_cache(maxsize=1)
+def _epoch_scores() -> np.ndarray:
+    """Sorted latent scores of a large fixed sample drawn at the epoch (read-only)."""
+    rng = np.random.default_rng(_CUTOFF_SEED)
+    parts = []
+    for _ in range(_CUTOFF_ROWS // _CUTOFF_CHUNK):
+        f = _draw_applicants(rng, _EPOCH, _CUTOFF_CHUNK, drift=False)
+        parts.append(_latent_score(f, rng))
+    scores = np.sort(np.concatenate(parts))
+    scores.flags.writeable = False
+    return scores
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_cutoff(event_rate: float) -> float:
+    return float(np.quantile(_epoch_scores(), event_rate))
+
+
+def _check_event_rate(event_rate: float) -> float:
+    if isinstance(event_rate, bool):
+        raise TypeError(f"event_rate must be a number, got {event_rate!r}")
+    p = float(event_rate)
+    if not 0.0 < p <= _MAX_EVENT_RATE:  # also rejects NaN
+        raise ValueError(f"event_rate must be in (0, {_MAX_EVENT_RATE}], got {event_rate!r}")
+    return p
+
+
+def event_cutoff(event_rate: float) -> float:
+    """Latent-score cut-off of the binary mode: scores below it are events.
+
+    It is the `event_rate` quantile of the latent score at the epoch (time frozen
+    at 2022-01-01, i.e. the distribution of every ``drift=False`` week), estimated
+    from a fixed simulated sample of ``_CUTOFF_ROWS`` applicants and cached. It does
+    not depend on any generated week, so a week's event share varies by sampling.
+    """
+    return _cached_cutoff(_check_event_rate(event_rate))
+
+
+def _check_classes(classes: Sequence[str], expected: int, mode: str) -> tuple[str, ...]:
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
+        raise TypeError(f"classes must be a sequence of labels, got {classes!r}")
+    labels = tuple(classes)
+    if len(labels) != expected:
+        hint = ', e.g. classes=("No", "Yes")' if expected == 2 else ""
+        raise ValueError(
+            f"{mode} mode needs {expected} class labels, got {len(labels)}: {labels!r}{hint}"
+        )
+    if not all(isinstance(label, str) and label for label in labels):
+        raise ValueError(f"class labels must be non-empty strings, got {labels!r}")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"class labels must be distinct, got {labels!r}")
+    return labels
+
+
+def generate_week(
+    week: datetime.date,
+    rows: int,
+    seed: int,
+    *,
+    drift: bool = True,
+    event_rate: float | None = None,
+    classes: Sequence[str] = _CLASSES,
+) -> pd.DataFrame:
+    """Applications of the week starting on `week` (7 days).
+
+    Deterministic in (week, rows, seed, drift, event_rate, classes); the defaults
+    give the original drifting three-class data, unchanged.
+
+    drift: False freezes time at the epoch (stationary data: the week only seeds
+        the random generator and names the dates and ids).
+    event_rate: if given, in (0, 0.5]: binary label, ``classes[1]`` (the event, bad
+        credit) when the latent score is below ``event_cutoff(event_rate)``, else
+        ``classes[0]``. The expected event share is `event_rate` for stationary
+        weeks; with drift it moves with the score (see the module docstring).
+    classes: the label names: three (for Poor / Standard / Good, in this order) in
+        the default mode, two (no event, event) in the binary mode.
+    """
     week = datetime.date(week.year, week.month, week.day)
     rows = int(rows)
     if rows < 0:
         raise ValueError(f"rows must be >= 0, got {rows}")
+    drift = bool(drift)
+    if event_rate is None:
+        labels = _check_classes(classes, 3, "three-class")
+    else:
+        event_rate = _check_event_rate(event_rate)
+        labels = _check_classes(classes, 2, "binary (event_rate)")
     if rows == 0:
         return _empty_frame()
     rng = np.random.default_rng([int(seed), week.toordinal()])
-    f = _draw_applicants(rng, week, rows)
-    label_idx = np.digitize(_latent_score(f, rng), _THRESHOLDS)
+    f = _draw_applicants(rng, week, rows, drift)
+    score = _latent_score(f, rng)
+    if event_rate is None:
+        label_idx = np.digitize(score, _THRESHOLDS)
+    else:  # low score = bad credit = the event (label index 1)
+        label_idx = (score < _cached_cutoff(event_rate)).astype(np.intp)
 
     ids = np.char.add(f"{week:%Y%m%d}-", np.char.zfill(np.arange(rows).astype(str), 5))
     dates = np.datetime64(week, "D") + f["day_offset"].astype("timedelta64[D]")
@@ -350,7 +487,7 @@ def generate_week(week: datetime.date, rows: int, seed: int) -> pd.DataFrame:
         "credit_mix": np.array(_CREDIT_MIX, dtype=object)[f["credit_mix_idx"]],
         "payment_of_min_amount": np.array(_MIN_AMOUNT, dtype=object)[f["min_amount_idx"]],
         "payment_behaviour": np.array(_PAYMENT_BEHAVIOUR, dtype=object)[f["behaviour_idx"]],
-        _TARGET: np.array(_CLASSES, dtype=object)[label_idx],
+        _TARGET: np.array(labels, dtype=object)[label_idx],
     }
     for name in _NUMERIC:
         values[name] = f[name].astype(np.float64)

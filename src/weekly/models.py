@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from weekly import stats
 from weekly.algorithms import algorithm
 from weekly.data import feature_names, labels
 from weekly.metrics import classification_report, macro_auc, risk_report
@@ -72,45 +73,111 @@ def predict_proba(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> 
     return algorithm(algo).predict_proba(model, features_for(algo, frame, columns), len(labels(columns)))
 
 
-def score(algo: str, model: Any, frame: pd.DataFrame, columns: dict, version: str) -> pd.DataFrame:
-    """One row per application: id, date, predicted class, one probability per class, model version and type."""
+def score(algo: str, model: Any, frame: pd.DataFrame, columns: dict, version: str,
+          threshold: float | None = None) -> pd.DataFrame:
+    """One row per application: id, date, predicted class (binary: the event from the
+    model's decision `threshold` on), one probability per class, model version and type."""
     proba = predict_proba(algo, model, frame, columns)
     classes = labels(columns)
     return pd.DataFrame({
         columns["id"]: frame[columns["id"]].to_numpy(),
         columns["date"]: frame[columns["date"]].to_numpy(),
-        "prediction": predicted_labels(proba, classes),
+        "prediction": predicted_labels(proba, classes, threshold),
         **{f"proba_{c}": proba[:, i] for i, c in enumerate(classes)},
         "model_version": str(version),
         "model_type": algo,
     })
 
 
-def predicted_labels(proba: np.ndarray, classes: list[str]) -> np.ndarray:
-    """The most probable class of each row (first class wins a tie)."""
+def predicted_labels(proba: np.ndarray, classes: list[str], threshold: float | None = None) -> np.ndarray:
+    """The predicted class of each row: binary with a `threshold`, the event (second class)
+    when its probability is at least the threshold; otherwise the most probable class
+    (first class wins a tie)."""
+    if threshold is not None and len(classes) == 2:
+        return np.asarray(classes, dtype=object)[(proba[:, 1] >= threshold).astype(np.int64)]
     return np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
 
 
-def evaluate_model(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> dict:
-    """The classification report of `model` on a labelled frame, with its macro one-vs-rest
-    AUC (`auc`: the mean over the classes the frame has both in and out of)."""
+def choose_threshold(positive: np.ndarray, event_proba: np.ndarray, policy: dict) -> float:
+    """The decision threshold of a binary model, chosen on its validation rows: the one
+    maximising macro F1 (`policy["method"]` macro_f1), or the one that flags
+    `policy["event_rate"]` of the rows (method event_rate). Ties go to the higher
+    threshold; the threshold lies midway between two neighbouring probabilities."""
+    p = np.asarray(event_proba, dtype=float)
+    n = len(p)
+    if n == 0:
+        return 0.5
+    order = np.argsort(-p, kind="mergesort")
+    ps, pos = p[order], np.asarray(positive, dtype=bool)[order]
+    if policy["method"] == "event_rate":
+        k = int(round(policy["event_rate"] * n))
+    else:
+        # flag the top k rows, k = 0..n: F1 of the event and of the non-event for each k
+        tp = np.concatenate([[0], np.cumsum(pos)])
+        fp = np.concatenate([[0], np.cumsum(~pos)])
+        k_all = np.arange(n + 1)
+        events, others = pos.sum(), n - pos.sum()
+        tn, fn = others - fp, events - tp
+        f1_event = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(n + 1), where=(2 * tp + fp + fn) > 0)
+        f1_other = np.divide(2 * tn, 2 * tn + fn + fp, out=np.zeros(n + 1), where=(2 * tn + fn + fp) > 0)
+        # a cut between two equal probabilities is not a threshold: only where the value changes
+        valid = np.concatenate([[True], ps[1:] < ps[:-1], [True]])
+        macro = np.where(valid, (f1_event + f1_other) / 2, -1.0)
+        k = int(k_all[np.argmax(macro)])  # the first maximum: the fewest rows flagged, the highest threshold
+    if k <= 0:
+        return float(min(1.0, ps[0] + 1e-9)) if ps[0] < 1.0 else 1.0
+    if k >= n:
+        return float(ps[-1])
+    return float((ps[k - 1] + ps[k]) / 2)
+
+
+def evaluate_model(algo: str, model: Any, frame: pd.DataFrame, columns: dict, threshold: float | None = None) -> dict:
+    """The classification report of `model` on a labelled frame (binary: at `threshold`),
+    with its macro one-vs-rest AUC (`auc`: the mean over the classes the frame has both
+    in and out of) and log loss."""
     classes = labels(columns)
     proba = predict_proba(algo, model, frame, columns)
     truth = frame[columns["target"]].tolist()
-    report = classification_report(truth, predicted_labels(proba, classes).tolist(), classes)
-    return {**report, "auc": macro_auc(risk_report(truth, proba, classes))}
+    report = classification_report(truth, predicted_labels(proba, classes, threshold).tolist(), classes)
+    risk = risk_report(truth, proba, classes)
+    return {**report, "auc": macro_auc(risk), "log_loss": risk["log_loss"]}
+
+
+def validation_metrics(algo: str, model: Any, valid: pd.DataFrame, columns: dict, validation: dict,
+                       seed: int) -> dict:
+    """A fitted candidate on its validation rows: for a binary problem the decision
+    threshold is chosen on them first (choose_threshold, `validation["threshold"]`); then
+    its report at that threshold, with the standard errors of macro F1 (seeded bootstrap)
+    and AUC (DeLong) that the performance trigger and the gate weigh it by."""
+    from weekly import evidence
+
+    classes = labels(columns)
+    threshold = None
+    y = encode_target(valid[columns["target"]], classes)
+    if len(classes) == 2:
+        proba = predict_proba(algo, model, valid, columns)
+        threshold = choose_threshold(y == 1, proba[:, 1], validation["threshold"])
+    report = evaluate_model(algo, model, valid, columns, threshold)
+    proba = predict_proba(algo, model, valid, columns)
+    pred = encode_target(pd.Series(predicted_labels(proba, classes, threshold)), classes)
+    f1 = stats.bootstrap_macro_f1(y, pred, len(classes), validation["resamples"], [seed, len(y)]) if len(y) else None
+    auc = evidence.macro_auc_interval(y, proba, len(classes), 0.95) if len(y) else {}
+    return {**report, "threshold": threshold,
+            "se": {"macro_f1": f1["se"] if f1 else None, "auc": auc.get("se")}}
 
 
 def fit_and_validate(
     algo: str, train: pd.DataFrame, valid: pd.DataFrame, columns: dict, hyper: dict, seed: int, threads: int,
-    newest_week: str, half_life_weeks: float = 0,
+    newest_week: str, half_life_weeks: float = 0, validation: dict | None = None,
 ) -> tuple[Any, dict]:
-    """Fit on `train`, report on `valid`; returns the model and its metrics. Rows are
-    weighted by recency (recency_weights)."""
+    """Fit on `train`, report on `valid` (validation_metrics; `validation`: how the
+    threshold is chosen and the bootstrap resamples); returns the model and its metrics.
+    Rows are weighted by recency (recency_weights)."""
     started = time.perf_counter()
     model = fit(algo, train, columns, hyper, seed, threads, recency_weights(train[columns["date"]], newest_week, half_life_weeks))
+    validation = validation or {"threshold": {"method": "macro_f1", "event_rate": None}, "resamples": 200}
     return model, {
-        "valid": evaluate_model(algo, model, valid, columns),
+        "valid": validation_metrics(algo, model, valid, columns, validation, seed),
         "train_rows": len(train),
         "valid_rows": len(valid),
         "fit_seconds": round(time.perf_counter() - started, 3),

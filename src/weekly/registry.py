@@ -269,6 +269,8 @@ def _log_candidate(
             "valid_rows": candidate["valid_rows"],
             "window_first_week": candidate["window"][0],
             "window_last_week": candidate["window"][-1],
+            # binary: the decision threshold chosen on the validation weeks (the registered model uses it)
+            **({"decision_threshold": candidate["threshold"]} if candidate.get("threshold") is not None else {}),
         })
         mlflow.log_metrics({
             "valid_macro_f1": valid["macro_f1"],
@@ -279,7 +281,7 @@ def _log_candidate(
             **({"serving_valid_macro_f1": gate["serving_score"]} if gate and gate["serving_score"] is not None else {}),
         })
         wrapper = ProbabilityModel()
-        wrapper.load_context(LocalContext(candidate["model_path"], algo, columns))
+        wrapper.load_context(LocalContext(candidate["model_path"], algo, columns, candidate.get("threshold")))
         signature = _accepting_codes(infer_signature(example, wrapper.predict(None, example)), columns)
         # Explicit requirements: inferring them costs seconds per logged model.
         pinned = (*algorithm(algo).distributions, "pandas", "numpy", "mlflow")
@@ -288,7 +290,7 @@ def _log_candidate(
             name="model",
             python_model=str(Path(weekly.__file__).parent / "pyfunc_model.py"),
             artifacts={"native_model": candidate["model_path"]},
-            model_config={"algo": algo, "columns": columns},
+            model_config={"algo": algo, "columns": columns, "threshold": candidate.get("threshold")},
             code_paths=[str(Path(weekly.__file__).parent)],
             signature=signature,
             input_example=example,

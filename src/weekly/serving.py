@@ -1,4 +1,5 @@
-"""The registered model: a pyfunc that takes raw application rows and returns class probabilities.
+"""The registered model: a pyfunc that takes raw application rows and returns class
+probabilities and the predicted class (binary: at the decision threshold saved with it).
 
 Logged as code (`pyfunc_model.py`) with this package, the native model file as artifact
 and the algorithm and column roles as model config, so that
@@ -20,6 +21,7 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         self.algo = context.model_config["algo"]
         self.columns = context.model_config["columns"]
+        self.threshold = context.model_config.get("threshold")
         self.model = models.load(self.algo, context.artifacts["native_model"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
@@ -29,12 +31,15 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
         for col in self.columns["categorical"]:
             frame[col] = categorical_values(frame[col])
         proba = models.predict_proba(self.algo, self.model, frame, self.columns)
-        return pd.DataFrame(proba, columns=[f"proba_{c}" for c in labels(self.columns)])
+        classes = labels(self.columns)
+        result = pd.DataFrame(proba, columns=[f"proba_{c}" for c in classes])
+        result["prediction"] = models.predicted_labels(proba, classes, self.threshold)
+        return result
 
 
 class LocalContext:
     """The context MLflow hands to load_context, built from local values (to infer a signature)."""
 
-    def __init__(self, native_model: str, algo: str, columns: dict):
+    def __init__(self, native_model: str, algo: str, columns: dict, threshold: float | None = None):
         self.artifacts = {"native_model": native_model}
-        self.model_config = {"algo": algo, "columns": columns}
+        self.model_config = {"algo": algo, "columns": columns, "threshold": threshold}

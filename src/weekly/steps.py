@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from weekly import decision as decision_logic
@@ -46,11 +47,16 @@ REFERENCE = "reference.json"  # beside a native model: its training rows' distri
 
 
 @logged
-def generate_week(*, week: str, applications: str, outcomes: str, rows: int, seed: int, columns: dict) -> None:
-    """Write the embedded default data of one week: its applications and their outcomes."""
+def generate_week(*, week: str, applications: str, outcomes: str, rows: int, seed: int, columns: dict,
+                  generator: dict | None = None) -> None:
+    """Write the embedded default data of one week: its applications and their outcomes.
+    `generator` (params.yaml data.generator): stationary or drifting, three classes or a
+    binary rare-event portfolio, labelled with columns.classes."""
     from weekly.generate import generate_week as generate
 
-    frame = generate(parse_week(week), rows, seed)
+    shape = generator or {"drift": True, "event_rate": None}
+    frame = generate(parse_week(week), rows, seed, drift=shape["drift"], event_rate=shape["event_rate"],
+                     classes=labels(columns))
     write_parquet(applications, frame[application_columns(columns)])
     write_parquet(outcomes, frame[outcome_columns(columns)])
     log.info("generated %d applications and outcomes for week %s (seed %d)", len(frame), week, seed)
@@ -58,6 +64,18 @@ def generate_week(*, week: str, applications: str, outcomes: str, rows: int, see
 
 def _read_optional(path: str | None) -> dict | None:
     return read_json(path) if path else None
+
+
+def _labelled_weeks(outcome_files: list[str], columns: dict, count: int) -> list[dict]:
+    """The rows and rows per class of the newest `count` of `outcome_files` (oldest first),
+    newest first: what the training window is chosen from."""
+    classes, target = labels(columns), columns["target"]
+    weeks = []
+    for path in reversed(outcome_files[-count:] if count else []):
+        week = Path(path).stem
+        values = read_outcomes(path, week, columns)[target].astype(str).value_counts()
+        weeks.append({"week": week, "rows": int(values.sum()), "class_rows": {c: int(values.get(c, 0)) for c in classes}})
+    return weeks
 
 
 @logged
@@ -71,6 +89,7 @@ def decide(
     valid_weeks: int,
     label_delay_weeks: int,
     guard: dict,
+    minimums: dict,
     columns: dict,
     tracker: str | None = None,
     evaluations: list[str] = (),
@@ -78,31 +97,46 @@ def decide(
     new_raw_files: list[str] = (),
 ) -> dict:
     """Take the retraining decision of `week` (written to `decision`) from what is known at
-    its start: the previous week's tracker, the newest evaluations (oldest first) and the
-    previous week's drift. (`new_raw_files` are not read here: the rule lists the window's
-    files that the week before's did not hold, so that a corrected one re-runs the decision
-    and what follows it.)
+    its start: the previous week's tracker, the newest evaluation (with its pooled
+    evidence window) and the previous week's drift. (`new_raw_files` are not read here:
+    the rule lists the window's files that the week before's did not hold, so that a
+    corrected one re-runs the decision and what follows it.)
 
-    When a trigger fires, the outcomes of the training window (`window_outcomes`, oldest
-    first) are counted against the guard's minimums (train.min_rows, train.min_class_rows).
+    When a trigger fires, the training window is chosen from the outcomes
+    (`window_outcomes`: as far back as train.max_window_weeks, oldest first): extended
+    back while it is too small (decision.fitted_window, `minimums`: params.yaml
+    evaluate), then checked against the guard's minimums (train.min_rows, min_class_rows).
     """
     window = decision_logic.training_window(week, window_weeks, valid_weeks, label_delay_weeks)
     known = {"tracker": _read_optional(tracker), "evaluations": [read_json(p) for p in evaluations],
              "drift": _read_optional(drift)}
     result = decision_logic.decide(week, retrain, known, window)
     if result["reasons"]:
-        outcomes = dict(zip(window["weeks"], window_outcomes, strict=True))
-        train_labels = [
-            label for w in window["train_weeks"]
-            for label in read_outcomes(outcomes[w], w, columns)[columns["target"]]
-        ]
-        valid_rows = sum(len(read_outcomes(outcomes[w], w, columns)) for w in window["valid_weeks"])
-        checked = decision_logic.window_guard(train_labels, valid_rows, labels(columns), guard)
+        classes = labels(columns)
+        available = _labelled_weeks(window_outcomes, columns, window_weeks)
+        window = decision_logic.fitted_window(available, window_weeks, valid_weeks, classes, guard, minimums)
+        if len(window["weeks"]) == len(available) < len(window_outcomes):  # too small: look further back
+            available = _labelled_weeks(window_outcomes, columns, len(window_outcomes))
+            window = decision_logic.fitted_window(available, window_weeks, valid_weeks, classes, guard, minimums)
+        counted = {w["week"]: w for w in available}
+        train_rows = {c: sum(counted[w]["class_rows"][c] for w in window["train_weeks"]) for c in classes}
+        valid_rows = sum(counted[w]["rows"] for w in window["valid_weeks"])
+        checked = decision_logic.window_guard(train_rows, valid_rows, guard)
         result = decision_logic.decide(week, retrain, known, window, checked)
     write_json(decision, result)
     log.info("week %s: retrain=%s reasons=%s%s", week, result["retrain"], result["reasons"],
              f" blocked: {result['blocked']}" if result["blocked"] else "")
     return result
+
+
+def window_files(files: list[str], weeks: list[str], what: str) -> list[str]:
+    """The files of `weeks` (oldest first) among `files` (named <week>.parquet), in that
+    order: a training window takes its weeks out of the longest window the rule lists."""
+    by_week = {Path(p).stem: p for p in files}
+    missing = [w for w in weeks if w not in by_week]
+    if missing:
+        raise StepError(f"no {what} file given for week(s) {', '.join(missing)} of the training window")
+    return [by_week[w] for w in weeks]
 
 
 @logged
@@ -140,11 +174,8 @@ def train(
         log.info("week %s: no retraining, %s not trained", week, algo)
         return record
     weeks = verdict["training_window"]
-    if not len(window_applications) == len(window_outcomes) == len(weeks["weeks"]):
-        raise StepError(
-            f"week {week}: {len(window_applications)} application and {len(window_outcomes)} outcome files "
-            f"given for the {len(weeks['weeks'])} weeks of the training window in {decision}"
-        )
+    window_applications = window_files(window_applications, weeks["weeks"], "applications")
+    window_outcomes = window_files(window_outcomes, weeks["weeks"], "outcomes")
     fingerprint = provenance.fingerprint(
         algo, week, [columns, hyper, fitting, seed, threads, weeks], [*window_applications, *window_outcomes]
     )
@@ -170,7 +201,7 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
     try:
         fitted, fit_metrics = models.fit_and_validate(
             algo, train_part, valid_part, columns, hyper, seed, threads, weeks["weeks"][-1],
-            fitting["recency_half_life_weeks"],
+            fitting["recency_half_life_weeks"], fitting,
         )
     except Exception as exc:
         raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
@@ -185,12 +216,14 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
         "metrics_path": str(Path(model) / "metrics.json"),
         "example_path": str(Path(model) / "input_example.parquet"),
         "valid_metrics": fit_metrics["valid"],
+        "threshold": fit_metrics["valid"]["threshold"],  # binary: chosen on the validation weeks
         "train_rows": fit_metrics["train_rows"],
         "valid_rows": fit_metrics["valid_rows"],
         "hyperparameters": hyper,
         "fitting": fitting,
         "seed": seed,
         "window": weeks["weeks"],
+        "valid_weeks": weeks["valid_weeks"],
         "training_code": provenance.code_digest(provenance.TRAINING_CODE),
         "libraries": provenance.library_versions(algo),
         "fingerprint": fingerprint,
@@ -232,8 +265,7 @@ def _window_parts(applications: list[str], outcomes: list[str], weeks: dict,
             _windows.clear()  # the week before's window goes before this one is read
             frame = read_training_window(applications, outcomes, weeks["weeks"], columns)
             train_part, valid_part = models.split_window(frame, columns["date"], weeks["weeks"], weeks["valid_weeks"])
-            newest = frame[frame[columns["date"]] >= pd.Timestamp(parse_week(weeks["weeks"][-1]))]
-            _windows[key] = (train_part, valid_part, newest)
+            _windows[key] = (train_part, valid_part, valid_part)  # the newest weeks: the validation part
         return _windows[key]
 
 
@@ -244,7 +276,11 @@ def _save_model(algo: str, fitted: Any, newest: pd.DataFrame, train_part: pd.Dat
     Returns how far the `newest` week it learned from had moved from its training rows."""
     rows = stability.reference_rows(train_part)
     ref = stability.reference(rows, columns, models.predict_proba(algo, fitted, rows, columns)[:, 0])
-    newest_psi = stability.stability(ref, newest, models.predict_proba(algo, fitted, newest, columns)[:, 0])
+    newest_score = models.predict_proba(algo, fitted, newest, columns)[:, 0]
+    newest_psi = stability.stability(ref, newest, newest_score)
+    # the newest weeks it learned from (the validation weeks) in its reference's bins: what
+    # had already moved when it was trained (the drift trigger does not count it again)
+    ref["newest"] = {"weeks": weeks["valid_weeks"], **stability.counts(ref, newest, newest_score)}
     with atomic_dir(folder) as tmp:
         models.save(algo, fitted, tmp)
         write_json(tmp / "metrics.json", fit_metrics)
@@ -298,6 +334,9 @@ def register(
     registry: dict,
     columns: dict,
     challenger: dict,
+    minimums: dict,
+    selection_metric: str,
+    seed: int,
     threads: int = 1,
     window_applications: list[str] = (),
     window_outcomes: list[str] = (),
@@ -308,16 +347,20 @@ def register(
 
     `candidates` come in the order of params.yaml train.models, which breaks ties. When no
     candidate may be promoted (each predicts a single class), the serving model stays. The
-    challenger gate (`challenger`: train.challenger): the winner replaces the serving model
-    only if its validation macro F1 beats the serving model's on the same validation weeks
-    (read from the window's files) by `margin`; otherwise it is logged, not registered.
+    winner is the best by `selection_metric` (train.selection.metric). The challenger gate
+    (`challenger`: train.challenger, see _challenger_gate; `minimums`: params.yaml
+    evaluate) lets it replace the serving model only when it beats it beyond sampling
+    error; otherwise it is logged, not registered.
     A promoted winner is refitted on the whole window (train.refit) into the folder
     `winner_model`, which is what registers and serves; the folder stays empty otherwise.
     """
     verdict, serving = read_json(decision), _read_optional(previous_tracker)
     records = [read_json(p) for p in candidates]
     trained = [c for c in records if c["trained"]]
-    chosen = selection.select(trained, [c["algo"] for c in records]) if trained else None
+    chosen = selection.select(trained, [c["algo"] for c in records], selection_metric) if trained else None
+    if verdict["retrain"]:  # the window's files, out of the longest window the rule lists
+        window_applications = window_files(window_applications, verdict["training_window"]["weeks"], "applications")
+        window_outcomes = window_files(window_outcomes, verdict["training_window"]["weeks"], "outcomes")
     if chosen is None or chosen["winner"] is None:
         why = (
             f"no candidate may serve: {chosen['excluded']}" if chosen
@@ -337,7 +380,7 @@ def register(
     gate = None
     if serving is not None and challenger["enabled"]:
         gate = _challenger_gate(serving, winner, verdict["training_window"], window_applications, window_outcomes,
-                                columns, challenger["margin"])
+                                columns, challenger, minimums, verdict["reasons"], seed)
         chosen = {**chosen, "gate": gate}
     if gate is None or gate["passed"]:
         winner = _winner_model(week, winner, verdict["training_window"], window_applications, window_outcomes, columns,
@@ -349,8 +392,7 @@ def register(
     registration = sidecar.call(mlflow_registry.register_week, week=week, candidates=trained, winner=chosen["winner"],
                                 registry=registry, example=example, columns=columns, gate=gate, serving=serving)
     if not registration["promoted"]:
-        why = (f"challenger kept out: {winner['algo']} {gate['challenger_score']:.4f} vs serving version "
-               f"{gate['serving_version']} {gate['serving_score']:.4f} on the same validation weeks (margin {gate['margin']})")
+        why = f"challenger kept out: {gate['why']}"
         state = {**tracker_logic.carry_over(serving, week, why), "last_retraining_date": week, "selection": chosen}
         write_json(tracker, state)
         log.info("week %s: %s", week, why)
@@ -366,27 +408,69 @@ def register(
 
 
 def _challenger_gate(serving: dict, winner: dict, window: dict, applications: list[str], outcomes: list[str],
-                     columns: dict, margin: float) -> dict:
-    """The serving model and the winner on the same validation weeks: does the winner beat it by `margin`?
+                     columns: dict, challenger: dict, minimums: dict, reasons: list[str], seed: int) -> dict:
+    """Does the winner beat the serving model beyond sampling error, on outcomes neither
+    was trained on?
 
-    A serving model trained on one of those weeks would be judged on what it learned
-    from: then there is no fair comparison, and the gate lets the winner through, saying so.
+    The rows compared are the winner's validation rows (held out of its fit) of the weeks
+    after the serving model's training window. When they hold enough to judge
+    (evaluate.min_rows, min_class_rows), both models' predictions on the same rows go
+    through a paired bootstrap of macro F1: the winner passes when the one-sided p-value
+    of beating the serving model by `margin` is under `alpha` (train.challenger). When
+    they do not, there is no fair comparison yet: the serving model stays, unless the
+    retraining was itself for evidence (initial, a significant performance or drift
+    finding). Either way the verdict says which, with both intervals.
     """
+    from weekly import evidence, stats
+
+    trained_until = serving.get("trained_until", "")
+    fair = [w for w in window["valid_weeks"] if w > trained_until]
     gate = {
         "serving_version": str(serving["model_version"]),
-        "serving_score": None,
         "challenger": winner["algo"],
+        "margin": challenger["margin"],
+        "alpha": challenger["alpha"],
+        "weeks": fair,
+        "serving_trained_until": trained_until or None,
         "challenger_score": winner["valid_metrics"]["macro_f1"],
-        "margin": margin,
-        "weeks": window["valid_weeks"],
+        "serving_score": None,
+        "compared": False,
     }
-    seen = [w for w in window["valid_weeks"] if w <= serving.get("trained_until", "")]
-    if seen:
-        return {**gate, "passed": True, "skipped": f"the serving model was trained on validation week(s) {', '.join(seen)}"}
+    classes = labels(columns)
     valid = _window_parts(applications, outcomes, window, columns)[1]  # the winner's validation rows
-    model = _serving_model(serving, f"week {serving['week']}")
-    score = models.evaluate_model(serving["model_type"], model, valid, columns)["macro_f1"]
-    return {**gate, "serving_score": score, "passed": gate["challenger_score"] >= score + margin}
+    rows = valid[valid[columns["date"]] >= pd.Timestamp(parse_week(fair[0]))] if fair else valid.iloc[:0]
+    counted = rows[columns["target"]].astype(str).value_counts()
+    short = evidence.enough(len(rows), {c: int(counted.get(c, 0)) for c in classes}, minimums)
+    if short is not None:
+        for_evidence = [r for r in reasons if r in ("initial", "performance", "drift")]
+        why = (f"no fair comparison: the validation weeks after the serving model's window "
+               f"({', '.join(fair) or 'none'}) hold {short}")
+        verdict = (f"; admitted, the retraining was for evidence ({', '.join(for_evidence)})" if for_evidence
+                   else "; the serving model stays (no evidence against it)")
+        return {**gate, "rows": len(rows), "passed": bool(for_evidence), "why": why + verdict}
+    y = models.encode_target(rows[columns["target"]], classes)
+    served = _serving_model(serving, f"week {serving['week']}")
+    pred_serving = models.predict_proba(serving["model_type"], served, rows, columns)
+    pred_serving = models.encode_target(pd.Series(models.predicted_labels(pred_serving, classes, serving.get("threshold"))), classes)
+    challenger_model = models.load(winner["algo"], winner["model_path"])
+    proba = models.predict_proba(winner["algo"], challenger_model, rows, columns)
+    pred_winner = models.encode_target(pd.Series(models.predicted_labels(proba, classes, winner.get("threshold"))), classes)
+    test = stats.paired_bootstrap_macro_f1(y, pred_winner, pred_serving, len(classes), minimums["resamples"],
+                                           [seed, parse_week(fair[-1]).toordinal()], minimums["confidence"],
+                                           margin=challenger["margin"])
+    passed = test["p_value"] < challenger["alpha"]
+    return {
+        **gate, "compared": True, "rows": len(rows),
+        "challenger_score": test["a"]["value"], "serving_score": test["b"]["value"],
+        "challenger_interval": [test["a"]["low"], test["a"]["high"]],
+        "serving_interval": [test["b"]["low"], test["b"]["high"]],
+        "difference": test["diff"]["value"], "difference_interval": [test["diff"]["low"], test["diff"]["high"]],
+        "p_value": test["p_value"], "passed": bool(passed),
+        "why": (f"{winner['algo']} {test['a']['value']:.4f} vs serving version {serving['model_version']} "
+                f"{test['b']['value']:.4f} on {len(rows)} rows of {', '.join(fair)}: difference "
+                f"{test['diff']['value']:+.4f} [{test['diff']['low']:+.4f}, {test['diff']['high']:+.4f}], "
+                f"p = {test['p_value']:.3f} {'<' if passed else '>='} alpha {challenger['alpha']} (margin {challenger['margin']})"),
+    }
 
 
 @functools.lru_cache(maxsize=4)
@@ -412,11 +496,28 @@ def _serving_model(state: dict, whose: str) -> Any:
     return model
 
 
+def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, max_weeks: int) -> list[dict]:
+    """The weeks whose applications pool into this week's drift test, newest first: this
+    week, then the previous week's pool (same serving model: the same reference bins),
+    until retrain.drift.min_rows rows, at most evaluate.max_weeks weeks."""
+    chosen = [this]
+    older = previous["pool"] if previous and str(previous["model_version"]) == version else []
+    for part in older:
+        if sum(p["rows"] for p in chosen) >= policy["min_rows"] or len(chosen) >= max_weeks:
+            break
+        chosen.append(part)
+    return chosen
+
+
 @logged
-def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, columns: dict) -> pd.DataFrame:
+def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, columns: dict, drift_policy: dict,
+            max_weeks: int, seed: int, previous_drift: str | None = None) -> pd.DataFrame:
     """Score the week's applications with the model that serves the week; write them to
-    `preds`, and their population stability against the model's training rows to `drift`
-    (PSI of every feature and of the score, the probability of the first class).
+    `preds`, and their population stability against the model's training rows to `drift`:
+    the week's own PSI of every feature and of the score (the probability of the first
+    class), and the drift test of the newest applications pooled back to
+    retrain.drift.min_rows (`drift_policy`; this week and the pool of `previous_drift`,
+    see weekly.drift.pooled_drift), with the missing-share findings.
 
     No outcome is read: a week is scored as soon as its applications are there. A week
     with no application gives an empty `preds`.
@@ -424,11 +525,31 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     state = read_json(tracker)
     frame = read_applications(applications, week, columns)
     model = _serving_model(state, f"week {week} ({tracker})")
-    scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
+    scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
     ref = read_json(Path(state["model_path"]).parent / REFERENCE)
-    shift = stability.stability(ref, frame, scored[f"proba_{labels(columns)[0]}"].to_numpy())
+    score = scored[f"proba_{labels(columns)[0]}"].to_numpy()
+    shift = stability.stability(ref, frame, score)
+    version = str(state["model_version"])
+    pool = _drift_pool({"week": week, **stability.counts(ref, frame, score)}, _read_optional(previous_drift), version,
+                       drift_policy, max_weeks)
+    pooled = stability.add_counts(pool)
+    rows = pooled["rows"]
+    why_not = None if rows >= drift_policy["min_rows"] else (
+        f"{rows} applications over {len(pool)} week(s), fewer than retrain.drift.min_rows {drift_policy['min_rows']}")
+    tests, seen = {}, None
+    if why_not is None:
+        tests = stability.pooled_drift(ref, pooled, drift_policy, [seed, parse_week(week).toordinal()])
+        if "newest" in ref and (any(t["moved"] for t in tests["features"].values()) or tests["score"]["moved"]):
+            # what had already moved by the newest weeks the model learned from
+            seen = stability.pooled_drift(ref, ref["newest"], drift_policy, [seed, 0])
     write_parquet(preds, scored)
-    write_json(drift, {"week": week, "model_version": str(state["model_version"]), **shift})
+    write_json(drift, {
+        "week": week, "model_version": version, **shift,
+        "pooled": {"weeks": [p["week"] for p in pool], "rows": rows, "judged": why_not is None, "why_not": why_not,
+                   **tests},
+        "seen": seen,
+        "pool": pool,
+    })
     log.info("week %s: scored %d rows with %s version %s", week, len(scored), state["model_type"], state["model_version"])
     return scored
 
@@ -455,11 +576,44 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str |
     frame = pd.DataFrame({columns["id"]: raw[columns["id"]], columns["date"]: dates}).join(
         features(raw, columns, str(path)))
     model = _serving_model(state, f"week {state['week']} ({tracker})")
-    scored = models.score(state["model_type"], model, frame, columns, state["model_version"])
+    scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
     (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
     scored.attrs["model"] = f"{state['model_type']} version {state['model_version']} (week {state['week']})"
     log.info("%s: scored %d applications with %s -> %s", path, len(scored), scored.attrs["model"], out)
     return scored
+
+
+def _evidence_rows(joined: pd.DataFrame, week: str, target: str, classes: list[str]) -> pd.DataFrame:
+    """A week's labelled rows as an evidence window holds them."""
+    return pd.DataFrame({
+        "week": week,
+        "outcome": joined[target].astype(str).to_numpy(),
+        "prediction": joined["prediction"].astype(str).to_numpy(),
+        **{f"proba_{c}": joined[f"proba_{c}"].to_numpy(dtype=float) for c in classes},
+        "model_version": joined["model_version"].astype(str).to_numpy(),
+    })
+
+
+def _pooled(rows: pd.DataFrame, week: str, classes: list[str], pooling: dict, seed: int) -> tuple[dict, pd.DataFrame]:
+    """The evidence window ending with `week` out of `rows` (this week's and the previous
+    window's), and its pooled figures (weekly.evidence)."""
+    from weekly import evidence
+
+    newest_first = []
+    for w, part in sorted(rows.groupby("week", sort=False), key=lambda item: item[0], reverse=True):
+        counted = part["outcome"].value_counts()
+        newest_first.append({"week": w, "rows": len(part), "class_rows": {c: int(counted.get(c, 0)) for c in classes},
+                             "model_version": part["model_version"].iloc[0]})
+    weeks = evidence.pool_weeks(newest_first, classes, pooling)
+    window = rows[rows["week"].isin(weeks)].reset_index(drop=True)
+    index = {c: i for i, c in enumerate(classes)}
+    figures = evidence.pooled_figures(
+        window["outcome"].map(index).to_numpy(dtype=np.int64), window["prediction"].map(index).to_numpy(dtype=np.int64),
+        window[[f"proba_{c}" for c in classes]].to_numpy(dtype=float), classes, weeks, pooling,
+        [seed, parse_week(week).toordinal()],
+    )
+    versions = sorted(set(window["model_version"]))
+    return {**figures, "model_versions": versions}, window
 
 
 @logged
@@ -472,15 +626,22 @@ def evaluate(
     drift: str,
     outcomes: str,
     evaluation: str,
+    evidence: str,
     columns: dict,
-    min_rows: int,
+    pooling: dict,
+    seed: int,
+    previous_evidence: str | None = None,
 ) -> dict:
-    """Evaluate the serving model on the week's outcomes, from its predictions; write `evaluation`.
+    """Evaluate the serving model on the week's outcomes, from its predictions; write
+    `evaluation`, with the figures of the week alone and those of its evidence window
+    (`pooled`: this week and the newest weeks before it, params.yaml evaluate as
+    `pooling`), whose rows go to `evidence` for the next week's window.
 
     Runs once the week's outcomes are known. An outcome may be missing for some
     applications (they are left out), never present for an application that was not
-    scored. A week with fewer than `min_rows` outcomes is marked too_small. Also says on
-    the console how the week went (see report.week_line).
+    scored. A week with fewer than evaluate.min_rows outcomes is marked too_small alone;
+    its pooled figures judge it. Also says on the console how the week went (see
+    report.week_line).
     """
     scored = pd.read_parquet(preds)
     known = read_outcomes(outcomes, week, columns)
@@ -493,23 +654,30 @@ def evaluate(
         )
     classes = labels(columns)
     proba_columns = [f"proba_{c}" for c in classes]
-    joined = known.merge(scored[[ids, "prediction", *proba_columns]], on=ids, how="inner")
+    joined = known.merge(scored[[ids, "prediction", "model_version", *proba_columns]], on=ids, how="inner")
     state = read_json(tracker)
+    this = _evidence_rows(joined, week, target, classes)
+    this["model_version"] = str(state["model_version"])
+    before = pd.read_parquet(previous_evidence) if previous_evidence else this.iloc[:0]
+    pooled, window = _pooled(pd.concat([this, before], ignore_index=True), week, classes, pooling, seed)
     result = {
         "week": week,
         "model_version": str(state["model_version"]),
         "model_type": state["model_type"],
         "applications": len(scored),
-        "too_small": len(joined) < min_rows,
-        "min_rows": min_rows,
+        "too_small": len(joined) < pooling["min_rows"],
+        "min_rows": pooling["min_rows"],
         **classification_report(joined[target].tolist(), joined["prediction"].tolist(), classes),
         "risk": risk_report(joined[target].tolist(), joined[proba_columns].to_numpy(), classes),
         "predicted_mix": class_mix(scored["prediction"].tolist(), classes),
         "outcome_mix": class_mix(joined[target].tolist(), classes),
         "psi": {key: value for key, value in read_json(drift).items() if key in ("features", "score")},
+        "pooled": pooled,
     }
+    write_parquet(evidence, window)
     write_json(evaluation, result)
-    log.info("week %s: macro F1 %s on %d labelled rows", week, result["macro_f1"], result["rows"])
+    log.info("week %s: macro F1 %s on %d labelled rows; pooled over %d week(s) %s", week, result["macro_f1"],
+             result["rows"], len(pooled["weeks"]), pooled["macro_f1"]["value"])
     progress.info(report_logic.week_line(read_json(decision), state, result))
     return result
 

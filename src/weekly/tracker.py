@@ -23,6 +23,10 @@ def after_retraining(week: str, winner: dict, selection: dict, registration: dic
         "model_type": winner["algo"],
         "macro_f1_score": winner["valid_metrics"]["macro_f1"],
         "auc_score": winner["valid_metrics"].get("auc"),
+        # the sampling error of those validation scores, which the performance trigger weighs
+        "validation_se": winner["valid_metrics"].get("se"),
+        "valid_weeks": winner.get("valid_weeks"),
+        "threshold": winner.get("threshold"),  # binary: the decision threshold chosen on validation
         "newest_week_psi": winner.get("newest_week_psi"),
         "registration_date": week,
         "model_uri": registration["model_uri"],
