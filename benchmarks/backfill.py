@@ -95,47 +95,58 @@ def loop(folder: Path) -> None:
     applications, outcomes = paths.applications(p["data"]["raw_dir"]), paths.outcomes(p["data"]["raw_dir"])
     chain = calendar.chain(p["start"], p["end"])
     evaluated = calendar.evaluated_weeks(p["start"], p["end"], k)
-    for week in calendar.raw_weeks(p["start"], p["end"], train["window_weeks"], k):
+    history = max(train["max_window_weeks"], train["window_weeks"])  # the embedded data's history (rules/common.smk)
+    for week in calendar.raw_weeks(p["start"], p["end"], history, k):
         steps.generate_week(week=week, applications=applications.format(week=week),
                             outcomes=outcomes.format(week=week), rows=p["data"]["rows_per_week"], seed=p["seed"],
-                            columns=cols, log=paths.log("generate_week", "week").format(week=week))
+                            columns=cols, generator=p["data"]["generator"],
+                            log=paths.log("generate_week", "week").format(week=week))
     guard = {key: train[key] for key in ("min_rows", "min_class_rows")}
+    fitting = {"recency_half_life_weeks": train["recency_half_life_weeks"], "refit": train["refit"],
+               "threshold": train["threshold"], "resamples": p["evaluate"]["resamples"]}
     for i, week in enumerate(chain):
         at = {"week": week}
         previous = {"tracker": paths.TRACKER.format(week=chain[i - 1]),
                     "drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}
-        newest = calendar.labelled_window(week, p["retrain"]["performance"]["weeks"], k)
-        previous["evaluations"] = [paths.EVALUATION.format(week=w) for w in newest if w >= chain[0]]
-        window = calendar.labelled_window(week, train["window_weeks"], k)
+        newest = calendar.newest_labelled(week, k)
+        previous["evaluations"] = [paths.EVALUATION.format(week=newest)] if newest >= chain[0] else []
+        window = calendar.labelled_window(week, history, k)
         window_applications = [applications.format(week=w) for w in window]
         window_outcomes = [outcomes.format(week=w) for w in window]
         decision, tracker, preds = paths.DECISION.format(**at), paths.TRACKER.format(**at), paths.PREDS.format(**at)
         steps.decide(week=week, decision=decision, window_outcomes=window_outcomes, retrain=p["retrain"],
                      window_weeks=train["window_weeks"], valid_weeks=train["valid_weeks"], label_delay_weeks=k,
-                     guard=guard, columns=cols, log=paths.log("decide", "week").format(**at), **previous)
+                     guard=guard, minimums=p["evaluate"], columns=cols, log=paths.log("decide", "week").format(**at),
+                     **previous)
         candidates = [paths.CANDIDATE.format(algo=algo, **at) for algo in train["models"]]
         for algo, candidate in zip(train["models"], candidates):
             steps.train(algo=algo, week=week, decision=decision, window_applications=window_applications,
                         window_outcomes=window_outcomes, candidate=candidate,
                         model=paths.MODEL_DIR.format(algo=algo, **at), columns=cols, hyper=train[algo],
-                        fitting={key: train[key] for key in ("recency_half_life_weeks", "refit")},
-                        seed=p["seed"], threads=TRAIN_THREADS,
+                        fitting=fitting, seed=p["seed"], threads=TRAIN_THREADS,
                         log=paths.log("train", "algo", "week").format(algo=algo, **at))
         steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker,
                        winner_model=paths.WINNER_DIR.format(**at), threads=TRAIN_THREADS, registry=p["registry"],
-                       columns=cols, challenger=train["challenger"], window_applications=window_applications,
+                       columns=cols, challenger=train["challenger"], minimums=p["evaluate"],
+                       selection_metric=train["selection"]["metric"], seed=p["seed"],
+                       window_applications=window_applications,
                        window_outcomes=window_outcomes, previous_tracker=previous.get("tracker"),
                        log=paths.log("register", "week").format(**at))
         steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds,
-                      drift=paths.DRIFT.format(**at), columns=cols,
+                      drift=paths.DRIFT.format(**at), columns=cols, drift_policy=p["retrain"]["drift"],
+                      max_weeks=p["evaluate"]["max_weeks"], seed=p["seed"],
+                      **({"previous_drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}),
                       log=paths.log("predict", "week").format(**at))
         known = (calendar.parse_week(week) - k * calendar.WEEK).isoformat()  # outcomes known at the end of `week`
         if known in evaluated:
+            before = calendar.previous(known)
             steps.evaluate(week=known, decision=paths.DECISION.format(week=known),
                            tracker=paths.TRACKER.format(week=known), preds=paths.PREDS.format(week=known),
                            drift=paths.DRIFT.format(week=known),
                            outcomes=outcomes.format(week=known), evaluation=paths.EVALUATION.format(week=known),
-                           columns=cols, min_rows=p["evaluate"]["min_rows"],
+                           evidence=paths.EVIDENCE.format(week=known), columns=cols, pooling=p["evaluate"],
+                           seed=p["seed"],
+                           **({"previous_evidence": paths.EVIDENCE.format(week=before)} if before >= chain[0] else {}),
                            log=paths.log("evaluate", "week").format(week=known))
     steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
                  drifts=[paths.DRIFT.format(week=w) for w in chain],

@@ -293,3 +293,202 @@ def test_frozen_model_degrades_and_retraining_recovers(
     assert fresh_f1 - frozen_f1 >= 0.05, (fresh_f1, frozen_f1)
     assert retrained_f1 - frozen_f1 >= 0.05, (retrained_f1, frozen_f1)
     assert retrained_f1 >= 0.65
+
+
+# ------------------------------------------------- modes: stationary, binary, classes
+
+BINARY = ("No", "Yes")
+FAR_WEEKS = (dt.date(2022, 1, 16), dt.date(2024, 12, 29))
+BIG = 20_000
+
+
+def test_default_mode_byte_identical_to_original() -> None:
+    """Pinned before the modes were added: the default output must never change."""
+    import hashlib
+
+    csv = generate_week(dt.date(2023, 3, 5), 50, 7).to_csv()
+    assert hashlib.sha256(csv.encode()).hexdigest() == (
+        "28a592301a157145ab3aacdfaaf5dc0c587fa1665e0935caeceee6c882a5f9ad"
+    )
+    explicit = generate_week(
+        dt.date(2023, 3, 5), 50, 7, drift=True, event_rate=None, classes=["Poor", "Standard", "Good"]
+    )
+    assert explicit.to_csv() == csv
+
+
+@pytest.fixture(scope="module")
+def far_weeks() -> dict[bool, tuple[pd.DataFrame, pd.DataFrame]]:
+    return {drift: tuple(generate_week(w, BIG, SEED, drift=drift) for w in FAR_WEEKS) for drift in (False, True)}
+
+
+def _mean_gap_in_se(a: pd.Series, b: pd.Series) -> float:
+    """Difference of means in units of its standard error."""
+    a, b = a.dropna(), b.dropna()
+    return float(abs(a.mean() - b.mean()) / np.sqrt(a.var() / len(a) + b.var() / len(b)))
+
+
+def test_stationary_far_weeks_have_same_feature_distributions(far_weeks) -> None:
+    early, late = far_weeks[False]
+    for name in ("interest_rate", "annual_income", "credit_utilization_ratio", "delay_from_due_date"):
+        assert _mean_gap_in_se(early[name], late[name]) < 4.0, name
+    # Contrast: with drift the same weeks differ far beyond sampling error.
+    early_d, late_d = far_weeks[True]
+    assert late_d["interest_rate"].mean() - early_d["interest_rate"].mean() > 6.0
+    assert late_d["annual_income"].mean() / early_d["annual_income"].mean() > 1.05
+    assert _mean_gap_in_se(early_d["interest_rate"], late_d["interest_rate"]) > 50
+
+
+def test_stationary_far_weeks_have_same_label_shares(far_weeks) -> None:
+    early, late = (df[TARGET].value_counts(normalize=True) for df in far_weeks[False])
+    se = np.sqrt(2 * 0.25 / BIG)
+    for label in CLASSES:
+        assert abs(early[label] - late[label]) < 4 * se, label
+    early_d, late_d = (df[TARGET].value_counts(normalize=True) for df in far_weeks[True])
+    assert max(abs(early_d[c] - late_d[c]) for c in CLASSES) > 0.05
+
+
+def test_stationary_has_no_rate_shock() -> None:
+    before, after = RATE_SHOCK_DATE - dt.timedelta(days=7), RATE_SHOCK_DATE
+    jump = {
+        drift: generate_week(after, BIG, SEED, drift=drift)["interest_rate"].mean()
+        - generate_week(before, BIG, SEED, drift=drift)["interest_rate"].mean()
+        for drift in (False, True)
+    }
+    assert abs(jump[False]) < 0.15
+    assert 5.0 < jump[True] < 7.0
+
+
+def test_stationary_weeks_differ_by_sampling_and_keep_their_dates() -> None:
+    week_a, week_b = dt.date(2022, 1, 16), dt.date(2022, 1, 23)
+    a = generate_week(week_a, ROWS, SEED, drift=False)
+    b = generate_week(week_b, ROWS, SEED, drift=False)
+    assert not np.allclose(a["annual_income"], b["annual_income"])
+    for week, df in ((week_a, a), (week_b, b)):
+        assert df[DATE].between(pd.Timestamp(week), pd.Timestamp(week + dt.timedelta(days=6))).all()
+        assert df[ID].str.startswith(f"{week:%Y%m%d}-").all()
+    assert list(a.columns) == list(generate_week(week_a, 5, SEED).columns)
+
+
+def test_binary_stationary_event_share_matches_event_rate() -> None:
+    weeks = [dt.date(2022, 1, 2) + dt.timedelta(weeks=8 * k) for k in range(20)]
+    frames = [generate_week(w, 5000, k, drift=False, event_rate=0.03, classes=BINARY) for k, w in enumerate(weeks)]
+    labels = pd.concat([df[TARGET] for df in frames])
+    assert len(labels) == 100_000
+    assert set(labels) == set(BINARY)
+    assert labels.eq("Yes").mean() == pytest.approx(0.03, abs=0.005)
+    # The cut-off does not adapt to each week: weekly shares vary by sampling.
+    weekly = [df[TARGET].eq("Yes").mean() for df in frames]
+    assert len(set(weekly)) > 5
+    assert all(0.015 < share < 0.045 for share in weekly)
+
+
+def test_binary_labels_are_the_given_names_and_event_is_bad_credit() -> None:
+    df = generate_week(WEEK, BIG, SEED, drift=False, event_rate=0.1, classes=("keep", "default"))
+    assert set(df[TARGET]) == {"keep", "default"}
+    assert df[TARGET].notna().all()
+    event = df[TARGET] == "default"
+    assert 0.08 < event.mean() < 0.12
+    for name in ("delay_from_due_date", "interest_rate", "num_of_delayed_payment"):
+        assert df.loc[event, name].mean() > df.loc[~event, name].mean(), name
+    assert df.loc[event, "credit_history_age"].mean() < df.loc[~event, "credit_history_age"].mean()
+
+
+@pytest.mark.parametrize("drift", [True, False])
+def test_binary_relabels_the_same_applicants(drift: bool) -> None:
+    three = generate_week(WEEK, ROWS, SEED, drift=drift)
+    binary = generate_week(WEEK, ROWS, SEED, drift=drift, event_rate=0.03, classes=BINARY)
+    pd.testing.assert_frame_equal(three.drop(columns=TARGET), binary.drop(columns=TARGET))
+    # A 3 % event cut-off lies below the Poor threshold: every event is Poor.
+    assert binary[TARGET].eq("Yes").any()
+    assert three.loc[binary[TARGET].eq("Yes"), TARGET].eq("Poor").all()
+
+
+def test_binary_with_drift_follows_the_drift() -> None:
+    def share(week: dt.date) -> float:
+        return generate_week(week, BIG, SEED, event_rate=0.03, classes=BINARY)[TARGET].eq("Yes").mean()
+
+    assert share(dt.date(2022, 1, 2)) == pytest.approx(0.03, abs=0.006)  # epoch: as asked
+    assert share(dt.date(2023, 2, 26)) > 0.05  # tightest point of the credit cycle
+
+
+def test_event_cutoff_is_a_fixed_increasing_quantile() -> None:
+    from weekly.generate import event_cutoff
+
+    cuts = [event_cutoff(p) for p in (0.001, 0.01, 0.03, 0.1, 0.5)]
+    assert cuts == sorted(cuts) and len(set(cuts)) == len(cuts)
+    assert event_cutoff(0.03) == cuts[2]
+    assert cuts[2] < -1.5  # below the Poor threshold
+    with pytest.raises(ValueError):
+        event_cutoff(0.6)
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, -0.1, 0.5000001, 1, float("nan")])
+def test_event_rate_out_of_range_rejected(bad: float) -> None:
+    with pytest.raises(ValueError):
+        generate_week(WEEK, 10, SEED, event_rate=bad, classes=BINARY)
+
+
+def test_event_rate_bounds_accepted() -> None:
+    for p in (1e-4, 0.5):
+        df = generate_week(WEEK, 50, SEED, event_rate=p, classes=BINARY)
+        assert set(df[TARGET]) <= set(BINARY)
+
+
+@pytest.mark.parametrize(
+    "event_rate, classes",
+    [(None, ("A", "B")), (None, ("A", "B", "C", "D")), (0.03, ("Poor", "Standard", "Good")),
+     (0.03, ("Yes",)), (None, ("A", "A", "B")), (0.03, ("No", "No"))],
+)
+def test_wrong_number_of_classes_rejected(event_rate, classes) -> None:
+    with pytest.raises(ValueError):
+        generate_week(WEEK, 10, SEED, event_rate=event_rate, classes=classes)
+    with pytest.raises(ValueError):  # also with rows=0
+        generate_week(WEEK, 0, SEED, event_rate=event_rate, classes=classes)
+
+
+def test_event_rate_needs_two_classes_by_default() -> None:
+    with pytest.raises(ValueError):
+        generate_week(WEEK, 10, SEED, event_rate=0.03)
+
+
+def test_classes_rename_the_three_labels() -> None:
+    default = generate_week(WEEK, ROWS, SEED)
+    renamed = generate_week(WEEK, ROWS, SEED, classes=("C", "B", "A"))
+    mapping = dict(zip(CLASSES, ("C", "B", "A")))
+    pd.testing.assert_series_equal(renamed[TARGET], default[TARGET].map(mapping).astype(renamed[TARGET].dtype))
+    pd.testing.assert_frame_equal(renamed.drop(columns=TARGET), default.drop(columns=TARGET))
+
+
+MODES = [
+    {},
+    {"drift": False},
+    {"event_rate": 0.03, "classes": BINARY},
+    {"drift": False, "event_rate": 0.03, "classes": BINARY},
+]
+MODE_IDS = ["default", "stationary", "binary", "stationary-binary"]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_modes_deterministic_and_seeded(mode: dict) -> None:
+    first = generate_week(WEEK, ROWS, SEED, **mode)
+    pd.testing.assert_frame_equal(first, generate_week(WEEK, ROWS, SEED, **mode))
+    other = generate_week(WEEK, ROWS, SEED + 1, **mode)
+    assert not np.allclose(first["annual_income"], other["annual_income"])
+
+
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_modes_small_and_empty_weeks(mode: dict) -> None:
+    reference = generate_week(WEEK, ROWS, SEED)
+    five = generate_week(WEEK, 5, SEED, **mode)
+    assert len(five) == 5
+    assert list(five.columns) == list(reference.columns)
+    assert five.dtypes.equals(reference.dtypes)
+    for rows in range(1, 21):
+        df = generate_week(WEEK + dt.timedelta(weeks=rows), rows, SEED, **mode)
+        assert len(df) == rows
+        assert df[TARGET].notna().all()
+    empty = generate_week(WEEK, 0, SEED, **mode)
+    assert len(empty) == 0
+    assert list(empty.columns) == list(reference.columns)
+    assert pd.api.types.is_string_dtype(empty[TARGET])
+    assert empty.dtypes.equals(generate_week(WEEK, 0, SEED).dtypes)

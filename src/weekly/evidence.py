@@ -80,6 +80,8 @@ def macro_auc_interval(y: np.ndarray, proba: np.ndarray, n_classes: int, confide
     if not parts:
         return _interval(None, None, confidence)
     value = float(np.mean([p["auc"] for p in parts]))
+    if any(p["se"] is None for p in parts):  # a class of a single row: no variance to speak of
+        return {"value": value, "se": None, "low": None, "high": None}
     se = math.sqrt(sum(p["se"] ** 2 for p in parts)) / len(parts)
     return {**_interval(value, se, confidence), "value": value}
 
