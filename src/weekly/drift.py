@@ -154,8 +154,10 @@ def shift_test(reference_shares: list[float], reference_rows: int, current: list
                magnitude: float, seed: list[int]) -> dict:
     """PSI of the known values of `current` (bin counts, missing last) against the
     reference, with its critical value under no change for these two sample sizes and
-    bins at level `alpha` (Monte Carlo, seeded: weekly.stats.psi_critical). `moved`: PSI
-    above the critical value (significant) and at least `magnitude` (material)."""
+    bins at level `alpha`: simulated (seeded, exact for small samples:
+    weekly.stats.psi_critical) when the PSI reaches `magnitude`, else the large-sample
+    chi-square value. `moved`: PSI above the critical value (significant) and at least
+    `magnitude` (material)."""
     from weekly import stats
 
     ref = _known_part(reference_shares)
@@ -165,10 +167,18 @@ def shift_test(reference_shares: list[float], reference_rows: int, current: list
     if n == 0 or m == 0 or ref_share <= 0:
         return {"psi": None, "rows": n, "critical": None, "significant": False, "moved": False}
     value = psi((ref / ref_share).tolist(), (cur / n).tolist())
-    critical = stats.psi_critical(ref / ref_share, n, m, alpha, seed=seed)
+    # The simulated critical value (~10 ms) is needed only where the magnitude floor is
+    # reached: under it a feature cannot count as moved, and the large-sample value shows.
+    bins = int((ref > 0).sum())
+    if bins < 2:  # one value in training: any other value is new, no distribution to test
+        critical, method = None, None
+    elif value >= magnitude:
+        critical, method = stats.psi_critical(ref / ref_share, n, m, alpha, seed=seed), "simulated"
+    else:
+        critical, method = stats.psi_critical_asymptotic(n, m, bins, alpha), "asymptotic"
     significant = critical is not None and value > critical
-    return {"psi": value, "rows": n, "critical": critical, "significant": bool(significant),
-            "moved": bool(significant and value >= magnitude)}
+    return {"psi": value, "rows": n, "critical": critical, "critical_method": method,
+            "significant": bool(significant), "moved": bool(significant and value >= magnitude)}
 
 
 def missing_finding(reference_shares: list[float], current: list[int], alpha: float, margin: float) -> dict:

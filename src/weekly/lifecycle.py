@@ -7,6 +7,10 @@ internet). Each chart over time is an <svg> with an id, the weeks side by side o
 shared axis, and one element per week carrying `data-week` (where the week's tooltip,
 its <title>, lives). Weeks awaiting their outcomes, weeks too small to judge, binary
 problems and missing PSI values are drawn as what they are.
+
+Performance is shown as the triggers judge it (weekly.evidence): each week's figure pooled
+over its evidence window, with its interval and the weeks it covers, the week alone beside
+it; the decisions table says in words why each trigger fired or did not.
 """
 from __future__ import annotations
 
@@ -91,10 +95,44 @@ def week_records(trackers: list[dict], decisions: list[dict], evaluations: dict[
             "validation_f1": _number(tracker.get("macro_f1_score")),
             "predicted_mix": (ev or {}).get("predicted_mix") or (predicted_mix or {}).get(week),
             "outcome_mix": ev.get("outcome_mix") if ev and ev["rows"] else None,
+            "pooled": pooled_figures(ev),
+            "gate": gate,
             "psi": {name: _number(value) for name, value in (drift.get("features") or {}).items()},
             "score_psi": _number(drift.get("score")),
+            "drift_window": drift.get("pooled") or {},
         })
     return records
+
+
+def pooled_figures(ev: dict | None) -> dict | None:
+    """A week's evidence window (eval.json `pooled`, None before its outcomes): the weeks it
+    covers, its rows, whether it was judged and if not why, and macro F1 and AUC with their
+    intervals ({value, low, high})."""
+    if ev is None:
+        return None
+    pooled = ev.get("pooled") or {}
+    figures = {key: {k: _number((pooled.get(key) or {}).get(k)) for k in ("value", "low", "high")}
+               for key in ("macro_f1", "auc")}
+    return {"weeks": sorted(pooled.get("weeks") or []), "rows": pooled.get("rows"),
+            "judged": bool(pooled.get("judged")) and figures["macro_f1"]["value"] is not None,
+            "why_not": pooled.get("why_not") or (None if pooled else "no pooled figures in eval.json"),
+            "confidence": pooled.get("confidence"), **figures}
+
+
+def window_text(weeks: list[str], rows: int | None) -> str:
+    """The weeks a pooled figure covers, in words: 'pooled over 2022-03-06..2022-04-10, 6 weeks, 412 rows'."""
+    weeks = sorted(weeks or [])
+    if not weeks:
+        return "pooled over no week"
+    span = weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}"
+    return f"pooled over {span}, {len(weeks)} week{'s' * (len(weeks) != 1)}, {rows} rows"
+
+
+def interval_text(figure: dict, digits: int = 3) -> str:
+    """'0.806 [0.759, 0.843]' (the value alone when it has no interval)."""
+    value = _f(_number(figure.get("value")), digits)
+    low, high = _number(figure.get("low")), _number(figure.get("high"))
+    return value if low is None or high is None else f"{value} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def pooled_calibration(evaluations: Iterable[dict]) -> dict[str, list[dict]]:
@@ -119,9 +157,9 @@ def pooled_calibration(evaluations: Iterable[dict]) -> dict[str, list[dict]]:
 
 
 def calibration_weeks(records: list[dict]) -> tuple[str | None, list[str]]:
-    """The model the calibration shows, the latest one with a judged week, and the judged
-    weeks it served (its version, and those weeks)."""
-    judged = [r for r in records if r["judged"]]
+    """The model the calibration shows, the latest one with labelled rows, and the weeks
+    with labelled rows it served (its version, and those weeks): pooled, small weeks count."""
+    judged = [r for r in records if r["evaluated"] and r["rows"]]
     if not judged:
         return None, []
     version = judged[-1]["version"]
