@@ -37,16 +37,9 @@ def _f(value: Any, digits: int = 4) -> str:
 
 
 def _trigger_lines(triggers: dict) -> list[str]:
-    lines = []
-    for name, trigger in triggers.items():
-        if not trigger["enabled"]:
-            lines.append(f"  {name:<12} off")
-            continue
-        inputs = ", ".join(f"{k}={_f(v)}" for k, v in trigger["inputs"].items() if not isinstance(v, dict))
-        threshold = ", ".join(f"{k}={v}" for k, v in (trigger["threshold"] or {}).items())
-        lines.append(f"  {name:<12} {'FIRED' if trigger['fired'] else 'quiet':<6} {inputs}"
-                     + (f"  (limits: {threshold})" if threshold else ""))
-    return lines
+    from weekly.decision import reading
+
+    return [f"  {name:<12} {reading(name, trigger)}" for name, trigger in triggers.items()]
 
 
 def _serving_line(serving: dict) -> str:
@@ -100,9 +93,7 @@ def explain_text(answer: dict) -> str:
         lines.append(f"selection: {scores} -> {selection['winner']}")
         gate = selection.get("gate")
         if gate:
-            lines.append(f"challenger gate: {gate['challenger']} {_f(gate['challenger_score'])} against serving version "
-                         f"{gate['serving_version']} {_f(gate['serving_score'])} (margin {gate['margin']}): "
-                         f"{'passed' if gate['passed'] else 'kept out'}")
+            lines.append(f"challenger gate: {'passed' if gate['passed'] else 'kept out'}: {gate['why']}")
     ev = answer["evaluation"]
     if ev is None:
         lines.append("outcomes: not known yet")
@@ -110,6 +101,15 @@ def explain_text(answer: dict) -> str:
         small = " (too small to judge)" if ev["too_small"] else ""
         lines.append(f"outcomes: macro F1 {_f(ev['macro_f1'])}, AUC {_f(ev['auc'])}, accuracy {_f(ev['accuracy'])}, "
                      f"Brier {_f(ev['brier'])}, log loss {_f(ev['log_loss'])} on {ev['rows']} rows{small}")
+        pooled = ev.get("pooled")
+        if pooled and pooled["judged"]:
+            f1, auc = pooled["macro_f1"], pooled["auc"]
+            lines.append(f"evidence window {pooled['first_week']}..{pooled['last_week']} ({pooled['weeks']} week(s), "
+                         f"{pooled['rows']} rows): macro F1 {_f(f1['value'])} [{_f(f1['low'])}, {_f(f1['high'])}], "
+                         f"AUC {_f(auc['value'])} [{_f(auc['low'])}, {_f(auc['high'])}]"
+                         + (" - predicts a single class" if pooled["single_class"] else ""))
+        elif pooled:
+            lines.append(f"evidence window: not judged ({pooled['why_not']})")
     drift = answer["drift"]
     top = ", ".join(f"{name} {_f(value, 3)}" for name, value in drift["top_features"].items())
     lines.append(f"drift (PSI against the serving model's training rows): score {_f(drift['score_psi'], 3)}; {top}")

@@ -213,3 +213,41 @@ def decide(week: str, policy: dict, known: dict, window: dict, guard: dict | Non
         "guard": guard if reasons else None,
         "training_window": window if reasons and not blocked else None,
     }
+
+
+def _number(value, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def reading(name: str, trigger: dict) -> str:
+    """One line saying why a trigger fired or not, as a person reads it (the console's
+    `weekly explain` and `status`)."""
+    if not trigger["enabled"]:
+        return "off"
+    inputs, limits = trigger["inputs"], trigger["threshold"] or {}
+    verdict = "FIRED" if trigger["fired"] else "quiet"
+    if name == "performance":
+        if not inputs.get("judged"):
+            return f"{verdict}: not judged ({inputs.get('why_not') or 'no evaluation yet'})"
+        weeks = inputs["weeks"]
+        validation = inputs.get("validation") or {}
+        text = (f"{verdict}: {inputs['metric']} {_number(inputs['value'])} [{_number(inputs['low'])}, "
+                f"{_number(inputs['high'])}] over {weeks[-1]}..{weeks[0]} ({len(weeks)} week(s), {inputs['rows']} rows); "
+                f"floor {limits['floor'] if limits.get('floor') is not None else 'none'}"
+                f"{' (below it)' if inputs['below_floor'] else ''}, validation {_number(validation.get('value'))} "
+                f"- max_drop {limits['max_drop']}{' (significantly under it)' if inputs['significant_drop'] else ''}; "
+                f"alpha {limits['alpha']}")
+        if inputs.get("single_class"):
+            text += f"; predicts only {', '.join(inputs['predicted_classes'])}"
+        return text
+    if name == "drift":
+        if not inputs.get("judged"):
+            return f"{verdict}: not judged ({inputs.get('why_not') or 'no drift test yet'})"
+        over = ", ".join(f"{f} PSI {_number(inputs['features'][f]['psi'])} > {_number(inputs['features'][f]['critical'])}"
+                         for f in inputs["features_over"]) or "no feature moved"
+        seen = f"; already seen when trained: {', '.join(inputs['already_seen'])}" if inputs.get("already_seen") else ""
+        return (f"{verdict}: {over} (over {len(inputs['weeks'])} week(s), {inputs['rows']} applications; magnitude floor "
+                f"{limits['threshold']}, alpha {limits['alpha']}); score PSI {_number(inputs['score_psi'])} "
+                f"(critical {_number(inputs['score_critical'])}){seen}")
+    shown = ", ".join(f"{k}={v}" for k, v in inputs.items() if not isinstance(v, (dict, list)))
+    return f"{verdict}: {shown}" + (f" (limits: {', '.join(f'{k}={v}' for k, v in limits.items())})" if limits else "")

@@ -92,13 +92,19 @@ def _shares(bins: dict, values: pd.Series) -> list[float]:
 
 def stability(ref: dict, frame: pd.DataFrame, score: np.ndarray) -> dict:
     """PSI of every feature and of the score of `frame` against `ref`; None for an empty week."""
-    if frame.empty:
+    return stability_of_counts(ref, counts(ref, frame, score))
+
+
+def stability_of_counts(ref: dict, binned: dict) -> dict:
+    """PSI of every feature and of the score from bin counts (see counts); None for no row."""
+    n = binned["rows"]
+    if not n:
         return {"rows": 0, "features": {col: None for col in ref["features"]}, "score": None}
-    features = {col: psi(bins["shares"], _shares(bins, frame[col])) for col, bins in ref["features"].items()}
     return {
-        "rows": len(frame),
-        "features": features,
-        "score": psi(ref["score"]["shares"], _shares(ref["score"], pd.Series(score, dtype=float))),
+        "rows": n,
+        "features": {col: psi(bins["shares"], [c / n for c in binned["features"][col]])
+                     for col, bins in ref["features"].items()},
+        "score": psi(ref["score"]["shares"], [c / n for c in binned["score"]]),
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from html import escape
 from typing import Iterable
 
@@ -323,17 +324,33 @@ def _model_colour(model_type: str) -> str:
 
 # ---------------------------------------------------------------- the charts
 
+def _pooled_series(records: list[dict], key: str, part: str = "value") -> list[float | None]:
+    """Per week, a part (value, low, high) of its judged pooled figure `key`, else None."""
+    return [r["pooled"][key][part] if r["pooled"] and r["pooled"]["judged"] else None for r in records]
+
+
+def _run_points(values: list[float], a: int, b: int, n: int, y) -> list[str]:
+    """A run of weeks a..b through the middles of their columns, held flat to the run's
+    outer edges (so that a run of one week shows too)."""
+    xs = [_x(a, n), *(_x(i + 0.5, n) for i in range(a, b)), _x(b, n)]
+    vs = [values[a], *values[a:b], values[b - 1]]
+    return [f"{_c(x)},{_c(y(v))}" for x, v in zip(xs, vs)]
+
+
 def performance_chart(records: list[dict], floor: float | None = None) -> str:
-    """Weekly macro F1 and AUC of the serving model, retrainings as vertical lines (kept-out
-    challengers and blocked retrainings too), the performance floor, the worst week, weeks
-    awaiting outcomes shaded, and the serving model (version and type) as a band under the
-    plot."""
+    """Macro F1 and AUC of the serving model, each week's pooled over its evidence window
+    (macro F1 with its interval as a band, the week alone as a dot), retrainings as vertical
+    lines (kept-out challengers and blocked retrainings too), the performance floor (when
+    there is one), the lowest pooled week, weeks awaiting outcomes shaded, and the serving
+    model (version and type) as a band under the plot."""
     n = len(records)
     top, bottom = 40, 262
     band_y, band_h = bottom + 12, 32
     axis_y = band_y + band_h + 8
     judged = [r for r in records if r["judged"]]
-    values = [v for r in judged for v in (r["macro_f1"], r["auc"]) if v is not None]
+    f1, auc = _pooled_series(records, "macro_f1"), _pooled_series(records, "auc")
+    low, high = _pooled_series(records, "macro_f1", "low"), _pooled_series(records, "macro_f1", "high")
+    values = [v for v in (*f1, *auc, *low, *high) if v is not None] + [r["macro_f1"] for r in judged]
     values += [floor] if floor is not None else []
     lo = math.floor((min(values) - 0.02) * 20) / 20 if values else 0.5
     hi = math.ceil((max(values) + 0.01) * 20) / 20 if values else 1.0
@@ -365,25 +382,31 @@ def performance_chart(records: list[dict], floor: float | None = None) -> str:
             colour, dash = styles[r["outcome"]]
             body.append(_line(_x(i, n), top, _x(i, n), bottom, colour, 1.3, dash))
             body.append(f'<path d="M{_c(_x(i, n) - 4)},{top - 7}h8l-4,6z" fill="{colour}"/>')
-    for key, colour, dash, width in (("auc", AUC_COLOUR, "5 3", 1.6), ("macro_f1", F1_COLOUR, None, 2.2)):
-        for a, b in _runs([r["judged"] and r[key] is not None for r in records]):
-            points = " ".join(f"{_c(_x(i + 0.5, n))},{_c(y(records[i][key]))}" for i in range(a, b))
+    for a, b in _runs([v is not None and w is not None for v, w in zip(low, high)]):
+        points = _run_points(high, a, b, n, y) + _run_points(low, a, b, n, y)[::-1]
+        body.append(f'<polygon points="{" ".join(points)}" fill="{F1_COLOUR}" fill-opacity="0.16"/>')
+    for series, colour, dash, width in ((f1, F1_COLOUR, None, 2.2), (auc, AUC_COLOUR, "5 3", 1.6)):
+        for a, b in _runs([v is not None for v in series]):
             dashed = f' stroke-dasharray="{dash}"' if dash else ""
-            body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{width}" '
-                        f'stroke-linejoin="round"{dashed}/>')
-            if key == "macro_f1" and (step >= 4 or b - a == 1):
-                radius = 2.6 if step >= 8 else 1.8
-                body += [f'<circle cx="{_c(_x(i + 0.5, n))}" cy="{_c(y(records[i][key]))}" r="{radius}" fill="{colour}"/>'
-                         for i in range(a, b)]
+            body.append(f'<polyline points="{" ".join(_run_points(series, a, b, n, y))}" fill="none" stroke="{colour}" '
+                        f'stroke-width="{width}" stroke-linejoin="round"{dashed}/>')
+    radius = 2.6 if step >= 8 else 1.8
+    body += [f'<circle cx="{_c(_x(i + 0.5, n))}" cy="{_c(y(r["macro_f1"]))}" r="{radius}" fill="#fff" '
+             f'stroke="{F1_COLOUR}" stroke-width="1.2"/>' for i, r in enumerate(records) if r["judged"]]
     for i, r in enumerate(records):
-        if r["too_small"]:
+        if r["evaluated"] and not r["pooled"]["judged"]:
             cx, cy = _x(i + 0.5, n), bottom - 6
             body.append(f'<path d="M{_c(cx - 3)},{_c(cy - 3)}l6,6m0,-6l-6,6" stroke="#6b7580" stroke-width="1.5"/>')
-    if judged:
-        body += _worst_week(records, y, floor if floor is not None and lo <= floor <= hi else None, top, bottom)
+    if any(v is not None for v in f1):
+        body += _worst_week(records, f1, y, floor if floor is not None and lo <= floor <= hi else None, top, bottom)
     body += _serving_band(records, band_y, band_h)
     body += _time_axis([r["week"] for r in records], axis_y)
-    items = [(_swatch_line(F1_COLOUR, 2.2), "macro F1 (weekly)"), (_swatch_line(AUC_COLOUR, 1.6, "5 3"), "AUC")]
+    confidence = next((r["pooled"]["confidence"] for r in records if r["pooled"] and r["pooled"]["confidence"]), None)
+    items = [(_swatch_line(F1_COLOUR, 2.2), "macro F1, pooled over the evidence window"),
+             (_rect(2, -5, 12, 10, F1_COLOUR, fill_opacity="0.16"), f"its {confidence:.0%} interval" if confidence else "its interval"),
+             (f'<circle cx="8" cy="0" r="3" fill="#fff" stroke="{F1_COLOUR}" stroke-width="1.2"/>',
+              "macro F1 of the week alone"),
+             (_swatch_line(AUC_COLOUR, 1.6, "5 3"), "AUC, pooled")]
     items.append((_swatch_vertical("#2b2f33", "4 3"), "retraining (new model serves from that week)"))
     if any(r["outcome"] == "kept out" for r in records):
         items.append((_swatch_vertical(OUTCOME_COLOURS["kept out"], "2 2"), "challenger kept out"))
@@ -391,8 +414,9 @@ def performance_chart(records: list[dict], floor: float | None = None) -> str:
         items.append((_swatch_vertical(OUTCOME_COLOURS["blocked"], "2 2"), "retraining due, not done"))
     if floor is not None:
         items.append((_swatch_line(FLOOR_COLOUR, 1.2, "6 4"), f"performance floor {floor:g}"))
-    if any(r["too_small"] for r in records):
-        items.append(('<path d="M5,-3l6,6m0,-6l-6,6" stroke="#6b7580" stroke-width="1.5"/>', "too small to judge"))
+    if any(r["evaluated"] and not r["pooled"]["judged"] for r in records):
+        items.append(('<path d="M5,-3l6,6m0,-6l-6,6" stroke="#6b7580" stroke-width="1.5"/>',
+                      "not judged, even pooled (too few outcomes)"))
     if any(not r["evaluated"] for r in records):
         items.append((_swatch_box("#eceef1", "#c9ced4"), "awaiting outcomes"))
     for model_type in dict.fromkeys(r["model_type"] for r in records):
@@ -400,17 +424,18 @@ def performance_chart(records: list[dict], floor: float | None = None) -> str:
     for i, r in enumerate(records):
         body.append(_hover(i, n, top, band_y + band_h - top, _performance_tooltip(r), r["week"]))
     return _chart("performance", axis_y + 26, body, items,
-                  "Weekly macro F1 and AUC of the serving model, with retrainings")
+                  "Pooled macro F1 and AUC of the serving model with intervals, and retrainings")
 
 
-def _worst_week(records: list[dict], y, floor: float | None, top: float, bottom: float) -> list[str]:
-    """The judged week of the lowest macro F1, circled and named: under the point (the line
-    is above it), or under the floor line, or over the point; towards the side with room."""
+def _worst_week(records: list[dict], values: list[float | None], y, floor: float | None, top: float,
+                bottom: float) -> list[str]:
+    """The week of the lowest pooled macro F1 (`values`), circled and named: under the point
+    (the line is above it), or under the floor line, or over the point; towards the side
+    with room."""
     n = len(records)
-    i = min((i for i, r in enumerate(records) if r["judged"]), key=lambda i: records[i]["macro_f1"])
-    worst = records[i]
-    cx, cy = _x(i + 0.5, n), y(worst["macro_f1"])
-    label = f"worst week {worst['week']}: macro F1 {worst['macro_f1']:.3f}"
+    i = min((i for i, v in enumerate(values) if v is not None), key=lambda i: values[i])
+    cx, cy = _x(i + 0.5, n), y(values[i])
+    label = f"lowest {records[i]['week']}: pooled macro F1 {values[i]:.3f}"
     right = cx - 8 + _text_width(label, 11.5, bold=True) < LEFT + PLOT
     options = (cy + 21, y(floor) + 17 if floor is not None and y(floor) > cy else cy + 21, cy - 12)
     clear = [ly for ly in options if top + 12 < ly < bottom - 2 and (floor is None or abs(ly - 4 - y(floor)) > 9)]
@@ -452,12 +477,89 @@ def _performance_tooltip(r: dict) -> str:
         parts.append(r["why"] or f"{r['outcome']} ({', '.join(r['reasons'])})")
     if not r["evaluated"]:
         parts.append("awaiting outcomes")
-    elif r["too_small"]:
-        parts.append(f"too small to judge ({r['rows']} labelled rows)")
     else:
-        ks = f", KS {_f(r['ks'])}" if r["ks"] is not None else ""
-        parts.append(f"macro F1 {_f(r['macro_f1'])}, AUC {_f(r['auc'])}{ks} on {r['rows']} labelled rows")
+        if r["too_small"]:
+            parts.append(f"the week alone too small to judge ({r['rows']} labelled rows)")
+        else:
+            ks = f", KS {_f(r['ks'])}" if r["ks"] is not None else ""
+            parts.append(f"the week alone: macro F1 {_f(r['macro_f1'])}, AUC {_f(r['auc'])}{ks} on {r['rows']} "
+                         "labelled rows")
+        parts.append(_pooled_text(r["pooled"]))
     return " · ".join(parts)
+
+
+def _pooled_text(pooled: dict) -> str:
+    window = window_text(pooled["weeks"], pooled["rows"])
+    if not pooled["judged"]:
+        return f"{window}: not judged: {pooled['why_not']}"
+    return f"{window}: macro F1 {interval_text(pooled['macro_f1'])}, AUC {interval_text(pooled['auc'])}"
+
+
+def why_time(trigger: dict) -> str:
+    """Why the time trigger fired or not, in words."""
+    inputs, limit = trigger.get("inputs") or {}, trigger.get("threshold") or {}
+    days = inputs.get("days_since_last_retraining")
+    if days is None:
+        return "no retraining yet"
+    return f"{days} days since the retraining of {inputs.get('last_retraining_date')}; fires at ≥ {limit.get('max_days')}"
+
+
+def why_performance(trigger: dict) -> str:
+    """Why the performance trigger fired or not, in words: the pooled figure with its
+    interval and window against the floor and against validation - max_drop, at alpha;
+    or why its window was not judged."""
+    inputs, limit = trigger.get("inputs") or {}, trigger.get("threshold") or {}
+    if not inputs.get("judged"):
+        return f"not judged: {inputs.get('why_not') or 'no evaluation of the serving model yet'}"
+    metric = {"macro_f1": "macro F1", "auc": "AUC"}.get(inputs.get("metric"), inputs.get("metric"))
+    parts = [f"{metric} {interval_text(inputs)}, {window_text(inputs.get('weeks'), inputs.get('rows'))}"]
+    floor = _number(limit.get("floor"))
+    if floor is None:
+        parts.append("no floor")
+    else:
+        parts.append(f"floor {floor:g}: {'' if inputs.get('below_floor') else 'not '}below it")
+    validation = inputs.get("validation") or {}
+    if _number(validation.get("value")) is not None and limit.get("max_drop") is not None:
+        z = _number(inputs.get("drop_z"))
+        parts.append(f"validation {validation['value']:.3f} − max drop {limit.get('max_drop'):g} = "
+                     f"{validation['value'] - limit.get('max_drop'):.3f}: {'' if inputs.get('significant_drop') else 'not '}"
+                     f"under it" + (f" (z {z:.2f})" if z is not None else ""))
+    if inputs.get("single_class"):
+        parts.append(f"predicts a single class ({', '.join(inputs.get('predicted_classes') or [])})")
+    return "; ".join(parts) + f"; one-sided at α {limit.get('alpha')}"
+
+
+def why_drift(trigger: dict) -> str:
+    """Why the drift trigger fired or not, in words: the pooled window, the features that
+    moved (PSI above its critical value and the magnitude floor), those the model had
+    already seen, those significant but under the floor and the score; or why the window
+    was not judged."""
+    inputs, limit = trigger.get("inputs") or {}, trigger.get("threshold") or {}
+    if not inputs.get("judged"):
+        return f"not judged: {inputs.get('why_not') or 'no drift measured against the serving model yet'}"
+    features, over, floor = inputs.get("features") or {}, inputs.get("features_over") or [], limit.get("threshold")
+    parts = [f"{window_text(inputs.get('weeks'), inputs.get('rows'))}: {len(over)} of {len(features)} features moved "
+             f"(PSI over its critical value at α {limit.get('alpha')} and ≥ {floor}; {limit.get('min_features')} needed)"]
+
+    def psi(name: str) -> str:
+        t = features.get(name) or {}
+        return f"{name} {_f(_number(t.get('psi')))} > {_f(_number(t.get('critical')))}"
+
+    if over:
+        parts.append("moved: " + ", ".join(map(psi, over)))
+    if inputs.get("already_seen"):
+        parts.append("already seen by the model: " + ", ".join(inputs["already_seen"]))
+    small = [f for f, t in features.items()
+             if floor is not None and t.get("significant") and (_number(t.get("psi")) or 0) < floor]
+    if small:
+        parts.append(f"significant, under {floor}: " + ", ".join(map(psi, small)))
+    if inputs.get("score_psi") is not None:
+        parts.append(f"score PSI {_f(_number(inputs['score_psi']))} (critical {_f(_number(inputs.get('score_critical')))}, "
+                     f"floor {limit.get('score_threshold')})")
+    return "; ".join(parts)
+
+
+REASONS = {"time": why_time, "performance": why_performance, "drift": why_drift}
 
 
 def trigger_labels(decisions: list[dict]) -> dict[str, str]:
@@ -471,9 +573,10 @@ def trigger_labels(decisions: list[dict]) -> dict[str, str]:
             if name == "time" and "max_days" in threshold:
                 labels[name] = f"time: ≥ {threshold['max_days']} days"
             elif name == "performance" and "floor" in threshold:
-                labels[name] = f"performance: < {threshold['floor']:g}"
+                floor = _number(threshold["floor"])
+                labels[name] = "performance (no floor)" if floor is None else f"performance (floor {floor:g})"
             elif name == "drift" and "threshold" in threshold:
-                labels[name] = f"drift: PSI > {threshold['threshold']:g}"
+                labels[name] = f"drift (PSI ≥ {threshold['threshold']:g})"
     return labels
 
 
@@ -515,26 +618,17 @@ def trigger_chart(records: list[dict], labels: dict[str, str]) -> str:
     return _chart("triggers", axis_y + 26, body, items, "Retraining triggers week by week", legend_y=12)
 
 
+def _did(r: dict) -> str:
+    return {"retrained": f"retrained: {_serving(r)} serves", "kept out": r["why"] or "challenger kept out",
+            "blocked": r["why"] or f"retraining not done: {r['blocked']}", None: f"kept {_serving(r)}"}[r["outcome"]]
+
+
 def _trigger_tooltip(r: dict) -> str:
-    parts = []
-    for name in TRIGGERS:
-        if not r["fired"][name]:
-            continue
-        inputs = r["triggers"].get(name, {}).get("inputs", {})
-        if name == "time":
-            parts.append(f"time ({inputs.get('days_since_last_retraining')} days since the last retraining)")
-        elif name == "performance":
-            parts.append(f"performance ({inputs.get('metric', 'macro F1')} {_f(_number(inputs.get('value')))} "
-                         f"over {', '.join(inputs.get('weeks', []))})")
-        elif name == "drift":
-            over = ", ".join(inputs.get("features_over", [])) or "score"
-            parts.append(f"drift ({over}; highest feature PSI {_f(_number(inputs.get('max_feature_psi')), 2)})")
-        else:
-            parts.append("initial (no model yet)")
-    fired = "; ".join(parts) or "no trigger fired"
-    did = {"retrained": f"retrained: {_serving(r)} serves", "kept out": r["why"] or "challenger kept out",
-           "blocked": r["why"] or f"retraining not done: {r['blocked']}", None: f"kept {_serving(r)}"}[r["outcome"]]
-    return f"{r['week']} · {fired} · {did}"
+    parts = ["initial (no model yet) fired"] if r["fired"]["initial"] else []
+    for name, why in REASONS.items():
+        if r["enabled"][name]:
+            parts.append(f"{name} {'fired' if r['fired'][name] else 'quiet'}: {why(r['triggers'][name])}")
+    return " · ".join([r["week"], *parts, _did(r)])
 
 
 def mix_chart(records: list[dict], classes: list[str]) -> str:
@@ -614,30 +708,63 @@ def drift_chart(records: list[dict]) -> str:
     features.sort(key=lambda f: -peak[f])
     rows = [*features, None]  # None: the score
     row_h = 14 if len(rows) <= 30 else 10
+    size = 11 if row_h >= 14 else 9
     top = 48
-    ys = [top + k * row_h + (6 if name is None else 0) for k, name in enumerate(rows)]
+    labels = [_wrap("score (P of the first class)" if name is None else name, LEFT - 14, size) for name in rows]
+    ys, hs = [], [row_h * len(lines) for lines in labels]  # a long name wraps: its row is as tall as its lines
+    for k, name in enumerate(rows):
+        ys.append((ys[-1] + hs[k - 1] if ys else top) + (6 if name is None else 0))
     body = []
-    for name, y in zip(rows, ys):
-        label = "score (P of the first class)" if name is None else name
-        body.append(_text(LEFT - 8, y + row_h - 3.5, label, 11 if row_h >= 14 else 9, "end",
-                          fill="#1d2733" if name is None or peak[name] < 0.25 else "#8a2a05",
-                          font_weight="400" if name is None or peak[name] < 0.25 else "600"))
+    for name, y, lines in zip(rows, ys, labels):
+        strong = name is not None and peak[name] >= 0.25
+        body.append(f"<g><title>{escape(name or 'score')}</title>" + "".join(
+            _text(LEFT - 8, y + (j + 1) * row_h - 3.5, line, size, "end", fill="#8a2a05" if strong else "#1d2733",
+                  font_weight="600" if strong else "400") for j, line in enumerate(lines)) + "</g>")
     w = step + 0.4  # each column a little under the next: no hairline gaps
+    bottom = ys[-1] + hs[-1]
     for i, r in enumerate(records):
-        cells = [_rect(_x(i, n), y, w, row_h, psi_colour(r["score_psi"] if name is None else r["psi"].get(name)))
-                 for name, y in zip(rows, ys)]
+        cells = [_rect(_x(i, n), y, w, h, psi_colour(r["score_psi"] if name is None else r["psi"].get(name)))
+                 for name, y, h in zip(rows, ys, hs)]
         top3 = sorted(((v, f) for f, v in r["psi"].items() if v is not None), reverse=True)[:3]
         tip = (f"{r['week']} · against the training rows of {_serving(r)} · "
-               + ", ".join(f"{f} {v:.3f}" for v, f in top3) + f" · score {_f(r['score_psi'])}")
-        cells.append(_hover(i, n, top, ys[-1] + row_h - top, tip))
+               + ", ".join(f"{f} {v:.3f}" for v, f in top3) + f" · score {_f(r['score_psi'])}" + _drift_window_text(r))
+        cells.append(_hover(i, n, top, bottom - top, tip))
         body.append(_week_group(r["week"], cells))
     for i, r in enumerate(records):
         if r["retrained"] and i:
-            body.append(_line(_x(i, n), top - 4, _x(i, n), ys[-1] + row_h + 2, "#2b2f33", 0.8, "3 2"))
-    axis_y = ys[-1] + row_h + 6
+            body.append(_line(_x(i, n), top - 4, _x(i, n), bottom + 2, "#2b2f33", 0.8, "3 2"))
+    axis_y = bottom + 6
     body += _time_axis([r["week"] for r in records], axis_y)
     body += _psi_legend(LEFT, 12)
     return _svg("drift", axis_y + 26, body, "Population stability index of every feature per week")
+
+
+def _wrap(text: str, width: float, size: float) -> list[str]:
+    """`text` on as many lines as it takes to fit `width`, broken after _ or a space where
+    it can, inside a word where it must: a name is never cut off."""
+    room = max(4, int(width / _text_width("x", size)))
+    lines = [""]
+    for piece in re.findall(r"[^_ ]*[_ ]?", text)[:-1]:
+        while len(piece) > room:
+            if lines[-1]:
+                lines.append("")
+            lines[-1], piece = piece[:room], piece[room:]
+            lines.append("")
+        if len(lines[-1]) + len(piece.rstrip()) > room and lines[-1]:
+            lines.append("")
+        lines[-1] += piece
+    return [line.rstrip() for line in lines if line.strip()] or [text]
+
+
+def _drift_window_text(r: dict) -> str:
+    window = r["drift_window"]
+    if not window:
+        return ""
+    head = f" · {window_text(window.get('weeks'), window.get('rows'))}"
+    if not window.get("judged"):
+        return f"{head}: not judged: {window.get('why_not')}"
+    moved = [f for f, t in (window.get("features") or {}).items() if t.get("moved")]
+    return f"{head}: moved (significant and ≥ the floor): {', '.join(moved) or 'none'}"
 
 
 def _psi_legend(x: float, y: float) -> list[str]:
@@ -725,6 +852,7 @@ p.sub{color:#4a5560;font-size:13px;margin:0 0 10px;max-width:70em}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0 4px}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:8px 14px;min-width:150px}
 .card b{display:block;font-size:20px;font-weight:650}
+.card small{font-size:13px;font-weight:500;margin-left:5px;color:#4a5560}
 .card span{color:#4a5560;font-size:12.5px}
 .card.alert b{color:#c0392b}
 svg{display:block;max-width:100%;height:auto;font-family:inherit}
@@ -738,7 +866,14 @@ th,td{padding:4px 10px;border-bottom:1px solid #e5e8ec;text-align:right;white-sp
 th{background:#f4f5f7;font-weight:600;white-space:normal;vertical-align:bottom;min-width:5.5em}
 th:nth-child(-n+2){min-width:0}
 th:first-child,td:first-child,td.text{text-align:left}
-td.text{white-space:normal;max-width:20em}
+td.text{white-space:normal;max-width:20em;overflow-wrap:anywhere}
+td.reason{white-space:normal;text-align:left;vertical-align:top;min-width:12em;max-width:34em;overflow-wrap:anywhere}
+#decisions-table td:first-child,#quiet-table td:first-child{vertical-align:top}
+b.fired{color:#c0392b}
+details{margin:4px 0}
+summary{cursor:pointer;color:#0b4f8a}
+table.psi{font-size:12px;margin-top:4px}
+table.psi th,table.psi td{padding:1px 6px}
 .policies-plot svg{width:100%;height:auto}
 footer{color:#6b7580;font-size:12px;margin-top:18px}
 """
@@ -762,9 +897,9 @@ def _cards(records: list[dict], summary: dict) -> str:
     mean_f1 = summary.get("mean_macro_f1")
     if mean_f1 is None and judged:
         mean_f1 = sum(r["macro_f1"] for r in judged) / len(judged)
-    worst = min(judged, key=lambda r: r["macro_f1"]) if judged else None
-    aucs = [r["auc"] for r in judged if r["auc"] is not None]
-    mean_auc = summary.get("mean_auc", sum(aucs) / len(aucs) if aucs else None)
+    pooled = [r for r in records if r["pooled"] and r["pooled"]["judged"]]
+    newest = pooled[-1]["pooled"] if pooled else None
+    lowest = min(pooled, key=lambda r: r["pooled"]["macro_f1"]["value"]) if pooled else None
     retrains = sum(r["retrained"] for r in records)
     kept_out = sum(r["outcome"] == "kept out" for r in records)
     last = records[-1]
@@ -775,17 +910,28 @@ def _cards(records: list[dict], summary: dict) -> str:
         ("", f"{len(records)}", f"weeks, {records[0]['week']} … {last['week']}"),
         ("", f"{retrains}", "retrainings (the first week's included)"
          + (f"; {kept_out} challengers kept out" if kept_out else "")),
-        ("", _f(mean_f1, 4), f"mean weekly macro F1 over {len(judged)} judged weeks"),
-        ("alert", _f(worst["macro_f1"], 4) if worst else "n/a",
-         f"worst weekly macro F1 ({worst['week']})" if worst else "worst weekly macro F1"),
-        ("", _f(mean_auc, 4), "mean weekly AUC"),
+        ("", interval_text(newest["macro_f1"]) if newest else "n/a",
+         f"macro F1, newest judged: {window_text(newest['weeks'], newest['rows'])}" if newest else
+         "macro F1: no window judged yet"),
+        ("", interval_text(newest["auc"]) if newest else "n/a", "AUC, same window"),
+        ("alert", interval_text(lowest["pooled"]["macro_f1"]) if lowest else "n/a",
+         f"lowest pooled macro F1 (week {lowest['week']}, {window_text(lowest['pooled']['weeks'], lowest['pooled']['rows'])})"
+         if lowest else "lowest pooled macro F1"),
         ("", _serving(last), f"serving now, since {since}"),
     ]
+    if mean_f1 is not None:
+        cards.insert(5, ("", _f(mean_f1, 4), f"mean macro F1 of the {len(judged)} weeks judged alone"))
     if awaiting or too_small:
-        cards.append(("", f"{awaiting} / {too_small}", "weeks awaiting outcomes / too small to judge"))
+        cards.append(("", f"{awaiting} / {too_small}", "weeks awaiting outcomes / too small to judge alone"))
     return '<div class="cards">' + "".join(
-        f'<div class="card {kind}"><b>{escape(value)}</b><span>{escape(text)}</span></div>' for kind, value, text in cards
-    ) + "</div>"
+        f'<div class="card {kind}"><b>{_card_value(value)}</b><span>{escape(text)}</span></div>'
+        for kind, value, text in cards) + "</div>"
+
+
+def _card_value(value: str) -> str:
+    # an interval in smaller type under its value: "0.806 [0.759, 0.843]"
+    head, bracket, rest = value.partition(" [")
+    return escape(head) + (f"<small>[{escape(rest)}</small>" if bracket else "")
 
 
 def _history_table(records: list[dict]) -> str:
@@ -794,11 +940,13 @@ def _history_table(records: list[dict]) -> str:
     for r in records:
         if current is None or (r["version"], r["model_type"]) != (current["version"], current["model_type"]):
             current = {"version": r["version"], "model_type": r["model_type"], "weeks": [], "reasons": r["reasons"],
-                       "retrained": r["retrained"], "validation": r["validation_f1"], "f1": []}
+                       "retrained": r["retrained"], "validation": r["validation_f1"], "f1": [], "pooled": None}
             rows.append(current)
         current["weeks"].append(r["week"])
         if r["judged"]:
             current["f1"].append(r["macro_f1"])
+        if r["pooled"] and r["pooled"]["judged"]:
+            current["pooled"] = r["pooled"]
     body = []
     for row in rows:
         why = ", ".join(row["reasons"]) if row["retrained"] else "(served before the chain)"
@@ -807,11 +955,69 @@ def _history_table(records: list[dict]) -> str:
             f"<tr><td>v{escape(row['version'])}</td><td class=text>{escape(row['model_type'])}</td>"
             f"<td>{row['weeks'][0]}</td><td>{row['weeks'][-1]}</td><td>{len(row['weeks'])}</td>"
             f"<td class=text>{escape(why)}</td><td>{_f(row['validation'])}</td>"
-            f"<td>{_f(sum(f1) / len(f1)) if f1 else 'n/a'}</td><td>{_f(min(f1)) if f1 else 'n/a'}</td></tr>"
+            f"<td>{_f(sum(f1) / len(f1)) if f1 else 'n/a'}</td><td>{_f(min(f1)) if f1 else 'n/a'}</td>"
+            + (f"<td>{interval_text(row['pooled']['macro_f1'])}</td><td class=text>"
+               f"{escape(window_text(row['pooled']['weeks'], row['pooled']['rows']))}</td>" if row["pooled"] else
+               "<td>n/a</td><td></td>") + "</tr>"
         )
     return ("<table><thead><tr><th>version</th><th>type</th><th>first week</th><th>last week</th><th>weeks</th>"
             "<th>trained because</th><th>validation macro F1</th><th>mean weekly macro F1</th>"
-            "<th>worst weekly macro F1</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+            "<th>worst weekly macro F1</th><th>newest pooled macro F1</th><th>its window</th></tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
+def _feature_table(trigger: dict) -> str:
+    """The drift trigger's pooled features, the nearest to moving first: PSI, critical value
+    and verdict, folded."""
+    inputs, floor = trigger.get("inputs") or {}, (trigger.get("threshold") or {}).get("threshold")
+    features = inputs.get("features") or {}
+    if not features:
+        return ""
+    over, seen = set(inputs.get("features_over") or []), set(inputs.get("already_seen") or [])
+
+    def ratio(name: str) -> float:
+        t = features[name]
+        return (t.get("psi") or 0) / t["critical"] if t.get("critical") else -1.0
+
+    rows = []
+    for name in sorted(features, key=ratio, reverse=True):
+        t = features[name]
+        verdict = ("moved" if name in over else "already seen" if name in seen else
+                   f"significant, under {floor}" if t.get("significant") else "")
+        rows.append(f"<tr><td class=text>{escape(name)}</td><td>{_f(_number(t.get('psi')))}</td>"
+                    f"<td>{_f(_number(t.get('critical')))}</td><td class=text>{escape(verdict)}</td></tr>")
+    return (f"<details><summary>{len(features)} features: PSI vs critical value</summary><table class=psi><thead><tr>"
+            f"<th>feature</th><th>PSI</th><th>critical</th><th>verdict (floor {floor})</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></details>")
+
+
+def _decision_row(r: dict) -> str:
+    did = _did(r) + (f" ({', '.join(r['reasons'])})" if r["reasons"] else "")
+    if r["gate"].get("why") and r["outcome"] != "kept out":  # kept out: the tracker's reason is the gate's
+        did += f"; challenger gate: {r['gate']['why']}"
+    cells = [f"<td>{r['week']}</td>", f'<td class="reason">{escape(did)}</td>']
+    for name, why in REASONS.items():
+        trigger = r["triggers"].get(name) or {}
+        if not trigger.get("enabled"):
+            cells.append('<td class="reason">off</td>')
+            continue
+        fired = '<b class="fired">fired:</b> ' if r["fired"][name] else ""
+        folded = _feature_table(trigger) if name == "drift" else ""
+        cells.append(f'<td class="reason">{fired}{escape(why(trigger))}{folded}</td>')
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _decisions_table(records: list[dict]) -> str:
+    """A row per week where a trigger fired or the decision did something, then the quiet
+    weeks, folded: what the week did and why each trigger fired or not."""
+    head = ("<thead><tr><th>week</th><th>decision</th><th>performance</th><th>drift</th><th>time</th></tr></thead>")
+    busy = [r for r in records if r["outcome"] or any(r["fired"].values())]
+    quiet = [r for r in records if r not in busy]
+    html = f'<table id="decisions-table">{head}<tbody>{"".join(map(_decision_row, busy))}</tbody></table>'
+    if quiet:
+        html += (f"<details><summary>the {len(quiet)} week(s) where no trigger fired</summary>"
+                 f'<table id="quiet-table">{head}<tbody>{"".join(map(_decision_row, quiet))}</tbody></table></details>')
+    return html
 
 
 def _calibration_section(records: list[dict], evaluations: dict[str, dict], classes: list[str]) -> str:
@@ -824,7 +1030,7 @@ def _calibration_section(records: list[dict], evaluations: dict[str, dict], clas
     pooled = pooled_calibration(evaluations[w] for w in weeks)
     span = weeks[0] if len(weeks) == 1 else f"{weeks[0]} … {weeks[-1]}"
     binary = any("event" in (evaluations[w].get("risk") or {}) for w in weeks)
-    sub = (f"v{version} {model_type}, pooled over the {len(weeks)} judged week(s) it served ({span}): applications "
+    sub = (f"v{version} {model_type}, pooled over the {len(weeks)} week(s) with outcomes it served ({span}): applications "
            "binned by predicted probability (0.1 wide); a well calibrated model's dots lie on the diagonal. "
            + ("Binary problem: the probability of the event, the second class. " if binary else "")
            + "Below the diagonal: the model over-predicts the class.")
@@ -886,11 +1092,12 @@ def _policies_section(table: pd.DataFrame | None, plot_svg: str | None) -> str:
 
 
 def performance_floor(decisions: list[dict]) -> float | None:
-    """The performance trigger's floor, from the newest decision where it is on."""
+    """The performance trigger's floor, from the newest decision where it is on (None: no
+    floor, retrain.performance.floor null)."""
     for decision in reversed(decisions):
         trigger = decision.get("triggers", {}).get("performance", {})
         if trigger.get("enabled") and "floor" in (trigger.get("threshold") or {}):
-            return float(trigger["threshold"]["floor"])
+            return _number(trigger["threshold"]["floor"])
     return None
 
 
@@ -907,16 +1114,28 @@ def page(*, trackers: list[dict], decisions: list[dict], evaluations: dict[str, 
     model_name = trackers[-1].get("model_name", "")
     floor = performance_floor(decisions)
     retrains = sum(r["retrained"] for r in records)
+    floor_text = (f"The red dashed line: the performance floor {floor:g}." if floor is not None else
+                  "No performance floor (retrain.performance.floor is null): the trigger watches the drop from the "
+                  "model's validation score only.")
     sections = [
-        ("performance-section", "Weekly performance of the serving model",
+        ("performance-section", "Performance of the serving model",
          "Macro F1 and AUC (one-vs-rest, mean over the classes; binary: of the event) of the model serving each week, "
-         "on that week's outcomes. Vertical lines: retrainings (the new model serves from that week). The band under "
-         "the plot: which model served, by registry version and type. Hover a week for its figures.",
+         "as the triggers judge it: pooled over the week's evidence window (the newest weeks, back until they hold "
+         "enough outcomes), macro F1 with its interval as a band; the dots: the week alone, when large enough. "
+         f"{floor_text} Vertical lines: retrainings (the new model serves from that week). The band under the plot: "
+         "which model served, by registry version and type. Hover a week for its figures and the weeks pooled.",
          performance_chart(records, floor)),
         ("triggers-section", "Retraining triggers week by week",
          "Each trigger's verdict at the start of the week, from what was known then; the last row is what the week "
          "did. A filled cell: the trigger fired.",
          trigger_chart(records, trigger_labels(decisions))),
+        ("decisions-section", "Why each trigger fired or not",
+         "Each decision in words, from what was known at the start of the week. Performance: the serving model's "
+         "newest pooled figure with its interval, below the floor or more than max_drop under its validation score "
+         "beyond sampling error (one-sided at alpha). Drift: the applications pooled back to retrain.drift.min_rows; "
+         "a feature moved when its PSI passes its critical value under no change and the magnitude floor, unless the "
+         "model had already seen the change. The weeks where no trigger fired are folded under the table.",
+         _decisions_table(records)),
         ("mix-section", "Class mix of predictions and outcomes",
          "Share of each class among the week's predictions (every scored week) and among its observed outcomes "
          "(once known).", mix_chart(records, classes)),

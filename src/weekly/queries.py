@@ -38,7 +38,17 @@ def _evaluation(ev: dict | None) -> dict | None:
     risk = ev.get("risk") or {}
     return {"macro_f1": ev["macro_f1"], "auc": macro_auc(risk) if risk else None, "accuracy": ev["accuracy"],
             "rows": ev["rows"], "too_small": ev["too_small"], "brier": risk.get("brier"),
-            "log_loss": risk.get("log_loss"), "classes_present": ev.get("classes_present")}
+            "log_loss": risk.get("log_loss"), "classes_present": ev.get("classes_present"),
+            "pooled": _pooled(ev.get("pooled"))}
+
+
+def _pooled(pooled: dict | None) -> dict | None:
+    # the evidence window the week is judged through (weekly.evidence)
+    if not pooled:
+        return None
+    return {"weeks": len(pooled["weeks"]), "first_week": pooled["first_week"], "last_week": pooled["last_week"],
+            "rows": pooled["rows"], "judged": pooled["judged"], "why_not": pooled["why_not"],
+            "macro_f1": pooled["macro_f1"], "auc": pooled["auc"], "single_class": pooled["single_class"]}
 
 
 def status(params: dict) -> dict:
@@ -67,7 +77,8 @@ def status(params: dict) -> dict:
 def next_decision(params: dict, week: str, tracker: dict) -> dict:
     """What the decision of `week` looks at, from the files there now, and what its triggers say."""
     k, retrain = params["data"]["label_delay_weeks"], params["retrain"]
-    seen = [w for w in calendar.labelled_window(week, retrain["performance"]["weeks"], k) if w >= params["start"]]
+    newest = calendar.newest_labelled(week, k)
+    seen = [newest] if newest >= params["start"] else []
     known = {"tracker": tracker, "drift": _json(paths.DRIFT.format(week=calendar.previous(week))),
              "evaluations": [e for e in (_json(paths.EVALUATION.format(week=w)) for w in seen) if e is not None]}
     window = decision_logic.training_window(week, params["train"]["window_weeks"], params["train"]["valid_weeks"], k)

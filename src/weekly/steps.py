@@ -528,10 +528,10 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
     ref = read_json(Path(state["model_path"]).parent / REFERENCE)
     score = scored[f"proba_{labels(columns)[0]}"].to_numpy()
-    shift = stability.stability(ref, frame, score)
+    binned = stability.counts(ref, frame, score)
+    shift = stability.stability_of_counts(ref, binned)
     version = str(state["model_version"])
-    pool = _drift_pool({"week": week, **stability.counts(ref, frame, score)}, _read_optional(previous_drift), version,
-                       drift_policy, max_weeks)
+    pool = _drift_pool({"week": week, **binned}, _read_optional(previous_drift), version, drift_policy, max_weeks)
     pooled = stability.add_counts(pool)
     rows = pooled["rows"]
     why_not = None if rows >= drift_policy["min_rows"] else (
