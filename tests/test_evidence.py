@@ -13,8 +13,8 @@ MINIMUMS = {"min_rows": 200, "min_class_rows": 10, "max_weeks": 26, "across_vers
             "confidence": 0.95, "resamples": 300}
 
 
-def week(name, rows, events, version="1"):
-    return {"week": name, "rows": rows, "class_rows": {"No": rows - events, "Yes": events}, "model_version": version}
+def week(name, rows, events, epoch="2022-01-16"):
+    return {"week": name, "rows": rows, "class_rows": {"No": rows - events, "Yes": events}, "epoch": epoch}
 
 
 def test_a_large_week_is_its_own_window():
@@ -28,8 +28,8 @@ def test_small_weeks_pool_back_until_enough_rows_and_events():
     assert evidence.pool_weeks(weeks, ["No", "Yes"], MINIMUMS) == [f"w{i:02d}" for i in range(5)]
 
 
-def test_a_window_stops_at_the_models_start_and_at_max_weeks():
-    weeks = [week("w0", 60, 2), week("w1", 60, 2), week("w2", 60, 2, version="0"), week("w3", 60, 2, version="0")]
+def test_a_window_stops_at_the_last_retraining_decision_and_at_max_weeks():
+    weeks = [week("w0", 60, 2), week("w1", 60, 2), week("w2", 60, 2, epoch="2021-12-26"), week("w3", 60, 2, epoch="2021-12-26")]
     assert evidence.pool_weeks(weeks, ["No", "Yes"], MINIMUMS) == ["w0", "w1"]
     assert evidence.pool_weeks(weeks, ["No", "Yes"], {**MINIMUMS, "across_versions": True}) == ["w0", "w1", "w2", "w3"]
     assert evidence.pool_weeks(weeks, ["No", "Yes"], {**MINIMUMS, "max_weeks": 1}) == ["w0"]

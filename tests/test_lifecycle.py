@@ -17,15 +17,36 @@ from weekly import lifecycle, paths
 
 WEEK_CHARTS = ("performance", "triggers", "class-mix", "drift")
 WEEKS = ["2022-01-16", "2022-01-23", "2022-01-30", "2022-02-06", "2022-02-13"]
+LONG = "average_monthly_balance_of_all_revolving_accounts_last_12m"
 
 
 # ---------------------------------------------------------------- tiny hand-made weeks (binary: No / Yes)
 
-def decision(week, reasons=(), blocked=None, drift_on=True):
-    thresholds = {"time": {"max_days": 90}, "performance": {"floor": 0.75, "max_drop": 0.1, "weeks": 1},
-                  "drift": {"threshold": 0.25, "min_features": 1, "score_threshold": 0.25}, "initial": None}
-    triggers = {name: {"enabled": name != "drift" or drift_on, "inputs": {"value": 0.7} if name == "performance" else {},
-                       "threshold": threshold, "fired": name in reasons}
+def performance_inputs(weeks=("2022-01-16",), rows=100, value=0.78, low=0.72, high=0.84, judged=True, why_not=None,
+                       below_floor=False):
+    return {"metric": "macro_f1", "evaluation": weeks[0] if weeks else None, "weeks": list(weeks), "rows": rows,
+            "judged": judged, "why_not": why_not, "value": value if judged else None, "low": low if judged else None,
+            "high": high if judged else None, "se": 0.03, "validation": {"value": 0.8, "se": 0.02},
+            "drop": 0.02, "drop_z": -2.2, "below_floor": below_floor, "significant_drop": False, "single_class": False,
+            "predicted_classes": ["No", "Yes"]}
+
+
+def drift_inputs(weeks=("2022-01-16",), rows=100, judged=True, why_not=None, over=(), seen=()):
+    features = {"income": {"psi": 0.02, "critical": 0.09, "significant": False, "moved": False},
+                LONG: {"psi": 0.31 if over else 0.05, "critical": 0.12, "significant": bool(over), "moved": bool(over)}}
+    return {"week": weeks[0] if weeks else None, "weeks": list(weeks), "rows": rows, "judged": judged, "why_not": why_not,
+            "features_over": list(over), "features": features if judged else {}, "already_seen": list(seen),
+            "max_feature_psi": 0.31 if over else 0.05, "score_psi": 0.03, "score_critical": 0.1}
+
+
+def decision(week, reasons=(), blocked=None, drift_on=True, floor=0.75, performance=None, drift_=None):
+    thresholds = {"time": {"max_days": 90}, "performance": {"floor": floor, "max_drop": 0.1, "alpha": 0.05},
+                  "drift": {"threshold": 0.1, "min_features": 1, "score_threshold": 0.1, "alpha": 0.05, "min_rows": 100},
+                  "initial": None}
+    inputs = {"time": {"last_retraining_date": "2022-01-16", "days_since_last_retraining": 7},
+              "performance": performance or performance_inputs(), "drift": drift_ or drift_inputs(), "initial": {}}
+    triggers = {name: {"enabled": name != "drift" or drift_on, "inputs": inputs[name], "threshold": threshold,
+                       "fired": name in reasons}
                 for name, threshold in thresholds.items()}
     return {"week": week, "retrain": bool(reasons) and not blocked, "reasons": list(reasons), "blocked": blocked,
             "triggers": triggers}
@@ -45,40 +66,72 @@ def calibration(low, high):
              "observed_rate": filled[b][2] if b in filled else None} for b in range(10)]
 
 
-def evaluation(week, f1, version, algo, rows=100, too_small=False):
+def pooled(weeks, rows, value, low, high, why_not=None):
+    """eval.json's evidence window: `weeks` newest first."""
+    judged = why_not is None
+    return {"weeks": weeks, "first_week": weeks[-1], "last_week": weeks[0], "rows": rows, "judged": judged,
+            "why_not": why_not, "confidence": 0.95,
+            "macro_f1": {"value": value, "se": 0.03, "low": low if judged else None, "high": high if judged else None},
+            "auc": {"value": 0.81, "se": 0.02, "low": 0.77 if judged else None, "high": 0.85 if judged else None},
+            "accuracy": {"value": 0.8, "low": 0.75, "high": 0.85}, "predicted_classes": ["No", "Yes"],
+            "single_class": False, "model_versions": ["1"]}
+
+
+def evaluation(week, f1, version, algo, rows=100, too_small=False, window=None):
     risk = {"per_class": {"No": {"auc": 0.81, "gini": 0.62}, "Yes": {"auc": 0.81, "gini": 0.62}},
             "event": "Yes", "auc": 0.81, "gini": 0.62, "ks": 0.45, "brier": 0.1, "log_loss": 0.3,
             "calibration": {"Yes": calibration((60, 0.15, 0.1), (40, 0.85, 0.9))}}
     return {"week": week, "model_version": version, "model_type": algo, "applications": rows, "too_small": too_small,
             "macro_f1": f1, "accuracy": None if f1 is None else f1 + 0.05, "rows": rows, "risk": risk,
-            "predicted_mix": {"No": 0.7, "Yes": 0.3}, "outcome_mix": {"No": 0.65, "Yes": 0.35}}
+            "predicted_mix": {"No": 0.7, "Yes": 0.3}, "outcome_mix": {"No": 0.65, "Yes": 0.35},
+            "pooled": window or pooled([week], rows, f1, None if f1 is None else f1 - 0.06,
+                                       None if f1 is None else f1 + 0.06)}
 
 
 def drift(week, income):
-    return {"week": week, "model_version": "1", "rows": 100, "features": {"income": income, "debt": None}, "score": 0.02}
+    return {"week": week, "model_version": "1", "rows": 100, "features": {"income": income, "debt": None}, "score": 0.02,
+            "pooled": {"weeks": [week], "rows": 100, "judged": True, "why_not": None, "alpha": 0.05, "tests": 3,
+                       "features": {"income": {"psi": income, "rows": 100, "critical": 0.09, "significant": False,
+                                               "moved": False}}}}
 
 
-def tiny_weeks():
-    """Five weeks: initial training, a challenger kept out, a week too small to judge, a
-    retraining on performance, and a week awaiting its outcomes; `debt` never has a PSI."""
+def tiny_weeks(floor=0.75):
+    """Five weeks: initial training, a challenger kept out, a week too small to judge alone
+    (judged pooled with the two before), a retraining on performance (its week too small
+    even pooled: the new model has one week), and a week awaiting its outcomes; `debt`
+    never has a PSI."""
+    gate = {"compared": True, "challenger_score": 0.79, "serving_score": 0.81, "passed": False,
+            "why": "catboost 0.7900 vs serving version 1 0.8100 on 200 rows: difference -0.0200 [-0.0600, +0.0200]"}
     kept_out = tracker("2022-01-23", "1", "lightgbm", False, last_retraining_date="2022-01-23",
-                       kept_because="challenger kept out: catboost 0.7900 vs serving version 1 0.8100",
-                       selection={"winner": "catboost", "gate": {"passed": False}})
+                       kept_because=f"challenger kept out: {gate['why']}", selection={"winner": "catboost", "gate": gate})
     trackers = [tracker("2022-01-16", "1", "lightgbm", True), kept_out,
                 tracker("2022-01-30", "1", "lightgbm", False), tracker("2022-02-06", "2", "catboost", True),
                 tracker("2022-02-13", "2", "catboost", False)]
-    decisions = [decision("2022-01-16", ["initial"]), decision("2022-01-23", ["time"]), decision("2022-01-30"),
-                 decision("2022-02-06", ["performance"]), decision("2022-02-13")]
+    too_few = "30 labelled rows, fewer than evaluate.min_rows 50"
+    decisions = [
+        decision("2022-01-16", ["initial"], floor=floor,
+                 performance=performance_inputs([], 0, judged=False), drift_=drift_inputs([], 0, judged=False)),
+        decision("2022-01-23", ["time"], floor=floor),
+        decision("2022-01-30", floor=floor, drift_=drift_inputs(["2022-01-23", "2022-01-16"], 200, seen=["income"])),
+        decision("2022-02-06", ["performance", "drift"], floor=floor, drift_=drift_inputs(["2022-01-30"], 120, over=[LONG]),
+                 performance=performance_inputs(["2022-01-30", "2022-01-23", "2022-01-16"], 200, 0.70, 0.66, 0.74,
+                                                below_floor=True)),
+        decision("2022-02-13", floor=floor, performance=performance_inputs(["2022-02-06"], 30, judged=False, why_not=too_few),
+                 drift_=drift_inputs(["2022-02-06"], 60, judged=False,
+                                     why_not="60 applications over 1 week(s), fewer than retrain.drift.min_rows 100"))]
     evaluations = {e["week"]: e for e in (
-        evaluation("2022-01-16", 0.80, "1", "lightgbm"), evaluation("2022-01-23", 0.78, "1", "lightgbm"),
-        evaluation("2022-01-30", None, "1", "lightgbm", rows=0, too_small=True),
-        evaluation("2022-02-06", 0.70, "2", "catboost"))}
+        evaluation("2022-01-16", 0.80, "1", "lightgbm"),
+        evaluation("2022-01-23", 0.78, "1", "lightgbm", window=pooled(["2022-01-23", "2022-01-16"], 200, 0.79, 0.73, 0.85)),
+        evaluation("2022-01-30", None, "1", "lightgbm", rows=0, too_small=True,
+                   window=pooled(["2022-01-30", "2022-01-23", "2022-01-16"], 200, 0.70, 0.66, 0.74)),
+        evaluation("2022-02-06", 0.70, "2", "catboost", rows=30, too_small=True,
+                   window=pooled(["2022-02-06"], 30, 0.70, None, None, why_not=too_few)))}
     drifts = [drift(w, psi) for w, psi in zip(WEEKS, [0.01, 0.12, 0.3, 1.7, None])]
     return trackers, decisions, evaluations, drifts
 
 
-def tiny_page(**extra) -> str:
-    trackers, decisions, evaluations, drifts = tiny_weeks()
+def tiny_page(floor=0.75, **extra) -> str:
+    trackers, decisions, evaluations, drifts = tiny_weeks(floor)
     summary = {"weeks": 5, "retrains": 2, "mean_macro_f1": 0.76, "worst_macro_f1": 0.70, "worst_week": "2022-02-06"}
     return lifecycle.page(trackers=trackers, decisions=decisions, evaluations=evaluations, drifts=drifts,
                           summary=summary, classes=["No", "Yes"],

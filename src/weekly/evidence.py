@@ -34,17 +34,22 @@ def enough(rows: int, class_rows: dict[str, int], minimums: dict) -> str | None:
 
 def pool_weeks(newest_first: Sequence[dict], classes: Sequence[str], minimums: dict) -> list[str]:
     """The weeks of an evidence window, newest first: from the newest of `newest_first`
-    (each {"week", "rows", "class_rows", "model_version"}) back until the pooled rows are
-    enough (see enough), at most evaluate.max_weeks weeks, and, unless
-    evaluate.across_versions, only weeks served by the newest week's model version."""
+    (each {"week", "rows", "class_rows", "epoch"}) back until the pooled rows are enough
+    (see enough), at most evaluate.max_weeks weeks, and, unless evaluate.across_versions,
+    only weeks of the newest week's epoch.
+
+    An epoch is the serving model's time since the last retraining decision (the tracker's
+    last_retraining_date): a new model starts one, and so does a retraining the challenger
+    gate kept out, so that the evidence a decision was taken on is not read again by the
+    next one (one noisy stretch would otherwise fire week after week)."""
     chosen, rows, per_class = [], 0, {c: 0 for c in classes}
     if not newest_first:
         return chosen
-    version = newest_first[0]["model_version"]
+    epoch = newest_first[0]["epoch"]
     for week in newest_first:
         if len(chosen) >= minimums["max_weeks"]:
             break
-        if not minimums["across_versions"] and week["model_version"] != version:
+        if not minimums["across_versions"] and week["epoch"] != epoch:
             break
         chosen.append(week["week"])
         rows += week["rows"]

@@ -501,7 +501,7 @@ def why_time(trigger: dict) -> str:
     days = inputs.get("days_since_last_retraining")
     if days is None:
         return "no retraining yet"
-    return f"{days} days since the retraining of {inputs.get('last_retraining_date')}; fires at ≥ {limit.get('max_days')}"
+    return f"{days} days since the retraining of {inputs.get('last_retraining_date')}; fires at ≥ {limit.get('max_days')} days"
 
 
 def why_performance(trigger: dict) -> str:
@@ -559,7 +559,7 @@ def why_drift(trigger: dict) -> str:
     return "; ".join(parts)
 
 
-REASONS = {"time": why_time, "performance": why_performance, "drift": why_drift}
+REASONS = {"performance": why_performance, "drift": why_drift, "time": why_time}  # the decisions table's columns
 
 
 def trigger_labels(decisions: list[dict]) -> dict[str, str]:
@@ -866,14 +866,15 @@ th,td{padding:4px 10px;border-bottom:1px solid #e5e8ec;text-align:right;white-sp
 th{background:#f4f5f7;font-weight:600;white-space:normal;vertical-align:bottom;min-width:5.5em}
 th:nth-child(-n+2){min-width:0}
 th:first-child,td:first-child,td.text{text-align:left}
-td.text{white-space:normal;max-width:20em;overflow-wrap:anywhere}
-td.reason{white-space:normal;text-align:left;vertical-align:top;min-width:12em;max-width:34em;overflow-wrap:anywhere}
+td.text{white-space:normal;max-width:20em;overflow-wrap:break-word}
+td.reason{white-space:normal;text-align:left;vertical-align:top;min-width:12em;max-width:34em;overflow-wrap:break-word}
 #decisions-table td:first-child,#quiet-table td:first-child{vertical-align:top}
+#decisions-table th,#quiet-table th{text-align:left}
 b.fired{color:#c0392b}
 details{margin:4px 0}
 summary{cursor:pointer;color:#0b4f8a}
-table.psi{font-size:12px;margin-top:4px}
-table.psi th,table.psi td{padding:1px 6px}
+table.psi{font-size:12px;margin-top:4px;width:100%}
+table.psi th,table.psi td{padding:1px 6px;min-width:0}
 .policies-plot svg{width:100%;height:auto}
 footer{color:#6b7580;font-size:12px;margin-top:18px}
 """
@@ -982,13 +983,18 @@ def _feature_table(trigger: dict) -> str:
     rows = []
     for name in sorted(features, key=ratio, reverse=True):
         t = features[name]
-        verdict = ("moved" if name in over else "already seen" if name in seen else
-                   f"significant, under {floor}" if t.get("significant") else "")
-        rows.append(f"<tr><td class=text>{escape(name)}</td><td>{_f(_number(t.get('psi')))}</td>"
+        verdict = ("moved" if name in over else "seen" if name in seen else
+                   f"significant, < {floor}" if t.get("significant") else "")
+        rows.append(f"<tr><td class=text>{_breakable(name)}</td><td>{_f(_number(t.get('psi')))}</td>"
                     f"<td>{_f(_number(t.get('critical')))}</td><td class=text>{escape(verdict)}</td></tr>")
     return (f"<details><summary>{len(features)} features: PSI vs critical value</summary><table class=psi><thead><tr>"
-            f"<th>feature</th><th>PSI</th><th>critical</th><th>verdict (floor {floor})</th></tr></thead><tbody>"
+            f"<th>feature</th><th>PSI</th><th>critical</th><th>verdict</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table></details>")
+
+
+def _breakable(text: str) -> str:
+    # long feature names wrap after their underscores (<wbr>), never inside a word unless they must
+    return escape(text).replace("_", "_<wbr>")
 
 
 def _decision_row(r: dict) -> str:
@@ -1003,14 +1009,14 @@ def _decision_row(r: dict) -> str:
             continue
         fired = '<b class="fired">fired:</b> ' if r["fired"][name] else ""
         folded = _feature_table(trigger) if name == "drift" else ""
-        cells.append(f'<td class="reason">{fired}{escape(why(trigger))}{folded}</td>')
+        cells.append(f'<td class="reason">{fired}{_breakable(why(trigger))}{folded}</td>')
     return "<tr>" + "".join(cells) + "</tr>"
 
 
 def _decisions_table(records: list[dict]) -> str:
     """A row per week where a trigger fired or the decision did something, then the quiet
     weeks, folded: what the week did and why each trigger fired or not."""
-    head = ("<thead><tr><th>week</th><th>decision</th><th>performance</th><th>drift</th><th>time</th></tr></thead>")
+    head = "<thead><tr><th>week</th><th>decision</th>" + "".join(f"<th>{name}</th>" for name in REASONS) + "</tr></thead>"
     busy = [r for r in records if r["outcome"] or any(r["fired"].values())]
     quiet = [r for r in records if r not in busy]
     html = f'<table id="decisions-table">{head}<tbody>{"".join(map(_decision_row, busy))}</tbody></table>'

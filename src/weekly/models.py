@@ -131,6 +131,22 @@ def choose_threshold(positive: np.ndarray, event_proba: np.ndarray, policy: dict
     return float((ps[k - 1] + ps[k]) / 2)
 
 
+def cross_fitted_events(positive: np.ndarray, event_proba: np.ndarray, policy: dict, seed: list[int]) -> np.ndarray:
+    """Each row flagged as an event or not with a threshold chosen (choose_threshold) on the
+    other half of the rows (two folds, seeded): what a threshold chosen on these rows does
+    on rows it was not chosen on. Scoring the rows at a threshold tuned on them reads
+    optimistic, most with few events, and a later honest week would then look like a drop."""
+    p = np.asarray(event_proba, dtype=float)
+    positive = np.asarray(positive, dtype=bool)
+    first = np.zeros(len(p), dtype=bool)
+    first[np.random.default_rng(seed).permutation(len(p))[: len(p) // 2]] = True
+    flagged = np.zeros(len(p), dtype=bool)
+    for fold in (first, ~first):
+        if fold.any() and (~fold).any():
+            flagged[fold] = p[fold] >= choose_threshold(positive[~fold], p[~fold], policy)
+    return flagged
+
+
 def evaluate_model(algo: str, model: Any, frame: pd.DataFrame, columns: dict, threshold: float | None = None) -> dict:
     """The classification report of `model` on a labelled frame (binary: at `threshold`),
     with its macro one-vs-rest AUC (`auc`: the mean over the classes the frame has both
@@ -148,22 +164,29 @@ def validation_metrics(algo: str, model: Any, valid: pd.DataFrame, columns: dict
     """A fitted candidate on its validation rows: for a binary problem the decision
     threshold is chosen on them first (choose_threshold, `validation["threshold"]`); then
     its report at that threshold, with the standard errors of macro F1 (seeded bootstrap)
-    and AUC (DeLong) that the performance trigger and the gate weigh it by."""
+    and AUC (DeLong) that the performance trigger and the gate weigh it by.
+
+    For a binary problem, macro F1 (and its error) is that of the threshold chosen on the
+    other half of the rows (cross_fitted_events), not of the rows it was tuned on (kept as
+    `macro_f1_tuned`): the figure the model's later weeks are compared with."""
     from weekly import evidence
 
     classes = labels(columns)
-    threshold = None
     y = encode_target(valid[columns["target"]], classes)
-    if len(classes) == 2:
-        proba = predict_proba(algo, model, valid, columns)
-        threshold = choose_threshold(y == 1, proba[:, 1], validation["threshold"])
-    report = evaluate_model(algo, model, valid, columns, threshold)
     proba = predict_proba(algo, model, valid, columns)
+    threshold = choose_threshold(y == 1, proba[:, 1], validation["threshold"]) if len(classes) == 2 else None
+    truth = valid[columns["target"]].tolist()
+    report = classification_report(truth, predicted_labels(proba, classes, threshold).tolist(), classes)
+    risk = risk_report(truth, proba, classes)
+    report = {**report, "auc": macro_auc(risk), "log_loss": risk["log_loss"]}
     pred = encode_target(pd.Series(predicted_labels(proba, classes, threshold)), classes)
+    if threshold is not None and len(y):
+        pred = cross_fitted_events(y == 1, proba[:, 1], validation["threshold"], [seed, len(y)]).astype(np.int64)
     f1 = stats.bootstrap_macro_f1(y, pred, len(classes), validation["resamples"], [seed, len(y)]) if len(y) else None
+    if threshold is not None and f1:
+        report["macro_f1_tuned"], report["macro_f1"] = report["macro_f1"], f1["value"]
     auc = evidence.macro_auc_interval(y, proba, len(classes), 0.95) if len(y) else {}
-    return {**report, "threshold": threshold,
-            "se": {"macro_f1": f1["se"] if f1 else None, "auc": auc.get("se")}}
+    return {**report, "threshold": threshold, "se": {"macro_f1": f1["se"] if f1 else None, "auc": auc.get("se")}}
 
 
 def fit_and_validate(

@@ -454,7 +454,11 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
     pred_serving = models.encode_target(pd.Series(models.predicted_labels(pred_serving, classes, serving.get("threshold"))), classes)
     challenger_model = models.load(winner["algo"], winner["model_path"])
     proba = models.predict_proba(winner["algo"], challenger_model, rows, columns)
-    pred_winner = models.encode_target(pd.Series(models.predicted_labels(proba, classes, winner.get("threshold"))), classes)
+    if winner.get("threshold") is None:
+        pred_winner = models.encode_target(pd.Series(models.predicted_labels(proba, classes)), classes)
+    else:  # its threshold was chosen on these rows: judged at one chosen on the other half of them
+        pred_winner = models.cross_fitted_events(y == 1, proba[:, 1], winner["fitting"]["threshold"],
+                                                 [seed, len(y)]).astype(np.int64)
     test = stats.paired_bootstrap_macro_f1(y, pred_winner, pred_serving, len(classes), minimums["resamples"],
                                            [seed, parse_week(fair[-1]).toordinal()], minimums["confidence"],
                                            margin=challenger["margin"])
@@ -498,10 +502,12 @@ def _serving_model(state: dict, whose: str) -> Any:
 
 def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, max_weeks: int) -> list[dict]:
     """The weeks whose applications pool into this week's drift test, newest first: this
-    week, then the previous week's pool (same serving model: the same reference bins),
-    until retrain.drift.min_rows rows, at most evaluate.max_weeks weeks."""
+    week, then the previous week's pool (same serving model, so the same reference bins,
+    and the same epoch: see weekly.evidence), until retrain.drift.min_rows rows, at most
+    evaluate.max_weeks weeks."""
     chosen = [this]
-    older = previous["pool"] if previous and str(previous["model_version"]) == version else []
+    same = previous and str(previous["model_version"]) == version and previous.get("epoch") == this["epoch"]
+    older = previous["pool"] if same else []
     for part in older:
         if sum(p["rows"] for p in chosen) >= policy["min_rows"] or len(chosen) >= max_weeks:
             break
@@ -531,7 +537,9 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     binned = stability.counts(ref, frame, score)
     shift = stability.stability_of_counts(ref, binned)
     version = str(state["model_version"])
-    pool = _drift_pool({"week": week, **binned}, _read_optional(previous_drift), version, drift_policy, max_weeks)
+    epoch = state["last_retraining_date"]
+    pool = _drift_pool({"week": week, "epoch": epoch, **binned}, _read_optional(previous_drift), version, drift_policy,
+                       max_weeks)
     pooled = stability.add_counts(pool)
     rows = pooled["rows"]
     why_not = None if rows >= drift_policy["min_rows"] else (
@@ -544,7 +552,7 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
             seen = stability.pooled_drift(ref, ref["newest"], drift_policy, [seed, 0])
     write_parquet(preds, scored)
     write_json(drift, {
-        "week": week, "model_version": version, **shift,
+        "week": week, "model_version": version, "epoch": epoch, **shift,
         "pooled": {"weeks": [p["week"] for p in pool], "rows": rows, "judged": why_not is None, "why_not": why_not,
                    **tests},
         "seen": seen,
@@ -603,7 +611,7 @@ def _pooled(rows: pd.DataFrame, week: str, classes: list[str], pooling: dict, se
     for w, part in sorted(rows.groupby("week", sort=False), key=lambda item: item[0], reverse=True):
         counted = part["outcome"].value_counts()
         newest_first.append({"week": w, "rows": len(part), "class_rows": {c: int(counted.get(c, 0)) for c in classes},
-                             "model_version": part["model_version"].iloc[0]})
+                             "epoch": part["epoch"].iloc[0]})
     weeks = evidence.pool_weeks(newest_first, classes, pooling)
     window = rows[rows["week"].isin(weeks)].reset_index(drop=True)
     index = {c: i for i, c in enumerate(classes)}
@@ -658,6 +666,7 @@ def evaluate(
     state = read_json(tracker)
     this = _evidence_rows(joined, week, target, classes)
     this["model_version"] = str(state["model_version"])
+    this["epoch"] = state["last_retraining_date"]  # see weekly.evidence
     before = pd.read_parquet(previous_evidence) if previous_evidence else this.iloc[:0]
     pooled, window = _pooled(pd.concat([this, before], ignore_index=True), week, classes, pooling, seed)
     result = {
