@@ -134,18 +134,28 @@ def email_to(port: int) -> dict:
 
 # --- the events: pure ------------------------------------------------------------------------
 
+def shift(psi):
+    return {"psi": psi, "critical": 0.05, "significant": psi > 0.05, "moved": psi > 0.1}
+
+
 def week(name, f1=0.8, version="1", retrained=False, too_small=False, psi=0.01, seen_psi=None, kept_because=None,
          evaluated=True):
     tracker = {"week": name, "model_name": "credit-scoring", "model_version": version, "model_type": "lightgbm",
                "model_uri": f"models:/credit-scoring/{version}", "retrained": retrained, "macro_f1_score": 0.83,
-               "newest_week_psi": {"features": {"rate": seen_psi}, "score": 0.0} if seen_psi is not None else None,
                **({"kept_because": kept_because} if kept_because else {})}
+    pooled = {"weeks": [name], "first_week": name, "last_week": name, "rows": 10 if too_small else 300,
+              "judged": not too_small, "why_not": "10 labelled rows, fewer than evaluate.min_rows 200" if too_small else None,
+              "macro_f1": {"value": f1, "se": 0.002, "low": f1 - 0.004, "high": f1 + 0.004},
+              "auc": {"value": 0.9, "se": 0.01, "low": 0.88, "high": 0.92},
+              "single_class": False, "predicted_classes": ["a", "b"]}
     evaluation = {"week": name, "macro_f1": f1, "too_small": too_small, "rows": 10 if too_small else 300,
-                  "min_rows": 30, "risk": {"auc": 0.9}} if evaluated else None
+                  "min_rows": 200, "risk": {"auc": 0.9}, "pooled": pooled} if evaluated else None
+    drift = {"week": name, "model_version": version,
+             "pooled": {"weeks": [name], "rows": 300, "judged": True, "why_not": None,
+                        "features": {"rate": shift(psi), "age": shift(0.01)}, "score": shift(0.01), "missing": {}},
+             "seen": {"features": {"rate": shift(seen_psi)}, "score": shift(0.0)} if seen_psi is not None else None}
     return {"week": name, "tracker": tracker, "decision": {"reasons": ["time"] if retrained else [], "blocked": None},
-            "drift": {"week": name, "model_version": version, "rows": 300, "features": {"rate": psi, "age": 0.01},
-                      "score": 0.01},
-            "evaluation": evaluation}
+            "drift": drift, "evaluation": evaluation}
 
 
 RULES = alerts.settings(validate_params({}))
@@ -162,10 +172,11 @@ def test_a_condition_alerts_when_it_starts_and_when_it_clears_not_while_it_persi
         "performance:2023-03-05:onset", "performance:2023-03-26:clear", "performance:2023-04-02:onset"]
     onset = alerts.events(weeks, RULES)[0]
     # names the week, the condition, the figures, the serving model and where to look
-    assert onset["figures"] == {"metric": "macro_f1", "value": 0.7, "floor": 0.75, "rows": 300}
+    assert onset["figures"] == {"metric": "macro_f1", "value": 0.7, "interval": [0.696, 0.704], "floor": 0.75,
+                                "weeks": "2023-03-05..2023-03-05", "rows": 300}
     assert onset["model"]["version"] == "1" and onset["model"]["type"] == "lightgbm"
     assert "weeks/2023-03-05/eval.json" in onset["files"] and onset["report"] == "reports/lifecycle.html"
-    assert "week 2023-03-05" in onset["message"] and "0.7000 under its floor 0.75" in onset["message"]
+    assert "week 2023-03-05" in onset["message"] and "0.7000 [0.6960, 0.7040] under its floor 0.75" in onset["message"]
 
 
 def test_weeks_that_cannot_judge_leave_the_condition_as_it_was():
@@ -181,7 +192,7 @@ def test_thresholds_default_to_the_triggers_and_can_be_their_own():
     assert alerts.settings(params)["performance"]["floor"] == 0.6
     assert alerts.settings(params)["drift"]["threshold"] == 0.5
     own = validate_params({"alerts": {"conditions": {"performance": {"floor": 0.9, "metric": "auc"}}}})
-    assert alerts.settings(own)["performance"] == {"enabled": True, "metric": "auc", "floor": 0.9}
+    assert alerts.settings(own)["performance"] == {"enabled": True, "metric": "auc", "floor": 0.9, "alpha": 0.05}
     weeks = [week("2023-03-05", f1=0.5)]  # AUC 0.9 is not under 0.9
     assert alerts.events(weeks, alerts.settings(own)) == []
 

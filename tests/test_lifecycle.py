@@ -113,15 +113,18 @@ def tiny_weeks(floor=0.75):
                  performance=performance_inputs([], 0, judged=False), drift_=drift_inputs([], 0, judged=False)),
         decision("2022-01-23", ["time"], floor=floor),
         decision("2022-01-30", floor=floor, drift_=drift_inputs(["2022-01-23", "2022-01-16"], 200, seen=["income"])),
-        decision("2022-02-06", ["performance", "drift"], floor=floor, drift_=drift_inputs(["2022-01-30"], 120, over=[LONG]),
+        decision("2022-02-06", ["performance", "drift"], floor=floor,
+                 drift_=drift_inputs(["2022-01-30"], 120, over=[LONG]),
                  performance=performance_inputs(["2022-01-30", "2022-01-23", "2022-01-16"], 200, 0.70, 0.66, 0.74,
                                                 below_floor=True)),
-        decision("2022-02-13", floor=floor, performance=performance_inputs(["2022-02-06"], 30, judged=False, why_not=too_few),
+        decision("2022-02-13", floor=floor,
+                 performance=performance_inputs(["2022-02-06"], 30, judged=False, why_not=too_few),
                  drift_=drift_inputs(["2022-02-06"], 60, judged=False,
                                      why_not="60 applications over 1 week(s), fewer than retrain.drift.min_rows 100"))]
     evaluations = {e["week"]: e for e in (
         evaluation("2022-01-16", 0.80, "1", "lightgbm"),
-        evaluation("2022-01-23", 0.78, "1", "lightgbm", window=pooled(["2022-01-23", "2022-01-16"], 200, 0.79, 0.73, 0.85)),
+        evaluation("2022-01-23", 0.78, "1", "lightgbm",
+                   window=pooled(["2022-01-23", "2022-01-16"], 200, 0.79, 0.73, 0.85)),
         evaluation("2022-01-30", None, "1", "lightgbm", rows=0, too_small=True,
                    window=pooled(["2022-01-30", "2022-01-23", "2022-01-16"], 200, 0.70, 0.66, 0.74)),
         evaluation("2022-02-06", 0.70, "2", "catboost", rows=30, too_small=True,
@@ -167,9 +170,12 @@ def test_every_chart_over_time_has_one_element_per_week():
 def test_records_say_what_each_week_did():
     records = lifecycle.week_records(*tiny_weeks())
     assert [r["outcome"] for r in records] == ["retrained", "kept out", None, "retrained", None]
-    assert [r["judged"] for r in records] == [True, True, False, True, False]
+    assert [r["judged"] for r in records] == [True, True, False, False, False]  # the week alone
     assert [r["evaluated"] for r in records] == [True, True, True, True, False]
     assert records[2]["macro_f1"] is None and records[2]["too_small"]
+    assert [r["pooled"]["judged"] if r["pooled"] else None for r in records] == [True, True, True, False, None]
+    assert records[2]["pooled"]["weeks"] == ["2022-01-16", "2022-01-23", "2022-01-30"]
+    assert records[2]["pooled"]["macro_f1"] == {"value": 0.70, "low": 0.66, "high": 0.74}
     assert records[4]["psi"] == {"income": None, "debt": None}
 
 
@@ -195,10 +201,11 @@ def test_weeks_awaiting_outcomes_and_too_small_weeks_are_drawn_as_such():
     performance = chart(html, "performance")
     assert "awaiting outcomes" in week_element(performance, "2022-02-13")
     assert "too small to judge (0 labelled rows)" in week_element(performance, "2022-01-30")
+    assert "not judged: 30 labelled rows, fewer than evaluate.min_rows 50" in week_element(performance, "2022-02-06")
     mix = week_element(chart(html, "class-mix"), "2022-02-13")
     assert "url(#awaiting)" in mix and "No 60.0 %, Yes 40.0 %" in mix  # predicted mix from its predictions
     assert "challenger kept out" in week_element(chart(html, "triggers"), "2022-01-23")
-    assert ">1 / 1<" in html  # weeks awaiting outcomes / too small, in the header
+    assert ">1 / 2<" in html  # weeks awaiting outcomes / too small alone, in the header
 
 
 def test_missing_psi_values_have_their_own_pattern():
@@ -212,7 +219,93 @@ def test_missing_psi_values_have_their_own_pattern():
 def test_the_header_gives_the_span_and_the_figures():
     html = tiny_page()
     assert "2022-01-16 … 2022-02-13: 5 weeks, 2 retrainings" in html
-    assert "0.7600" in html and "0.7000" in html and "(2022-02-06)" in html and "v2 catboost" in html
+    assert "0.7600" in html and "v2 catboost" in html
+    # the newest judged pooled figure (the newest week is too small, alone and pooled), and the lowest
+    header = html[html.index("<header>"):html.index("</header>")]
+    assert "<b>0.700<small>[0.660, 0.740]</small></b>" in header and "<b>0.810<small>[0.770, 0.850]</small></b>" in header
+    assert "newest judged: pooled over 2022-01-16..2022-01-30, 3 weeks, 200 rows" in header
+    assert "lowest pooled macro F1 (week 2022-01-30" in header and "n/a" not in header
+
+
+def test_the_performance_chart_shows_the_pooled_figure_its_interval_and_its_weeks():
+    html = tiny_page()
+    performance = chart(html, "performance")
+    week = week_element(performance, "2022-01-30")
+    assert "the week alone too small to judge" in week
+    assert ("pooled over 2022-01-16..2022-01-30, 3 weeks, 200 rows: macro F1 0.700 [0.660, 0.740], "
+            "AUC 0.810 [0.770, 0.850]") in week
+    first = week_element(performance, "2022-01-16")
+    assert "pooled over 2022-01-16, 1 week, 100 rows: macro F1 0.800 [0.740, 0.860]" in first
+    assert performance.count("<polygon") == 1  # one band over the three judged windows
+    assert "its 95% interval" in performance and "lowest 2022-01-30: pooled macro F1 0.700" in performance
+
+
+def test_a_null_floor_is_no_floor():
+    trackers, decisions, evaluations, drifts = tiny_weeks(floor=None)
+    assert lifecycle.performance_floor(decisions) is None
+    assert lifecycle.trigger_labels(decisions)["performance"] == "performance (no floor)"
+    html = tiny_page(floor=None)
+    assert "performance floor" not in chart(html, "performance")
+    assert f'stroke="{lifecycle.FLOOR_COLOUR}" stroke-width="1.2" stroke-dasharray="6 4"' not in html
+    assert "No performance floor" in html and "no floor;" in html
+    assert "floor 0.75" in tiny_page() and lifecycle.performance_floor(tiny_weeks()[1]) == 0.75
+
+
+def test_why_the_performance_trigger_fired_or_not():
+    trigger = decision("2022-02-06", ["performance"],
+                       performance=performance_inputs(["2022-01-30", "2022-01-23"], 200, 0.70, 0.66, 0.74,
+                                                      below_floor=True))["triggers"]["performance"]
+    assert lifecycle.why_performance(trigger) == (
+        "macro F1 0.700 [0.660, 0.740], pooled over 2022-01-23..2022-01-30, 2 weeks, 200 rows; floor 0.75: significantly "
+        "below; validation 0.800 − max drop 0.1 = 0.700: not significantly under (z -2.20); one-sided at α 0.05")
+    trigger["threshold"]["floor"] = None
+    assert "; no floor; " in lifecycle.why_performance(trigger)
+    quiet = decision("2022-02-13", performance=performance_inputs(judged=False, why_not="3 of class Yes, too few"))
+    assert lifecycle.why_performance(quiet["triggers"]["performance"]) == "not judged: 3 of class Yes, too few"
+
+
+def test_why_the_drift_trigger_fired_or_not():
+    fired = decision("2022-02-06", ["drift"], drift_=drift_inputs(["2022-01-30"], 120, over=[LONG], seen=["income"]))
+    text = lifecycle.why_drift(fired["triggers"]["drift"])
+    assert text.startswith("pooled over 2022-01-30, 1 week, 120 rows: 1 of 2 features moved (PSI over its critical "
+                           "value at α 0.05 and ≥ 0.1; 1 needed)")
+    assert f"moved: {LONG} 0.310 > 0.120" in text
+    assert "already moved in the model's validation weeks (not counted): income" in text
+    small = drift_inputs()
+    small["features"]["income"].update(psi=0.095, significant=True)
+    assert "significant, under 0.1: income 0.095 > 0.090" in lifecycle.why_drift({"inputs": small, "threshold": {
+        "threshold": 0.1, "alpha": 0.05, "min_features": 1, "score_threshold": 0.1}})
+    assert lifecycle.why_drift(decision("2022-02-13", drift_=drift_inputs(judged=False, why_not="60 applications"))
+                               ["triggers"]["drift"]) == "not judged: 60 applications"
+
+
+def test_the_decisions_table_says_why_each_week_did_what_it_did():
+    html = tiny_page()
+    table = html[html.index('<table id="decisions-table">'):html.index("the 2 week(s) where no trigger fired")]
+    # the weeks where something fired or happened; the others folded under it
+    assert re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td>", table) == ["2022-01-16", "2022-01-23", "2022-02-06"]
+    assert "challenger kept out: catboost 0.7900 vs serving version 1 0.8100" in table
+    assert "fired:</b> macro F1 0.700 [0.660, 0.740], pooled over 2022-01-16..2022-01-30, 3 weeks, 200 rows" in table
+    assert "not judged: 30 labelled rows, fewer than evaluate.min_rows 50" in html
+    assert "not judged: 60 applications over 1 week(s), fewer than retrain.drift.min_rows 100" in html
+    assert "validation weeks (not counted): income" in html
+
+
+def test_long_feature_names_are_never_cut_off():
+    trackers, decisions, evaluations, drifts = tiny_weeks()
+    drifts = [{**d, "features": {LONG: d["features"]["income"], "debt": None}} for d in drifts]
+    html = lifecycle.page(trackers=trackers, decisions=decisions, evaluations=evaluations, drifts=drifts, summary={},
+                          classes=["No", "Yes"])
+    drift_svg = chart(html, "drift")
+    assert f"<title>{LONG}</title>" in drift_svg and f"{LONG} 1.700" in drift_svg  # its label's and a week's tooltip
+    label = re.search(rf"<g><title>{LONG}</title>(.*?)</g>", drift_svg).group(1)
+    wrapped = re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', label)
+    assert "".join(wrapped) == LONG and len(wrapped) > 1  # on several lines, every one inside the margin
+    assert all(lifecycle._text_width(text) <= lifecycle.LEFT - 8
+               for text in re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', drift_svg))
+    # in the tables, a name breaks after its underscores: whole, never clipped
+    assert LONG.replace("_", "_<wbr>") in html
+    assert "ellipsis" not in html and "text-overflow" not in html
 
 
 def test_calibration_pools_the_latest_models_judged_weeks():
@@ -299,8 +392,12 @@ def test_the_backfill_page_draws_in_headless_chromium_offline(backfill):
                     "els => els.map(e => { const b = e.getBBox(); return [e.dataset.week, b.width, b.height]; })")
                 assert [week for week, _, _ in weeks] == TINY_WEEKS, chart_id
                 assert all(width > 0 and height > 0 for _, width, height in weeks), chart_id
-            line = page.eval_on_selector("svg#performance polyline", "e => [e.getBBox().width, e.getBBox().height]")
-            assert line[0] > 600 and line[1] > 0  # the weekly macro F1 is drawn across the chart
+            span = page.eval_on_selector_all(
+                f"svg#performance polyline[stroke='{lifecycle.F1_COLOUR}']",
+                "els => els.map(e => e.getBBox()).reduce((s, b) => [Math.min(s[0], b.x), Math.max(s[1], b.x + b.width)],"
+                " [1e9, -1e9])")
+            assert span[1] - span[0] > 600  # the pooled macro F1 is drawn across the chart
+            assert page.locator("svg#performance polygon").count() >= 1  # with its interval
             retrainings = page.eval_on_selector_all("svg#triggers [data-week] rect[fill='#1b7837']",
                                                     "els => els.map(e => e.parentNode.dataset.week)")
             assert retrainings == TINY_RETRAIN_WEEKS

@@ -61,8 +61,13 @@ def test_fit_predict_save_load_serve(algo, classes, tmp_path):
     served.load_context(LocalContext(str(path), algo, cols))
     raw = data.drop(columns=["id", "date", "label"]).astype({"cat": object})
     out = served.predict(None, raw)
-    assert list(out.columns) == [f"proba_{c}" for c in classes]
-    np.testing.assert_allclose(out.to_numpy(), proba, rtol=1e-6)
+    assert list(out.columns) == [*(f"proba_{c}" for c in classes), "prediction"]
+    np.testing.assert_allclose(out[[f"proba_{c}" for c in classes]].to_numpy(), proba, rtol=1e-6)
+    assert (out["prediction"] == models.predicted_labels(proba, list(classes))).all()
+    if len(classes) == 2:  # the decision threshold saved with the model decides the class
+        served.load_context(LocalContext(str(path), algo, cols, threshold=0.9))
+        flagged = served.predict(None, raw)["prediction"] == classes[1]
+        assert (flagged == (proba[:, 1] >= 0.9)).all() and flagged.sum() <= (proba[:, 1] >= 0.5).sum()
 
 
 @pytest.mark.parametrize("algo", list(ALGORITHMS))

@@ -149,14 +149,24 @@ def _model(model: dict) -> str:
     return f"{model['type']} v{model['version']}"
 
 
+def _interval(f: dict) -> str:
+    low, high = f.get("interval") or (None, None)
+    return f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
+
+
 def _describe_performance(f: dict, model: dict) -> str:
-    return f"{f['metric']} {f['value']:.4f} under its floor {f['floor']} ({_model(model)} serving, {f['rows']} rows)"
+    over = f"over {f['weeks']}, {f['rows']} rows"
+    if f.get("predicts_one_class"):
+        return (f"{_model(model)} predicts only {', '.join(f['predicts_one_class'])} over outcomes holding several "
+                f"classes ({over})")
+    return (f"{f['metric']} {f['value']:.4f}{_interval(f)} under its floor {f['floor']} beyond sampling error "
+            f"({_model(model)} serving, {over})")
 
 
 def _describe_drift(f: dict, model: dict) -> str:
     moved = ", ".join(f"{name} {psi:.2f}" for name, psi in f["features_over"].items()) or "none"
-    return (f"PSI over {f['threshold']} against {_model(model)}'s training rows: {moved}; "
-            f"score PSI {f['score_psi']:.3f}")
+    return (f"PSI beyond sampling error and over {f['threshold']} against {_model(model)}'s training rows: {moved}; "
+            f"score PSI {f['score_psi']:.3f} ({f['rows']} applications over {f['weeks']} week(s))")
 
 
 def _describe_promotion(f: dict, model: dict) -> str:

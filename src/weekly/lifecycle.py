@@ -403,7 +403,8 @@ def performance_chart(records: list[dict], floor: float | None = None) -> str:
     body += _time_axis([r["week"] for r in records], axis_y)
     confidence = next((r["pooled"]["confidence"] for r in records if r["pooled"] and r["pooled"]["confidence"]), None)
     items = [(_swatch_line(F1_COLOUR, 2.2), "macro F1, pooled over the evidence window"),
-             (_rect(2, -5, 12, 10, F1_COLOUR, fill_opacity="0.16"), f"its {confidence:.0%} interval" if confidence else "its interval"),
+             (_rect(2, -5, 12, 10, F1_COLOUR, fill_opacity="0.16"),
+              f"its {confidence:.0%} interval" if confidence else "its interval"),
              (f'<circle cx="8" cy="0" r="3" fill="#fff" stroke="{F1_COLOUR}" stroke-width="1.2"/>',
               "macro F1 of the week alone"),
              (_swatch_line(AUC_COLOUR, 1.6, "5 3"), "AUC, pooled")]
@@ -501,7 +502,8 @@ def why_time(trigger: dict) -> str:
     days = inputs.get("days_since_last_retraining")
     if days is None:
         return "no retraining yet"
-    return f"{days} days since the retraining of {inputs.get('last_retraining_date')}; fires at ≥ {limit.get('max_days')} days"
+    return (f"{days} days since the retraining of {inputs.get('last_retraining_date')}; "
+            f"fires at ≥ {limit.get('max_days')} days")
 
 
 def why_performance(trigger: dict) -> str:
@@ -517,13 +519,13 @@ def why_performance(trigger: dict) -> str:
     if floor is None:
         parts.append("no floor")
     else:
-        parts.append(f"floor {floor:g}: {'' if inputs.get('below_floor') else 'not '}below it")
-    validation = inputs.get("validation") or {}
-    if _number(validation.get("value")) is not None and limit.get("max_drop") is not None:
+        parts.append(f"floor {floor:g}: {'' if inputs.get('below_floor') else 'not '}significantly below")
+    validation, drop = inputs.get("validation") or {}, limit.get("max_drop")
+    if _number(validation.get("value")) is not None and drop is not None:
         z = _number(inputs.get("drop_z"))
-        parts.append(f"validation {validation['value']:.3f} − max drop {limit.get('max_drop'):g} = "
-                     f"{validation['value'] - limit.get('max_drop'):.3f}: {'' if inputs.get('significant_drop') else 'not '}"
-                     f"under it" + (f" (z {z:.2f})" if z is not None else ""))
+        parts.append(f"validation {validation['value']:.3f} − max drop {drop:g} = {validation['value'] - drop:.3f}: "
+                     f"{'' if inputs.get('significant_drop') else 'not '}significantly under"
+                     + (f" (z {z:.2f})" if z is not None else ""))
     if inputs.get("single_class"):
         parts.append(f"predicts a single class ({', '.join(inputs.get('predicted_classes') or [])})")
     return "; ".join(parts) + f"; one-sided at α {limit.get('alpha')}"
@@ -539,7 +541,8 @@ def why_drift(trigger: dict) -> str:
         return f"not judged: {inputs.get('why_not') or 'no drift measured against the serving model yet'}"
     features, over, floor = inputs.get("features") or {}, inputs.get("features_over") or [], limit.get("threshold")
     parts = [f"{window_text(inputs.get('weeks'), inputs.get('rows'))}: {len(over)} of {len(features)} features moved "
-             f"(PSI over its critical value at α {limit.get('alpha')} and ≥ {floor}; {limit.get('min_features')} needed)"]
+             f"(PSI over its critical value at α {limit.get('alpha')} and ≥ {floor}; "
+             f"{limit.get('min_features')} needed)"]
 
     def psi(name: str) -> str:
         t = features.get(name) or {}
@@ -548,14 +551,14 @@ def why_drift(trigger: dict) -> str:
     if over:
         parts.append("moved: " + ", ".join(map(psi, over)))
     if inputs.get("already_seen"):
-        parts.append("already seen by the model: " + ", ".join(inputs["already_seen"]))
+        parts.append("already moved in the model's validation weeks (not counted): " + ", ".join(inputs["already_seen"]))
     small = [f for f, t in features.items()
              if floor is not None and t.get("significant") and (_number(t.get("psi")) or 0) < floor]
     if small:
         parts.append(f"significant, under {floor}: " + ", ".join(map(psi, small)))
     if inputs.get("score_psi") is not None:
-        parts.append(f"score PSI {_f(_number(inputs['score_psi']))} (critical {_f(_number(inputs.get('score_critical')))}, "
-                     f"floor {limit.get('score_threshold')})")
+        parts.append(f"score PSI {_f(_number(inputs['score_psi']))} (critical "
+                     f"{_f(_number(inputs.get('score_critical')))}, floor {limit.get('score_threshold')})")
     return "; ".join(parts)
 
 
@@ -916,7 +919,8 @@ def _cards(records: list[dict], summary: dict) -> str:
          "macro F1: no window judged yet"),
         ("", interval_text(newest["auc"]) if newest else "n/a", "AUC, same window"),
         ("alert", interval_text(lowest["pooled"]["macro_f1"]) if lowest else "n/a",
-         f"lowest pooled macro F1 (week {lowest['week']}, {window_text(lowest['pooled']['weeks'], lowest['pooled']['rows'])})"
+         f"lowest pooled macro F1 (week {lowest['week']}, "
+         f"{window_text(lowest['pooled']['weeks'], lowest['pooled']['rows'])})"
          if lowest else "lowest pooled macro F1"),
         ("", _serving(last), f"serving now, since {since}"),
     ]
@@ -1016,7 +1020,7 @@ def _decision_row(r: dict) -> str:
 def _decisions_table(records: list[dict]) -> str:
     """A row per week where a trigger fired or the decision did something, then the quiet
     weeks, folded: what the week did and why each trigger fired or not."""
-    head = "<thead><tr><th>week</th><th>decision</th>" + "".join(f"<th>{name}</th>" for name in REASONS) + "</tr></thead>"
+    head = f"<thead><tr><th>week</th><th>decision</th>{''.join(f'<th>{name}</th>' for name in REASONS)}</tr></thead>"
     busy = [r for r in records if r["outcome"] or any(r["fired"].values())]
     quiet = [r for r in records if r not in busy]
     html = f'<table id="decisions-table">{head}<tbody>{"".join(map(_decision_row, busy))}</tbody></table>'
@@ -1036,7 +1040,8 @@ def _calibration_section(records: list[dict], evaluations: dict[str, dict], clas
     pooled = pooled_calibration(evaluations[w] for w in weeks)
     span = weeks[0] if len(weeks) == 1 else f"{weeks[0]} … {weeks[-1]}"
     binary = any("event" in (evaluations[w].get("risk") or {}) for w in weeks)
-    sub = (f"v{version} {model_type}, pooled over the {len(weeks)} week(s) with outcomes it served ({span}): applications "
+    sub = (f"v{version} {model_type}, pooled over the {len(weeks)} week(s) with outcomes it served ({span}): "
+           "applications "
            "binned by predicted probability (0.1 wide); a well calibrated model's dots lie on the diagonal. "
            + ("Binary problem: the probability of the event, the second class. " if binary else "")
            + "Below the diagonal: the model over-predicts the class.")
