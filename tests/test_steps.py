@@ -19,7 +19,10 @@ from weekly.logs import job_log
 
 PARAMS = load_params(REPO / "params.yaml")
 COLUMNS = PARAMS["data"]["columns"]
-FITTING = {key: PARAMS["train"][key] for key in ("recency_half_life_weeks", "refit")}
+FITTING = {"recency_half_life_weeks": PARAMS["train"]["recency_half_life_weeks"], "refit": PARAMS["train"]["refit"],
+           "threshold": PARAMS["train"]["threshold"], "resamples": 100}
+POOLING = PARAMS["evaluate"]
+DRIFT_POLICY = PARAMS["retrain"]["drift"]
 WEEK = "2022-01-16"
 
 
@@ -33,12 +36,12 @@ def week_files(tmp_path, week, rows=50):
     return files
 
 
-def test_train_refuses_a_window_of_the_wrong_length(tmp_path):
+def test_train_refuses_a_window_whose_files_are_not_given(tmp_path):
     decision = tmp_path / "decision.json"
     write_json(decision, {"retrain": True, "training_window": {
         "weeks": ["2022-01-02", "2022-01-09"], "train_weeks": ["2022-01-02"], "valid_weeks": ["2022-01-09"]}})
     files = week_files(tmp_path, "2022-01-09")
-    with pytest.raises(StepError, match="1 application and 1 outcome files given for the 2 weeks"):
+    with pytest.raises(StepError, match="no applications file given for week\\(s\\) 2022-01-02 of the training window"):
         steps.train(
             algo="lightgbm", week=WEEK, decision=str(decision), window_applications=[files["applications"]],
             window_outcomes=[files["outcomes"]], candidate=str(tmp_path / "candidate.json"),
@@ -90,12 +93,14 @@ def predictions(tmp_path, outcomes, ids):
 def evaluate(tmp_path, files, preds, min_rows=30):
     decision, tracker, drift = tmp_path / "decision.json", tmp_path / "tracker.json", tmp_path / "drift.json"
     write_json(decision, {"retrain": False, "reasons": []})
-    write_json(tracker, {"model_version": "1", "model_type": "lightgbm", "retrained": False})
+    write_json(tracker, {"model_version": "1", "model_type": "lightgbm", "retrained": False,
+                         "last_retraining_date": WEEK})
     if not drift.exists():
         write_json(drift, {"week": WEEK, "features": {}, "score": 0.0})
     return steps.evaluate(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds, drift=str(drift),
-                          outcomes=files["outcomes"], evaluation=str(tmp_path / "eval.json"), columns=COLUMNS,
-                          min_rows=min_rows)
+                          outcomes=files["outcomes"], evaluation=str(tmp_path / "eval.json"),
+                          evidence=str(tmp_path / "evidence.parquet"), columns=COLUMNS,
+                          pooling={**POOLING, "min_rows": min_rows, "resamples": 100}, seed=1)
 
 
 def test_evaluate_refuses_outcomes_of_applications_not_scored(tmp_path):
@@ -133,12 +138,14 @@ def test_an_empty_week_is_scored_and_evaluated(tmp_path):
 
     score = models.predict_proba("lightgbm", fitted, labelled, COLUMNS)[:, 0]
     write_json(tmp_path / "model" / steps.REFERENCE, reference(labelled, COLUMNS, score))
-    write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", "model_path": str(native)})
+    write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", "model_path": str(native),
+                                           "last_retraining_date": WEEK})
     for kind in files:  # a holiday: no application, so no outcome
         pd.read_parquet(files[kind]).iloc[0:0].to_parquet(files[kind], index=False)
     preds = str(tmp_path / "preds.parquet")
     scored = steps.predict(week=WEEK, tracker=str(tmp_path / "tracker.json"), applications=files["applications"],
-                           preds=preds, drift=str(tmp_path / "drift.json"), columns=COLUMNS)
+                           preds=preds, drift=str(tmp_path / "drift.json"), columns=COLUMNS,
+                           drift_policy=DRIFT_POLICY, max_weeks=26, seed=1)
     assert read_json(tmp_path / "drift.json")["score"] is None
     assert scored.empty and list(scored.columns)[:3] == ["application_id", "application_date", "prediction"]
     result = evaluate(tmp_path, files, preds)
@@ -154,7 +161,7 @@ def test_a_failing_step_writes_its_error_to_its_log(tmp_path):
     log = tmp_path / "logs" / "predict.log"
     with pytest.raises(Exception):
         steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", drift="z", columns=COLUMNS,
-                      log=str(log))
+                      drift_policy=DRIFT_POLICY, max_weeks=26, seed=1, log=str(log))
     text = log.read_text()
     assert "predict started" in text and "predict failed with an unexpected error" in text
     assert "Traceback" in text and "FileNotFoundError" in text  # unexpected: the whole traceback
@@ -168,8 +175,8 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
     raw.write_bytes(b"not parquet")
     with pytest.raises(DataError):
         steps.predict(week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
-                      drift=str(tmp_path / "drift.json"),
-                      columns=COLUMNS, log=str(log))
+                      drift=str(tmp_path / "drift.json"), columns=COLUMNS, drift_policy=DRIFT_POLICY,
+                      max_weeks=26, seed=1, log=str(log))
     text = log.read_text()
     assert f"ERROR weekly.job: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text
     assert "Traceback" not in text
@@ -196,13 +203,64 @@ def test_parallel_jobs_keep_their_own_logs(tmp_path):
     assert "line of second" in second and "line of first" not in second
 
 
-def test_the_gate_does_not_judge_a_serving_model_on_weeks_it_learned_from():
-    serving = {"model_version": "4", "model_type": "lightgbm", "model_path": "unused", "trained_until": "2022-01-09"}
-    winner = {"algo": "catboost", "valid_metrics": {"macro_f1": 0.7}}
-    window = {"weeks": ["2022-01-02", "2022-01-09", "2022-01-16"], "valid_weeks": ["2022-01-09", "2022-01-16"]}
-    gate = steps._challenger_gate(serving, winner, window, [], [], COLUMNS, 0.0)
-    assert gate["passed"] is True and gate["serving_score"] is None
-    assert gate["skipped"] == "the serving model was trained on validation week(s) 2022-01-09"
+GATE = {"enabled": True, "margin": 0.0, "alpha": 0.05}
+
+
+def fitted(tmp_path, name, weeks, files, shuffle=False):
+    """A lightgbm fitted on `weeks` of `files` (labels shuffled: a model that learned nothing), as a tracker or
+    a candidate record names it."""
+    from weekly import models
+    from weekly.data import read_labelled_weeks
+
+    frame = read_labelled_weeks([files[w]["applications"] for w in weeks], [files[w]["outcomes"] for w in weeks],
+                                weeks, COLUMNS)
+    if shuffle:
+        frame["credit_score"] = frame["credit_score"].sample(frac=1, random_state=1).to_numpy()
+    (tmp_path / name).mkdir()
+    path = models.save("lightgbm", models.fit("lightgbm", frame, COLUMNS, {**PARAMS["train"]["lightgbm"],
+                                                                            "num_iterations": 30}, 1, 1), tmp_path / name)
+    return str(path)
+
+
+def gate_setup(tmp_path):
+    weeks = ["2022-01-02", "2022-01-09", "2022-01-16"]
+    files = {w: week_files(tmp_path, w, rows=400) for w in weeks}
+    window = {"weeks": weeks, "train_weeks": weeks[:2], "valid_weeks": weeks[2:]}
+    applications = [files[w]["applications"] for w in weeks]
+    outcomes = [files[w]["outcomes"] for w in weeks]
+    return weeks, files, window, applications, outcomes
+
+
+def test_the_gate_does_not_judge_a_serving_model_on_weeks_it_learned_from(tmp_path):
+    weeks, files, window, applications, outcomes = gate_setup(tmp_path)
+    serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", "model_path": "unused",
+               "trained_until": "2022-01-16"}
+    winner = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, "model_path": "unused"}
+    args = (serving, winner, window, applications, outcomes, COLUMNS, GATE, POOLING)
+    kept = steps._challenger_gate(*args, ["time"], 1)
+    assert kept["passed"] is False and kept["compared"] is False and kept["weeks"] == []
+    assert "no fair comparison" in kept["why"] and "the serving model stays" in kept["why"]
+    admitted = steps._challenger_gate(*args, ["time", "performance"], 1)
+    assert admitted["passed"] is True and "retraining was for evidence (performance)" in admitted["why"]
+
+
+def test_the_gate_lets_a_challenger_in_only_beyond_sampling_error(tmp_path):
+    weeks, files, window, applications, outcomes = gate_setup(tmp_path)
+    good = fitted(tmp_path, "good", weeks[:2], files)
+    blind = fitted(tmp_path, "blind", weeks[:2], files, shuffle=True)
+    challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, "model_path": good}
+    blind_serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", "model_path": blind,
+                     "trained_until": "2021-12-26"}
+    better = steps._challenger_gate(blind_serving, challenger, window, applications, outcomes, COLUMNS, GATE,
+                                    {**POOLING, "resamples": 200}, ["time"], 1)
+    assert better["compared"] and better["weeks"] == ["2022-01-16"] and better["rows"] == 400
+    assert better["passed"] and better["p_value"] < 0.05 and better["difference"] > 0
+    assert better["difference_interval"][0] > 0 and better["challenger_interval"][0] > better["serving_interval"][1]
+    # the same model against itself: no difference, kept out
+    same = {**blind_serving, "model_path": good}
+    tie = steps._challenger_gate(same, challenger, window, applications, outcomes, COLUMNS, GATE,
+                                 {**POOLING, "resamples": 200}, ["time"], 1)
+    assert tie["compared"] and tie["difference"] == 0 and not tie["passed"] and tie["p_value"] > 0.5
 
 
 def test_a_window_bigger_than_the_reference_sample_is_sampled_evenly(tmp_path, monkeypatch):
