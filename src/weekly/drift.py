@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from weekly.stats import psi
+
 BINS = 10
 TOP_CATEGORIES = 20
 # Training rows a reference is taken from: all of them up to this many, else this many evenly
@@ -21,7 +23,6 @@ TOP_CATEGORIES = 20
 # ~0.1 point of the whole window's, at a fraction of the scoring time and memory of a
 # portfolio's millions of rows.
 REFERENCE_ROWS = 200_000
-_FLOOR = 1e-4  # a share of 0 would make the logarithm infinite
 _OTHER, _MISSING = "__other__", "__missing__"
 
 
@@ -73,15 +74,6 @@ def reference(frame: pd.DataFrame, columns: dict, score: np.ndarray) -> dict:
         },
         "score": _numeric_bins(pd.Series(score, dtype=float)),
     }
-
-
-def psi(expected: list[float], actual: list[float]) -> float:
-    """The population stability index of two lists of bin shares."""
-    total = 0.0
-    for e, a in zip(expected, actual, strict=True):
-        e, a = max(e, _FLOOR), max(a, _FLOOR)
-        total += (a - e) * math.log(a / e)
-    return total
 
 
 def _shares(bins: dict, values: pd.Series) -> list[float]:

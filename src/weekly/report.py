@@ -8,6 +8,7 @@ import pandas as pd
 from weekly.metrics import macro_auc
 
 COLUMNS = ["week", "macro_f1", "auc", "accuracy", "rows", "applications", "evaluated", "too_small",
+           "judged", "pooled_macro_f1", "pooled_low", "pooled_high", "pooled_weeks", "pooled_rows",
            "model_version", "model_type", "retrained"]
 
 
@@ -23,6 +24,8 @@ def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications
     rows = []
     for tr in trackers:
         ev = evaluations.get(tr["week"])
+        pooled = (ev or {}).get("pooled") or {}
+        f1 = pooled.get("macro_f1") or {}
         rows.append({
             "week": tr["week"],
             "macro_f1": ev["macro_f1"] if ev else None,
@@ -32,6 +35,13 @@ def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications
             "applications": ev["applications"] if ev else applications.get(tr["week"]),
             "evaluated": ev is not None,
             "too_small": bool(ev["too_small"]) if ev else None,
+            # the week's evidence window: its newest outcomes pooled back (weekly.evidence)
+            "judged": bool(pooled.get("judged")) if ev else None,
+            "pooled_macro_f1": f1.get("value"),
+            "pooled_low": f1.get("low"),
+            "pooled_high": f1.get("high"),
+            "pooled_weeks": len(pooled["weeks"]) if pooled else None,
+            "pooled_rows": pooled.get("rows"),
             "model_version": str(tr["model_version"]),
             "model_type": tr["model_type"],
             "retrained": bool(tr["retrained"]),
@@ -44,11 +54,14 @@ def _number(value) -> float | None:
 
 
 def summarise(rows: pd.DataFrame, models: list[str] = ()) -> dict:
-    """Weeks, retrainings, mean and worst weekly macro F1 and AUC over the weeks judged
-    (evaluated, not too small), wins per model type (every one of `models`, the configured
-    candidates, listed even at 0, so that the keys stay put across experiments), and the
-    last week."""
+    """Weeks, retrainings, the weeks judged through their evidence windows and the mean and
+    worst of those pooled macro F1 figures; mean and worst weekly macro F1 and AUC over the
+    weeks large enough to judge alone (not too small); wins per model type (every one of
+    `models`, the configured candidates, listed even at 0, so that the keys stay put across
+    experiments), and the last week."""
     judged = rows[rows["evaluated"] & (rows["too_small"] == False) & rows["macro_f1"].notna()]  # noqa: E712
+    pooled = rows[rows["evaluated"] & (rows["judged"] == True) & rows["pooled_macro_f1"].notna()]  # noqa: E712
+    worst_pooled = pooled.loc[pooled["pooled_macro_f1"].astype(float).idxmin()] if len(pooled) else None
     worst = judged.loc[judged["macro_f1"].astype(float).idxmin()] if len(judged) else None
     evaluated = rows[rows["evaluated"]]
     last, last_evaluated = rows.iloc[-1], (evaluated.iloc[-1] if len(evaluated) else None)
@@ -59,7 +72,11 @@ def summarise(rows: pd.DataFrame, models: list[str] = ()) -> dict:
         "last_week": str(last["week"]),
         "retrains": int(rows["retrained"].sum()),
         "evaluated_weeks": int(len(evaluated)),
-        "judged_weeks": int(len(judged)),
+        "judged_weeks": int(len(pooled)),
+        "judged_alone_weeks": int(len(judged)),
+        "mean_pooled_macro_f1": _number(pooled["pooled_macro_f1"].astype(float).mean()) if len(pooled) else None,
+        "worst_pooled_macro_f1": _number(worst_pooled["pooled_macro_f1"]) if worst_pooled is not None else None,
+        "worst_pooled_week": str(worst_pooled["week"]) if worst_pooled is not None else None,
         "too_small_weeks": int((rows["too_small"] == True).sum()),  # noqa: E712
         "awaiting_outcomes": int((~rows["evaluated"]).sum()),
         "mean_macro_f1": _number(judged["macro_f1"].astype(float).mean()) if len(judged) else None,
@@ -87,7 +104,8 @@ def summary_line(summary: dict) -> str:
         f"worst {_f1(summary['worst_macro_f1'])} ({summary['worst_week']})"
     )
     if summary["too_small_weeks"]:
-        line += f", {summary['too_small_weeks']} weeks too small to judge"
+        line += (f", {summary['too_small_weeks']} weeks too small to judge alone ({summary['judged_weeks']} judged "
+                 f"through their evidence windows, mean pooled macro F1 {_f1(summary['mean_pooled_macro_f1'])})")
     if summary["awaiting_outcomes"]:
         line += f", {summary['awaiting_outcomes']} weeks awaiting outcomes"
     return line

@@ -13,9 +13,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-# One PSI for the whole project: the drift report's, with its floor on shares.
-from weekly.drift import _FLOOR as PSI_FLOOR
-from weekly.drift import psi
+PSI_FLOOR = 1e-4  # a share of 0 would make PSI's logarithm infinite
 
 __all__ = [
     "PSI_FLOOR",
@@ -33,6 +31,16 @@ __all__ = [
     "psi_critical_asymptotic",
     "wilson",
 ]
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    """The population stability index of two lists of bin shares, sum of (a - e) ln(a / e),
+    each share floored at PSI_FLOOR. The one PSI of the project (weekly.drift uses it)."""
+    total = 0.0
+    for e, a in zip(expected, actual, strict=True):
+        e, a = max(e, PSI_FLOOR), max(a, PSI_FLOOR)
+        total += (a - e) * math.log(a / e)
+    return total
+
 
 # Rows x resamples drawn at once by the bootstraps: bounds memory (~64 MB of int64 indices)
 # for a portfolio's large weeks; smaller draws are made in one go.
