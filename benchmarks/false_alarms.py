@@ -91,7 +91,8 @@ def count(folder: Path) -> dict:
         "retrains": sum(t["retrained"] for t in trackers), "calendar_retrains": calendar,
         "judged_weeks": len(judged), "evaluated_weeks": len(evaluations), "single_class_windows": len(single),
     }
-    if weeks[-1] >= SHOCK > weeks[0] and params["retrain"]["performance"]["floor"] is not None:
+    drifting = params["data"]["generator"]["drift"]
+    if drifting and weeks[-1] >= SHOCK > weeks[0] and params["retrain"]["performance"]["floor"] is not None:
         after = [d for d in decisions if d["week"] > SHOCK]
         first = next((d["week"] for d in after if d["triggers"]["performance"]["fired"] or d["triggers"]["drift"]["fired"]),
                      None)
