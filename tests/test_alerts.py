@@ -192,9 +192,20 @@ def test_thresholds_default_to_the_triggers_and_can_be_their_own():
     assert alerts.settings(params)["performance"]["floor"] == 0.6
     assert alerts.settings(params)["drift"]["threshold"] == 0.5
     own = validate_params({"alerts": {"conditions": {"performance": {"floor": 0.9, "metric": "auc"}}}})
-    assert alerts.settings(own)["performance"] == {"enabled": True, "metric": "auc", "floor": 0.9, "alpha": 0.05}
+    assert alerts.settings(own)["performance"] == {"enabled": True, "metric": "auc", "floor": 0.9, "alpha": 0.05,
+                                                   "min_single_class_rows": 30}
     weeks = [week("2023-03-05", f1=0.5)]  # AUC 0.9 is not under 0.9
     assert alerts.events(weeks, alerts.settings(own)) == []
+
+
+def test_a_model_predicting_one_class_alerts_before_its_window_is_judged():
+    blind = week("2024-03-24", f1=0.49, too_small=True)
+    blind["evaluation"]["rows"] = blind["evaluation"]["pooled"]["rows"] = 99
+    blind["evaluation"]["pooled"].update(single_class=True, predicted_classes=["No"])
+    events = alerts.events([week("2024-03-17"), blind], RULES)
+    onset = next(e for e in events if e["condition"] == "performance")
+    assert onset["id"] == "performance:2024-03-24:onset" and onset["figures"]["predicts_one_class"] == ["No"]
+    assert "predicts only No over outcomes holding several classes" in onset["message"]
 
 
 def test_drift_is_read_as_the_trigger_reads_it():

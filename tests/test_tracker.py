@@ -30,3 +30,15 @@ def test_carry_over_keeps_the_serving_model_and_marks_the_week():
     for key in ORIGINAL_FIELDS | {"model_path", "model_uri"}:
         assert state[key] == before[key]
     assert before["week"] == "2022-01-16"  # the input is not mutated
+
+
+def test_a_decision_on_evidence_starts_a_new_epoch_even_when_the_model_stays():
+    from weekly.tracker import carry_over, epoch
+
+    serving = {"week": "2022-03-06", "model_version": "2", "last_retraining_date": "2022-02-06", "retrained": False}
+    assert epoch(serving) == "2022-02-06"  # a tracker of before epochs: its last retraining
+    quiet = carry_over(serving, "2022-03-13")
+    timed = carry_over(serving, "2022-03-13", "challenger kept out: no fair comparison", ["time"])
+    found = carry_over(serving, "2022-03-13", "challenger kept out: not better", ["time", "drift"])
+    assert epoch(quiet) == epoch(timed) == "2022-02-06"
+    assert epoch(found) == "2022-03-13" and epoch(carry_over(found, "2022-03-20")) == "2022-03-13"

@@ -41,6 +41,7 @@ def settings(params: dict) -> dict:
             "metric": own(conditions["performance"]["metric"], performance["metric"]),
             "floor": own(conditions["performance"]["floor"], performance["floor"]),
             "alpha": performance["alpha"],
+            "min_single_class_rows": performance["min_single_class_rows"],
         },
         "drift": {
             "enabled": conditions["drift"]["enabled"],
@@ -69,16 +70,17 @@ def _performance(week: dict, rule: dict) -> State:
     # alone: under the floor beyond sampling error, or one class predicted over several.
     evaluation = week.get("evaluation")
     pooled = (evaluation or {}).get("pooled")
-    if not pooled or not pooled["judged"]:
+    single = bool(pooled and pooled["single_class"] and pooled["rows"] >= rule["min_single_class_rows"])
+    if not pooled or not (pooled["judged"] or single):
         return None
     figure = pooled[rule["metric"]]
     if figure.get("value") is None:
         return None
-    low = rule["floor"] is not None and evidence.below(figure, rule["floor"], rule["alpha"])
-    return bool(low or pooled["single_class"]), {
+    low = pooled["judged"] and rule["floor"] is not None and evidence.below(figure, rule["floor"], rule["alpha"])
+    return bool(low or single), {
         "metric": rule["metric"], "value": round(figure["value"], 4), "interval": [_round(figure["low"]), _round(figure["high"])],
         "floor": rule["floor"], "weeks": f"{pooled['first_week']}..{pooled['last_week']}", "rows": pooled["rows"],
-        **({"predicts_one_class": pooled["predicted_classes"]} if pooled["single_class"] else {}),
+        **({"predicts_one_class": pooled["predicted_classes"]} if single else {}),
     }
 
 

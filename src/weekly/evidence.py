@@ -38,10 +38,10 @@ def pool_weeks(newest_first: Sequence[dict], classes: Sequence[str], minimums: d
     (see enough), at most evaluate.max_weeks weeks, and, unless evaluate.across_versions,
     only weeks of the newest week's epoch.
 
-    An epoch is the serving model's time since the last retraining decision (the tracker's
-    last_retraining_date): a new model starts one, and so does a retraining the challenger
-    gate kept out, so that the evidence a decision was taken on is not read again by the
-    next one (one noisy stretch would otherwise fire week after week)."""
+    An epoch (weekly.tracker.epoch) starts with each promoted model and with each decision
+    taken on evidence (a performance or drift finding), even one whose retraining was kept
+    out or blocked: the evidence a decision was taken on is not read again by the next
+    one (one noisy stretch would otherwise fire week after week)."""
     chosen, rows, per_class = [], 0, {c: 0 for c in classes}
     if not newest_first:
         return chosen

@@ -115,7 +115,8 @@ def decide(
         classes = labels(columns)
         available = _labelled_weeks(window_outcomes, columns, window_weeks)
         window = decision_logic.fitted_window(available, window_weeks, valid_weeks, classes, guard, minimums)
-        if len(window["weeks"]) == len(available) < len(window_outcomes):  # too small: look further back
+        short = len(window["weeks"]) == len(available) or not window["valid_enough"]
+        if short and len(available) < len(window_outcomes):  # too small: look further back
             available = _labelled_weeks(window_outcomes, columns, len(window_outcomes))
             window = decision_logic.fitted_window(available, window_weeks, valid_weeks, classes, guard, minimums)
         counted = {w["week"]: w for w in available}
@@ -369,7 +370,7 @@ def register(
         if serving is None:
             raise StepError(f"week {week}: nothing can serve the first week of the chain: {why or 'no model'}")
         Path(winner_model).mkdir(parents=True, exist_ok=True)
-        state = tracker_logic.carry_over(serving, week, why)
+        state = tracker_logic.carry_over(serving, week, why, verdict["reasons"])
         write_json(tracker, state)
         log.info("week %s: version %s keeps serving%s", week, state["model_version"], f" ({why})" if why else "")
         return state
@@ -393,7 +394,8 @@ def register(
                                 registry=registry, example=example, columns=columns, gate=gate, serving=serving)
     if not registration["promoted"]:
         why = f"challenger kept out: {gate['why']}"
-        state = {**tracker_logic.carry_over(serving, week, why), "last_retraining_date": week, "selection": chosen}
+        state = {**tracker_logic.carry_over(serving, week, why, verdict["reasons"]), "last_retraining_date": week,
+                 "selection": chosen}
         write_json(tracker, state)
         log.info("week %s: %s", week, why)
         return state
@@ -537,7 +539,7 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     binned = stability.counts(ref, frame, score)
     shift = stability.stability_of_counts(ref, binned)
     version = str(state["model_version"])
-    epoch = state["last_retraining_date"]
+    epoch = tracker_logic.epoch(state)
     pool = _drift_pool({"week": week, "epoch": epoch, **binned}, _read_optional(previous_drift), version, drift_policy,
                        max_weeks)
     pooled = stability.add_counts(pool)
@@ -666,7 +668,7 @@ def evaluate(
     state = read_json(tracker)
     this = _evidence_rows(joined, week, target, classes)
     this["model_version"] = str(state["model_version"])
-    this["epoch"] = state["last_retraining_date"]  # see weekly.evidence
+    this["epoch"] = tracker_logic.epoch(state)  # see weekly.evidence
     before = pd.read_parquet(previous_evidence) if previous_evidence else this.iloc[:0]
     pooled, window = _pooled(pd.concat([this, before], ignore_index=True), week, classes, pooling, seed)
     result = {

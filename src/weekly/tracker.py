@@ -2,14 +2,27 @@
 from __future__ import annotations
 
 
-def carry_over(previous: dict, week: str, why: str | None = None) -> dict:
+# Retraining reasons that are findings of the evidence windows (weekly.evidence)
+EVIDENCE_REASONS = ("performance", "drift")
+
+
+def epoch(state: dict) -> str:
+    """Where the serving model's evidence windows start (see weekly.evidence.pool_weeks):
+    the last week that promoted a model or decided on evidence."""
+    return state.get("epoch") or state["last_retraining_date"]
+
+
+def carry_over(previous: dict, week: str, why: str | None = None, reasons: list[str] = ()) -> dict:
     """The state of a week that did not retrain: the previous model keeps serving.
 
     `why` says why a retraining that was due did not replace it (a blocked window, no
-    eligible candidate); None when none was due.
+    eligible candidate, the challenger gate); None when none was due. A decision taken on
+    evidence (`reasons`: performance, drift) starts a new epoch even so: the next decision
+    waits for fresh evidence instead of reading the same again.
     """
     state = {k: v for k, v in previous.items() if k != "kept_because"}
-    return {**state, "week": week, "retrained": False, **({"kept_because": why} if why else {})}
+    fresh = {"epoch": week} if set(reasons) & set(EVIDENCE_REASONS) else {"epoch": epoch(previous)}
+    return {**state, "week": week, "retrained": False, **fresh, **({"kept_because": why} if why else {})}
 
 
 def after_retraining(week: str, winner: dict, selection: dict, registration: dict) -> dict:
@@ -29,6 +42,7 @@ def after_retraining(week: str, winner: dict, selection: dict, registration: dic
         "threshold": winner.get("threshold"),  # binary: the decision threshold chosen on validation
         "newest_week_psi": winner.get("newest_week_psi"),
         "registration_date": week,
+        "epoch": week,  # its evidence windows start here (weekly.evidence)
         "model_uri": registration["model_uri"],
         "registration_key": registration["registration_key"],  # checked against the registry's version
         "model_alias": registration["alias"],
