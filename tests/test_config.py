@@ -158,3 +158,25 @@ def test_registry_names_mlflow_would_refuse_or_misread_are_refused(key, value):
 def test_registry_names_mlflow_accepts_pass():
     params = validate_params({"registry": {"model_name": "credit-scoring.v2_eu", "alias": "champion-policy-every-60d"}})
     assert params["registry"]["alias"] == "champion-policy-every-60d"
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"data": {"generator": {"event_rate": 0.03}}}, "'data.generator.event_rate' makes a binary portfolio"),
+    ({"data": {"columns": {"classes": ["No", "Yes"]}}}, "three classes need event_rate null"),
+    ({"train": {"threshold": {"method": "event_rate"}}}, "'train.threshold.event_rate' must be set"),
+    ({"train": {"max_window_weeks": 10}}, "'train.max_window_weeks' (10) must be at least 'train.window_weeks' (20)"),
+    ({"retrain": {"drift": {"alpha": 0}}}, "retrain.drift.alpha"),
+    ({"evaluate": {"confidence": 1.0}}, "evaluate.confidence"),
+    ({"data": {"generator": {"event_rate": 0.7}, "columns": {"classes": ["No", "Yes"]}}}, "data.generator.event_rate"),
+])
+def test_evidence_and_generator_settings_are_checked(raw, words):
+    with pytest.raises(ConfigError) as err:
+        validate_params(raw)
+    assert words in str(err.value)
+
+
+def test_a_binary_rare_event_portfolio_and_a_null_floor_are_valid():
+    params = validate_params({"data": {"columns": {"classes": ["No", "Yes"]}, "generator": {"event_rate": 0.03}},
+                              "retrain": {"performance": {"floor": None}}})
+    assert params["data"]["generator"] == {"drift": True, "event_rate": 0.03}
+    assert params["retrain"]["performance"]["floor"] is None and params["evaluate"]["min_class_rows"] == 10
