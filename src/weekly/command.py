@@ -112,7 +112,16 @@ def explain_text(answer: dict) -> str:
             lines.append(f"evidence window: not judged ({pooled['why_not']})")
     drift = answer["drift"]
     top = ", ".join(f"{name} {_f(value, 3)}" for name, value in drift["top_features"].items())
-    lines.append(f"drift (PSI against the serving model's training rows): score {_f(drift['score_psi'], 3)}; {top}")
+    lines.append(f"PSI of the week alone ({drift['rows']} applications; noisy when small) against the serving "
+                 f"model's training rows: score {_f(drift['score_psi'], 3)}; {top}")
+    pooled = drift["pooled"]
+    if pooled and pooled["judged"]:
+        moved = ", ".join(f"{name} {_f(value, 3)}" for name, value in pooled["moved"].items()) or "none"
+        lines.append(f"drift test over {pooled['weeks']} week(s), {pooled['rows']} applications: moved {moved}"
+                     + ("; the score moved" if pooled["score_moved"] else "")
+                     + (f"; turned missing: {', '.join(pooled['turned_missing'])}" if pooled["turned_missing"] else ""))
+    elif pooled:
+        lines.append(f"drift test: not judged ({pooled['why_not']})")
     return "\n".join(lines)
 
 

@@ -227,6 +227,9 @@ def reading(name: str, trigger: dict) -> str:
     inputs, limits = trigger["inputs"], trigger["threshold"] or {}
     verdict = "FIRED" if trigger["fired"] else "quiet"
     if name == "performance":
+        if inputs.get("single_class"):
+            return (f"{verdict}: the model predicts only {', '.join(inputs['predicted_classes'])} over "
+                    f"{inputs['rows']} labelled rows holding several classes ({len(inputs['weeks'])} week(s))")
         if not inputs.get("judged"):
             return f"{verdict}: not judged ({inputs.get('why_not') or 'no evaluation yet'})"
         weeks = inputs["weeks"]

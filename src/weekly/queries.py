@@ -42,6 +42,17 @@ def _evaluation(ev: dict | None) -> dict | None:
             "pooled": _pooled(ev.get("pooled"))}
 
 
+def _pooled_drift(pooled: dict | None) -> dict | None:
+    # the drift test over the newest applications pooled back (weekly.drift.pooled_drift)
+    if not pooled:
+        return None
+    moved = {f: t["psi"] for f, t in (pooled.get("features") or {}).items() if t["moved"]}
+    missing = [f for f, m in (pooled.get("missing") or {}).items() if m["finding"]]
+    return {"weeks": len(pooled["weeks"]), "rows": pooled["rows"], "judged": pooled["judged"],
+            "why_not": pooled["why_not"], "moved": moved, "score_moved": bool((pooled.get("score") or {}).get("moved")),
+            "turned_missing": missing}
+
+
 def _pooled(pooled: dict | None) -> dict | None:
     # the evidence window the week is judged through (weekly.evidence)
     if not pooled:
@@ -111,5 +122,6 @@ def explain(params: dict, week: str) -> dict:
         "retrained": bool(tracker.get("retrained")), "kept_because": tracker.get("kept_because"),
         "serving": _serving(tracker), "selection": tracker.get("selection"),
         "evaluation": _evaluation(_json(paths.EVALUATION.format(week=week))),
-        "drift": {"score_psi": drift.get("score"), "top_features": dict(features[:5])},
+        "drift": {"score_psi": drift.get("score"), "top_features": dict(features[:5]), "rows": drift.get("rows"),
+                  "pooled": _pooled_drift(drift.get("pooled"))},
     }
