@@ -122,6 +122,21 @@ def main(argv=None) -> None:
             line += f"; shock: first fired {r['shock_first_fired']}, weeks under the floor after it {r['weeks_under_floor_after_shock']}"
         print(line, flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+
+
+def markdown(results: dict) -> str:
+    """The results as the README's table."""
+    lines = ["| portfolio | decisions | performance fired | drift fired | either | retrainings (calendar) | "
+             "judged weeks | single-class windows | the 2023-03-05 shock |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r in results.items():
+        shock = (f"first fired {r['shock_first_fired']}, {r['weeks_under_floor_after_shock']} week(s) under the floor"
+                 if "shock_first_fired" in r else "")
+        lines.append(f"| {name} | {r['decisions']} | {r['performance_fired']} | {r['drift_fired']} | "
+                     f"{r['either_fired']} ({r['false_alarm_share']:.1%}) | {r['retrains']} ({r['calendar_retrains']}) | "
+                     f"{r['judged_weeks']} of {r['evaluated_weeks']} | {r['single_class_windows']} | {shock} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -518,7 +518,8 @@ def _epoch_ms(week: str) -> int:
 
 def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, dict], trackers: list[dict]) -> str:
     """One MLflow run per chain (named by its alias) in `<experiment>-monitoring`: the weekly
-    figures as series (step = the week's index, timestamp = the week), and the serving
+    figures as series (step = the week's index, timestamp = the week), the evidence
+    window's macro F1 with its interval (`pooled_macro_f1_value`, `_low`, `_high`), and the serving
     history (which version served which week, and why) as a table. Replaces the chain's
     previous monitoring run; logged in batches. Returns the run id."""
     from mlflow.entities import Metric, Param, RunTag
@@ -544,6 +545,12 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
                 figures["max_feature_psi"] = max(psi)
             if ev["psi"]["score"] is not None:
                 figures["score_psi"] = ev["psi"]["score"]
+        pooled = (ev or {}).get("pooled") or {}
+        if pooled.get("judged") and pooled["macro_f1"]["value"] is not None:  # the figure the triggers read
+            figures.update({f"pooled_macro_f1_{part}": pooled["macro_f1"][key]
+                            for part, key in (("value", "value"), ("low", "low"), ("high", "high"))
+                            if pooled["macro_f1"][key] is not None})
+            figures["pooled_weeks"] = len(pooled["weeks"])
         metrics += [Metric(key, float(value), stamp, step) for key, value in figures.items()]
     with _open_store(registry) as (client, embedded):
         _check_versions(client, registry, trackers)
