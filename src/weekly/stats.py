@@ -8,6 +8,7 @@ against a reference implementation or a published worked example in `tests/test_
 """
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -281,6 +282,7 @@ def chi2_sf(x: float, df: float) -> float:
     return _gamma_pq(df / 2.0, x / 2.0)[1]
 
 
+@functools.lru_cache(maxsize=256)  # the drift test asks the same few (level, bins) every week
 def chi2_ppf(p: float, df: float) -> float:
     """The chi-square quantile: x with P(X <= x) = p, by safeguarded Newton steps on the exact
     incomplete gamma from the Wilson-Hilferty approximation (relative error ~1e-12)."""

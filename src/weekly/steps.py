@@ -21,6 +21,7 @@ import pandas as pd
 
 from weekly import decision as decision_logic
 from weekly import drift as stability
+from weekly import evidence as evidence_logic
 from weekly import fit_cache, models, paths, provenance, runtime, selection, sidecar
 from weekly import report as report_logic
 from weekly import tracker as tracker_logic
@@ -423,7 +424,7 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
     retraining was itself for evidence (initial, a significant performance or drift
     finding). Either way the verdict says which, with both intervals.
     """
-    from weekly import evidence, stats
+    from weekly import stats
 
     trained_until = serving.get("trained_until", "")
     fair = [w for w in window["valid_weeks"] if w > trained_until]
@@ -442,7 +443,7 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
     valid = _window_parts(applications, outcomes, window, columns)[1]  # the winner's validation rows
     rows = valid[valid[columns["date"]] >= pd.Timestamp(parse_week(fair[0]))] if fair else valid.iloc[:0]
     counted = rows[columns["target"]].astype(str).value_counts()
-    short = evidence.enough(len(rows), {c: int(counted.get(c, 0)) for c in classes}, minimums)
+    short = evidence_logic.enough(len(rows), {c: int(counted.get(c, 0)) for c in classes}, minimums)
     if short is not None:
         for_evidence = [r for r in reasons if r in ("initial", "performance", "drift")]
         why = (f"no fair comparison: the validation weeks after the serving model's window "
@@ -607,17 +608,15 @@ def _evidence_rows(joined: pd.DataFrame, week: str, target: str, classes: list[s
 def _pooled(rows: pd.DataFrame, week: str, classes: list[str], pooling: dict, seed: int) -> tuple[dict, pd.DataFrame]:
     """The evidence window ending with `week` out of `rows` (this week's and the previous
     window's), and its pooled figures (weekly.evidence)."""
-    from weekly import evidence
-
     newest_first = []
     for w, part in sorted(rows.groupby("week", sort=False), key=lambda item: item[0], reverse=True):
         counted = part["outcome"].value_counts()
         newest_first.append({"week": w, "rows": len(part), "class_rows": {c: int(counted.get(c, 0)) for c in classes},
                              "epoch": part["epoch"].iloc[0]})
-    weeks = evidence.pool_weeks(newest_first, classes, pooling)
+    weeks = evidence_logic.pool_weeks(newest_first, classes, pooling)
     window = rows[rows["week"].isin(weeks)].reset_index(drop=True)
     index = {c: i for i, c in enumerate(classes)}
-    figures = evidence.pooled_figures(
+    figures = evidence_logic.pooled_figures(
         window["outcome"].map(index).to_numpy(dtype=np.int64), window["prediction"].map(index).to_numpy(dtype=np.int64),
         window[[f"proba_{c}" for c in classes]].to_numpy(dtype=float), classes, weeks, pooling,
         [seed, parse_week(week).toordinal()],
@@ -669,7 +668,10 @@ def evaluate(
     this = _evidence_rows(joined, week, target, classes)
     this["model_version"] = str(state["model_version"])
     this["epoch"] = tracker_logic.epoch(state)  # see weekly.evidence
-    before = pd.read_parquet(previous_evidence) if previous_evidence else this.iloc[:0]
+    counted = this["outcome"].value_counts()
+    alone = evidence_logic.enough(len(this), {c: int(counted.get(c, 0)) for c in classes}, pooling) is None
+    # a week holding enough is its own window: the weeks before it are not read
+    before = pd.read_parquet(previous_evidence) if previous_evidence and not alone else this.iloc[:0]
     pooled, window = _pooled(pd.concat([this, before], ignore_index=True), week, classes, pooling, seed)
     result = {
         "week": week,
