@@ -1001,7 +1001,7 @@ def _breakable(text: str) -> str:
     return escape(text).replace("_", "_<wbr>")
 
 
-def _decision_row(r: dict) -> str:
+def _decision_row(r: dict, detail: bool = True) -> str:
     did = _did(r) + (f" ({', '.join(r['reasons'])})" if r["reasons"] else "")
     if r["gate"].get("why") and r["outcome"] != "kept out":  # kept out: the tracker's reason is the gate's
         did += f"; challenger gate: {r['gate']['why']}"
@@ -1012,7 +1012,7 @@ def _decision_row(r: dict) -> str:
             cells.append('<td class="reason">off</td>')
             continue
         fired = '<b class="fired">fired:</b> ' if r["fired"][name] else ""
-        folded = _feature_table(trigger) if name == "drift" else ""
+        folded = _feature_table(trigger) if name == "drift" and detail else ""  # the quiet weeks: the sentence only
         cells.append(f'<td class="reason">{fired}{_breakable(why(trigger))}{folded}</td>')
     return "<tr>" + "".join(cells) + "</tr>"
 
@@ -1026,7 +1026,7 @@ def _decisions_table(records: list[dict]) -> str:
     html = f'<table id="decisions-table">{head}<tbody>{"".join(map(_decision_row, busy))}</tbody></table>'
     if quiet:
         html += (f"<details><summary>the {len(quiet)} week(s) where no trigger fired</summary>"
-                 f'<table id="quiet-table">{head}<tbody>{"".join(map(_decision_row, quiet))}</tbody></table></details>')
+                 f'<table id="quiet-table">{head}<tbody>{"".join(_decision_row(r, detail=False) for r in quiet)}</tbody></table></details>')
     return html
 
 
