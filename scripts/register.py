@@ -1,7 +1,8 @@
 """Select, register and promote one week's model (rule register).
 
-When the week retrains: picks the candidate with the best validation macro F1, puts it
-through the challenger gate, refits it on the whole window (train.refit) into --winner-model,
+When the week retrains: picks the candidate with the best validation figure
+(train.selection.metric), puts it through the challenger gate (a paired bootstrap on rows
+neither model learned from), refits it on the whole window (train.refit) into --winner-model,
 logs one MLflow run per candidate, registers the winner as a new model version and moves
 the alias to it. Otherwise the previous week's tracker carries over. Writes tracker.json.
 """
@@ -15,8 +16,8 @@ def main(argv=None):
     p.add_argument("--candidates", nargs="+", required=True, help="the week's candidate records, in params.yaml train.models order (it breaks ties)")
     p.add_argument("--previous-tracker", help="the previous week's tracker.json (omit for the first week)")
     p.add_argument("--window-applications", nargs="+", required=True,
-                   help="applications of the training window, oldest first (the challenger gate, the refit)")
-    p.add_argument("--window-outcomes", nargs="+", required=True, help="outcomes of the training window, same order")
+                   help="applications of the longest training window, oldest first (the challenger gate, the refit)")
+    p.add_argument("--window-outcomes", nargs="+", required=True, help="outcomes of the longest training window, same order")
     p.add_argument("--out", required=True, help="tracker.json to write")
     p.add_argument("--winner-model", required=True, help="folder for the promoted winner's model (models/<week>/winner)")
     p.add_argument("--threads", type=int, default=1, help="threads of the refit (default: %(default)s)")
@@ -26,7 +27,8 @@ def main(argv=None):
         steps.register, week=args.week, decision=args.decision, candidates=args.candidates,
         previous_tracker=args.previous_tracker, tracker=args.out, winner_model=args.winner_model,
         threads=args.threads, registry=params["registry"],
-        columns=params["data"]["columns"], challenger=params["train"]["challenger"],
+        columns=params["data"]["columns"], challenger=params["train"]["challenger"], minimums=params["evaluate"],
+        selection_metric=params["train"]["selection"]["metric"], seed=params["seed"],
         window_applications=args.window_applications, window_outcomes=args.window_outcomes, log=args.log,
     )
 

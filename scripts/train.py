@@ -22,7 +22,7 @@ def main(argv=None):
     p.add_argument("--week", required=True, help="the week to train for (YYYY-MM-DD)")
     p.add_argument("--decision", required=True, help="the week's decision.json")
     p.add_argument("--window-applications", nargs="+", required=True,
-                   help="applications of the training window, oldest first")
+                   help="applications of the training window (or a longer one: the decision's weeks are taken), oldest first")
     p.add_argument("--window-outcomes", nargs="+", required=True, help="outcomes of the training window, same order")
     p.add_argument("--model-dir", required=True, help="folder for the native model, e.g. models/<week>/<algo>")
     p.add_argument("--out", required=True, help="candidate record to write, e.g. weeks/<week>/candidates/<algo>.json")
@@ -34,7 +34,9 @@ def main(argv=None):
         window_applications=args.window_applications, window_outcomes=args.window_outcomes,
         candidate=args.out, model=args.model_dir, columns=params["data"]["columns"],
         hyper=params["train"][args.algo],
-        fitting={key: params["train"][key] for key in ("recency_half_life_weeks", "refit")}, seed=params["seed"], threads=args.threads, log=args.log,
+        fitting={"recency_half_life_weeks": params["train"]["recency_half_life_weeks"], "refit": params["train"]["refit"],
+                 "threshold": params["train"]["threshold"], "resamples": params["evaluate"]["resamples"]},
+        seed=params["seed"], threads=args.threads, log=args.log,
     )
 
 
