@@ -161,8 +161,8 @@ def test_registry_names_mlflow_accepts_pass():
 
 
 @pytest.mark.parametrize("raw, words", [
-    ({"data": {"generator": {"event_rate": 0.03}}}, "'data.generator.event_rate' makes a binary portfolio"),
-    ({"data": {"columns": {"classes": ["No", "Yes"]}}}, "three classes need event_rate null"),
+    ({"data": {"generator": {"event_rate": 0.03}}}, "data.generate is true and it makes a binary portfolio"),
+    ({"data": {"columns": {"classes": ["No", "Yes"]}}}, "data.generate is true and it makes three classes"),
     ({"train": {"threshold": {"method": "event_rate"}}}, "'train.threshold.event_rate' must be set"),
     ({"train": {"max_window_weeks": 10}}, "'train.max_window_weeks' (10) must be at least 'train.window_weeks' (20)"),
     ({"retrain": {"drift": {"alpha": 0}}}, "retrain.drift.alpha"),

@@ -113,9 +113,11 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
     cols = params["data"]["columns"]
     generator = params["data"]["generator"]
     if params["data"]["generate"] and (generator["event_rate"] is not None) != (len(cols["classes"]) == 2):
+        made = "a binary portfolio ('data.generator.event_rate')" if generator["event_rate"] is not None else "three classes"
         raise ConfigError(
-            f"{source}: 'data.generator.event_rate' makes a binary portfolio and needs two 'data.columns.classes' "
-            f"(e.g. ['No', 'Yes']); three classes need event_rate null (classes: {cols['classes']})"
+            f"{source}: 'data.columns.classes' {cols['classes']} do not fit the embedded data: data.generate is true "
+            f"and it makes {made}; set data.generate: false to bring your own data, or data.generator.event_rate "
+            f"(e.g. 0.03) with two classes (e.g. ['No', 'Yes']) for a binary portfolio"
         )
     features = cols["numeric"] + cols["categorical"]
     if not features:

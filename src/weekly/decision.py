@@ -136,7 +136,8 @@ def fitted_window(available: list[dict], window_weeks: int, valid_weeks: int, cl
     train.max_window_weeks and the raw files go).
 
     Validation: the newest `valid_weeks` weeks, extended back until they hold enough to
-    judge (evaluate.min_rows and min_class_rows), at most half the weeks available.
+    judge (evaluate.min_rows and min_class_rows), at most half the weeks available, and
+    never so far that the training part behind them could no longer be trained on.
     Training: the `window_weeks` - (validation weeks) weeks before them (at least one),
     extended back until they hold train.min_rows rows and min_class_rows of every class.
     Small portfolios thus train and validate on longer windows instead of stopping.
@@ -144,15 +145,24 @@ def fitted_window(available: list[dict], window_weeks: int, valid_weeks: int, cl
     def totals(part):
         return sum(w["rows"] for w in part), {c: sum(w["class_rows"].get(c, 0) for w in part) for c in classes}
 
+    def trainable(part) -> bool:
+        rows, per_class = totals(part)
+        return rows >= train_minimums["min_rows"] and min(per_class.values()) >= train_minimums["min_class_rows"]
+
+    def train_span(n_valid: int) -> int:
+        n_train = max(1, window_weeks - n_valid)
+        while n_valid + n_train < len(available) and not trainable(available[n_valid:n_valid + n_train]):
+            n_train += 1
+        return n_train
+
     n_valid = min(valid_weeks, max(1, len(available) // 2))
+    n_train = train_span(n_valid)
+    # validation reaches back for evidence only as far as the training part, pushed back with it, can still be trained on
     while n_valid < len(available) // 2 and evidence.enough(*totals(available[:n_valid]), evidence_minimums):
-        n_valid += 1
-    n_train = max(1, window_weeks - n_valid)
-    while n_valid + n_train < len(available):
-        rows, per_class = totals(available[n_valid:n_valid + n_train])
-        if rows >= train_minimums["min_rows"] and min(per_class.values()) >= train_minimums["min_class_rows"]:
+        longer = train_span(n_valid + 1)
+        if trainable(available[n_valid:n_valid + n_train]) and not trainable(available[n_valid + 1:n_valid + 1 + longer]):
             break
-        n_train += 1
+        n_valid, n_train = n_valid + 1, longer
     chosen = [w["week"] for w in available[:n_valid + n_train]][::-1]
     return {"weeks": chosen, "train_weeks": chosen[:-n_valid], "valid_weeks": chosen[-n_valid:],
             "extended": len(chosen) > window_weeks,

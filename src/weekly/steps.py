@@ -605,7 +605,8 @@ def _evidence_rows(joined: pd.DataFrame, week: str, target: str, classes: list[s
     })
 
 
-def _pooled(rows: pd.DataFrame, week: str, classes: list[str], pooling: dict, seed: int) -> tuple[dict, pd.DataFrame]:
+def _pooled(rows: pd.DataFrame, week: str, epoch: str, classes: list[str], pooling: dict,
+            seed: int) -> tuple[dict, pd.DataFrame]:
     """The evidence window ending with `week` out of `rows` (this week's and the previous
     window's), and its pooled figures (weekly.evidence)."""
     newest_first = []
@@ -613,6 +614,8 @@ def _pooled(rows: pd.DataFrame, week: str, classes: list[str], pooling: dict, se
         counted = part["outcome"].value_counts()
         newest_first.append({"week": w, "rows": len(part), "class_rows": {c: int(counted.get(c, 0)) for c in classes},
                              "epoch": part["epoch"].iloc[0]})
+    if not newest_first or newest_first[0]["week"] != week:  # a week without outcomes still ends its window
+        newest_first.insert(0, {"week": week, "rows": 0, "class_rows": {}, "epoch": epoch})
     weeks = evidence_logic.pool_weeks(newest_first, classes, pooling)
     window = rows[rows["week"].isin(weeks)].reset_index(drop=True)
     index = {c: i for i, c in enumerate(classes)}
@@ -672,7 +675,8 @@ def evaluate(
     alone = evidence_logic.enough(len(this), {c: int(counted.get(c, 0)) for c in classes}, pooling) is None
     # a week holding enough is its own window: the weeks before it are not read
     before = pd.read_parquet(previous_evidence) if previous_evidence and not alone else this.iloc[:0]
-    pooled, window = _pooled(pd.concat([this, before], ignore_index=True), week, classes, pooling, seed)
+    pooled, window = _pooled(pd.concat([this, before], ignore_index=True), week, tracker_logic.epoch(state), classes,
+                             pooling, seed)
     result = {
         "week": week,
         "model_version": str(state["model_version"]),
