@@ -19,7 +19,7 @@ import yaml
 from helpers import REPO, TINY_WEEKS, make_project, run
 
 WEEK = "2022-02-06"  # week 4 of 8
-PLOTS = {"weekly_macro_f1": "macro_f1", "weekly_auc": "auc"}  # dvc.yaml's plots: id -> column of reports/weekly.csv
+PLOTS = {"weekly_macro_f1": "macro_f1", "pooled_macro_f1": "pooled_macro_f1", "weekly_auc": "auc"}  # dvc.yaml's plots: id -> column of reports/weekly.csv
 VL_VERSION = "5.21"  # the Vega-Lite bundled into .dvc/plots/offline.html, and the one the tests render with
 CHROMIUM = shutil.which("chromium")
 
