@@ -215,8 +215,9 @@ def test_a_window_too_small_keeps_the_serving_model(backfill, tmp_path):
     snakemake(root, "all_weeks")
     decision = read(root, "weeks/2022-02-06/decision.json")
     assert decision["retrain"] is False and "time" in decision["reasons"]
-    assert decision["blocked"] == "910 training rows, fewer than train.min_rows 1000"
-    assert decision["guard"]["inputs"]["train_rows"] == 910
+    # the validation weeks reach back for evidence (3 of 10 outcomes each): 3 training weeks of 300 rows are left
+    assert decision["guard"]["inputs"]["train_rows"] == 900
+    assert decision["blocked"] == "900 training rows, fewer than train.min_rows 1000"
     tracker = read(root, "weeks/2022-02-06/tracker.json")
     assert tracker["model_version"] == "1" and "training blocked" in tracker["kept_because"]
     assert "2022-02-06  kept (time" in (root / "logs" / "evaluate" / "2022-02-06.log").read_text()
