@@ -263,6 +263,24 @@ def test_the_gate_lets_a_challenger_in_only_beyond_sampling_error(tmp_path):
     assert tie["compared"] and tie["difference"] == 0 and not tie["passed"] and tie["p_value"] > 0.5
 
 
+def test_a_serving_model_predicting_one_class_gives_way_to_a_challenger_no_worse(tmp_path):
+    weeks, files, window, applications, outcomes = gate_setup(tmp_path)
+    good = fitted(tmp_path, "good", weeks[:2], files)
+    # every outcome of the training weeks one class: a model that predicts it for everyone
+    for w in weeks[:2]:
+        frame = pd.read_parquet(files[w]["outcomes"]).assign(credit_score="Standard")
+        frame.to_parquet(files[w]["outcomes"], index=False)
+    stuck = fitted(tmp_path, "stuck", weeks[:2], files)
+    serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", "model_path": stuck,
+               "trained_until": "2021-12-26"}
+    challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, "model_path": good}
+    gate = steps._challenger_gate(serving, challenger, window, applications, outcomes, COLUMNS,
+                                  {**GATE, "margin": 0.9}, {**POOLING, "resamples": 100}, ["performance"], 1)
+    # a margin no challenger clears, yet the serving model has stopped ranking: it gives way
+    assert gate["serving_single_class"] and gate["passed"] and gate["p_value"] > 0.05
+    assert "the serving model predicts one class only" in gate["why"]
+
+
 def test_a_window_bigger_than_the_reference_sample_is_sampled_evenly(tmp_path, monkeypatch):
     """A portfolio's window: the reference distributions come from REFERENCE_ROWS evenly
     spaced training rows, and the window's own newest week is not drifted from them."""

@@ -466,8 +466,13 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
                                            [seed, parse_week(fair[-1]).toordinal()], minimums["confidence"],
                                            margin=challenger["margin"])
     passed = test["p_value"] < challenger["alpha"]
+    # a serving model that predicts one class over rows holding several has stopped ranking: a challenger
+    # that predicts several, and does no worse, replaces it (a single-class model is never kept over one)
+    stuck = len(set(pred_serving)) == 1 < len(set(y)) and len(set(pred_winner)) > 1
+    rescued = stuck and not passed and test["diff"]["value"] >= 0
+    passed = passed or rescued
     return {
-        **gate, "compared": True, "rows": len(rows),
+        **gate, "compared": True, "rows": len(rows), "serving_single_class": bool(stuck),
         "challenger_score": test["a"]["value"], "serving_score": test["b"]["value"],
         "challenger_interval": [test["a"]["low"], test["a"]["high"]],
         "serving_interval": [test["b"]["low"], test["b"]["high"]],
@@ -476,7 +481,10 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
         "why": (f"{winner['algo']} {test['a']['value']:.4f} vs serving version {serving['model_version']} "
                 f"{test['b']['value']:.4f} on {len(rows)} rows of {', '.join(fair)}: difference "
                 f"{test['diff']['value']:+.4f} [{test['diff']['low']:+.4f}, {test['diff']['high']:+.4f}], "
-                f"p = {test['p_value']:.3f} {'<' if passed else '>='} alpha {challenger['alpha']} (margin {challenger['margin']})"),
+                f"p = {test['p_value']:.3f} {'<' if test['p_value'] < challenger['alpha'] else '>='} alpha "
+                f"{challenger['alpha']} (margin {challenger['margin']})"
+                + ("; the serving model predicts one class only over them, the challenger several and does no worse"
+                   if rescued else "")),
     }
 
 
