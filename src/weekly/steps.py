@@ -410,6 +410,13 @@ def register(
     return state
 
 
+def _span(weeks: list[str]) -> str:
+    """Weeks as a person reads them: none, one week, or first..last (n weeks)."""
+    if not weeks:
+        return "none"
+    return weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}, {len(weeks)} weeks"
+
+
 def _challenger_gate(serving: dict, winner: dict, window: dict, applications: list[str], outcomes: list[str],
                      columns: dict, challenger: dict, minimums: dict, reasons: list[str], seed: int) -> dict:
     """Does the winner beat the serving model beyond sampling error, on outcomes neither
@@ -446,8 +453,7 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
     short = evidence_logic.enough(len(rows), {c: int(counted.get(c, 0)) for c in classes}, minimums)
     if short is not None:
         for_evidence = [r for r in reasons if r in ("initial", "performance", "drift")]
-        why = (f"no fair comparison: the validation weeks after the serving model's window "
-               f"({', '.join(fair) or 'none'}) hold {short}")
+        why = f"no fair comparison: the validation weeks after the serving model's window ({_span(fair)}) hold {short}"
         verdict = (f"; admitted, the retraining was for evidence ({', '.join(for_evidence)})" if for_evidence
                    else "; the serving model stays (no evidence against it)")
         return {**gate, "rows": len(rows), "passed": bool(for_evidence), "why": why + verdict}
@@ -479,7 +485,7 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
         "difference": test["diff"]["value"], "difference_interval": [test["diff"]["low"], test["diff"]["high"]],
         "p_value": test["p_value"], "passed": bool(passed),
         "why": (f"{winner['algo']} {test['a']['value']:.4f} vs serving version {serving['model_version']} "
-                f"{test['b']['value']:.4f} on {len(rows)} rows of {', '.join(fair)}: difference "
+                f"{test['b']['value']:.4f} on {len(rows)} rows of {_span(fair)}: difference "
                 f"{test['diff']['value']:+.4f} [{test['diff']['low']:+.4f}, {test['diff']['high']:+.4f}], "
                 f"p = {test['p_value']:.3f} {'<' if test['p_value'] < challenger['alpha'] else '>='} alpha "
                 f"{challenger['alpha']} (margin {challenger['margin']})"
