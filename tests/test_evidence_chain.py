@@ -79,7 +79,7 @@ def test_a_stationary_rare_event_portfolio_rarely_fires(tmp_path):
 @pytest.mark.slow
 def test_the_rate_shock_is_still_caught_in_time(tmp_path):
     root = make_project(tmp_path / "shock", merge(DEFAULTS, {
-        "start": "2022-09-04", "end": "2023-05-28", "week": "2023-05-28", "data": {"rows_per_week": 1500}}))
+        "start": "2023-01-01", "end": "2023-04-30", "week": "2023-04-30", "data": {"rows_per_week": 1500}}))
     snakemake(root, "all_weeks")
     decisions, evaluations = chain_files(root, "decision.json"), chain_files(root, "eval.json")
     after = [d for w, d in decisions.items() if "2023-03-05" < w <= "2023-03-19"]
