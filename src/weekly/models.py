@@ -152,8 +152,10 @@ def evaluate_model(algo: str, model: Any, frame: pd.DataFrame, columns: dict, th
     with its macro one-vs-rest AUC (`auc`: the mean over the classes the frame has both
     in and out of) and log loss."""
     classes = labels(columns)
-    proba = predict_proba(algo, model, frame, columns)
-    truth = frame[columns["target"]].tolist()
+    return _report(frame[columns["target"]].tolist(), predict_proba(algo, model, frame, columns), classes, threshold)
+
+
+def _report(truth: list, proba: np.ndarray, classes: list[str], threshold: float | None) -> dict:
     report = classification_report(truth, predicted_labels(proba, classes, threshold).tolist(), classes)
     risk = risk_report(truth, proba, classes)
     return {**report, "auc": macro_auc(risk), "log_loss": risk["log_loss"]}
@@ -175,13 +177,11 @@ def validation_metrics(algo: str, model: Any, valid: pd.DataFrame, columns: dict
     y = encode_target(valid[columns["target"]], classes)
     proba = predict_proba(algo, model, valid, columns)
     threshold = choose_threshold(y == 1, proba[:, 1], validation["threshold"]) if len(classes) == 2 else None
-    truth = valid[columns["target"]].tolist()
-    report = classification_report(truth, predicted_labels(proba, classes, threshold).tolist(), classes)
-    risk = risk_report(truth, proba, classes)
-    report = {**report, "auc": macro_auc(risk), "log_loss": risk["log_loss"]}
-    pred = encode_target(pd.Series(predicted_labels(proba, classes, threshold)), classes)
+    report = _report(valid[columns["target"]].tolist(), proba, classes, threshold)
     if threshold is not None and len(y):
         pred = cross_fitted_events(y == 1, proba[:, 1], validation["threshold"], [seed, len(y)]).astype(np.int64)
+    else:
+        pred = encode_target(pd.Series(predicted_labels(proba, classes, threshold)), classes)
     f1 = stats.bootstrap_macro_f1(y, pred, len(classes), validation["resamples"], [seed, len(y)]) if len(y) else None
     if threshold is not None and f1:
         report["macro_f1_tuned"], report["macro_f1"] = report["macro_f1"], f1["value"]
