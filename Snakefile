@@ -22,14 +22,15 @@ sys.setrecursionlimit(100_000)
 spare_the_collector()
 
 
+# Read before Snakemake's loader does: it keeps the last of two equal keys (refused here), and
+# a file with `__use_yte__` would have it run the file's expressions as Python (refused here).
+read_yaml("params.yaml")
 configfile: "params.yaml"
 # A run that adds weeks to the chain (a backfill, a weekly run) starts the process that makes
 # its MLflow calls now, so that it imports MLflow while Snakemake builds the DAG (not in the
 # processes of single jobs, which read this file too).
 if workflow.is_main_process:
     sidecar.start_for_new_weeks(config)
-# Snakemake reads it with PyYAML, which keeps the last of two equal keys: refuse them.
-read_yaml("params.yaml")
 # `snakemake --report report.html`: this text opens it; the lifecycle's outputs are in it.
 report: "report/workflow.rst"
 

@@ -134,7 +134,7 @@ def loop(folder: Path) -> None:
                        log=paths.log("register", "week").format(**at))
         steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds,
                       drift=paths.DRIFT.format(**at), columns=cols, drift_policy=p["retrain"]["drift"],
-                      max_weeks=p["evaluate"]["max_weeks"], seed=p["seed"],
+                      max_weeks=p["evaluate"]["max_weeks"], seed=p["seed"], registry=p["registry"],
                       **({"previous_drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}),
                       log=paths.log("predict", "week").format(**at))
         known = (calendar.parse_week(week) - k * calendar.WEEK).isoformat()  # outcomes known at the end of `week`

@@ -11,6 +11,7 @@ rule predict:
         drift_policy=config["retrain"]["drift"],
         max_weeks=config["evaluate"]["max_weeks"],
         seed=config["seed"],
+        registry=config["registry"],  # its serving version is checked before the week scores
         code=CODE,
     log:
         paths.log("predict", "week"),

@@ -25,6 +25,7 @@ TINY_OVERRIDES = {
     "retrain": {"time": {"max_days": 21}},
     "train": {
         "window_weeks": 6,
+        "max_window_weeks": 6,  # no history generated beyond the window: tiny projects stay tiny
         "valid_weeks": 2,
         "challenger": {"enabled": False},
         "lightgbm": {"num_iterations": 30},

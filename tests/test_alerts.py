@@ -392,12 +392,31 @@ def test_mail_logs_in_over_tls_and_checks_the_servers_certificate(tmp_path, monk
         assert seen == [] and delivered == []
 
 
-def test_a_webhook_error_never_shows_its_url():
-    secret = "hooks.example.invalid/services/T000/SECRETTOKEN"  # no scheme: urllib names the URL in its error
-    sent = senders.deliver(alerts.digest(alerts.events([week("2023-03-05", f1=0.7)], RULES), "p"),
-                           channels(), {"WEEKLY_ALERT_WEBHOOK_URL": secret})
-    assert sent["webhook"]["delivered"] is False and "<webhook url>" in sent["webhook"]["error"]
-    assert "SECRETTOKEN" not in json.dumps(sent)
+@pytest.mark.parametrize("secret, said", [
+    ("hooks.example.invalid/services/T000/SECRETTOKEN", "<webhook url>"),  # no scheme: urllib names the URL
+    # a control character or a space: urllib's error quotes the path, escaped
+    ("http://127.0.0.1:9/services/T000/SECRET\x01TOKEN", "control character or a space at position 40"),
+    ("http://127.0.0.1:9/services/T000/SECRET TOKEN", "control character or a space"),
+    ("http://127.0.0.1:9/services/T000/SECRET\x7fTOKEN", "control character or a space"),
+    ("http://hooks.exa\tmple.invalid/services/T000/SECRETTOKEN", "control character or a space"),
+])
+def test_a_webhook_error_never_shows_its_url(secret, said, tmp_path):
+    derived = alerts.events([week("2023-03-05", f1=0.7)], RULES)
+    sent = senders.deliver(alerts.digest(derived, "p"), channels(), {WEBHOOK_ENV: secret})
+    assert sent["webhook"]["delivered"] is False and said in sent["webhook"]["error"]
+    assert "SECRET" not in json.dumps(sent) and "services" not in json.dumps(sent)
+    # nor in the record of the alert that could not be delivered
+    records = senders.send_and_record(derived, tmp_path / "alerts.jsonl", channels(), "p", {WEBHOOK_ENV: secret})
+    assert said in records[0]["delivery"]["webhook"]["error"]
+    assert "SECRET" not in (tmp_path / "alerts.jsonl").read_text()
+
+
+def test_the_webhooks_unsendable_url_or_path_is_taken_out_of_any_error():
+    url = "https://hooks.example.invalid/services/T000/SECRETTOKEN"
+    said = "URL can't contain control characters. '/services/T000/SECRETTOKEN' (found at least ' ')"
+    assert senders._without_url(said, url) == \
+        "URL can't contain control characters. '<webhook url>' (found at least ' ')"
+    assert senders._without_url(f"unknown url type: {url!r}", url) == "unknown url type: '<webhook url>'"
 
 
 def test_a_webhook_that_redirects_is_not_taken_for_delivered(webhook):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import TINY_WEEKS, clone, file_states, snakemake
+from helpers import TINY_WEEKS, clone, file_states, make_project, run, snakemake
 
 WEEK = "2022-02-20"  # week 6 of the tiny chain: weeks 1-5 are already done and must stay so
 RAW = f"data/raw/applications/{WEEK}.parquet"
@@ -114,3 +114,67 @@ def test_a_key_given_twice_in_params_yaml_stops_the_run(backfill, tmp_path):
     assert result.returncode != 0
     assert "params.yaml: key 'seed' is given twice" in result.stderr
     assert file_states(root, "weeks/**/*") == before
+
+
+# ------------------------------------------------- bad params.yaml, refused before any job
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    """A tiny project that has run nothing (a dry run answers in seconds), and its params."""
+    root = make_project(tmp_path_factory.mktemp("fresh"))
+    return root, yaml.safe_load((root / "params.yaml").read_text())
+
+
+def one_clear_line(result, words: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output, output
+    lines = [line for line in output.splitlines() if words in line]
+    assert len(lines) == 1 and "params.yaml" in lines[0], output
+
+
+def test_a_params_file_snakemake_would_run_as_a_template_runs_nothing(fresh):
+    # `__use_yte__: true` makes Snakemake's `configfile:` evaluate `?...` values as Python;
+    # the Snakefile reads params.yaml safely before, and refuses it.
+    root, params = fresh
+    planted = root / "planted"
+    text = yaml.safe_dump(params, sort_keys=False).replace(
+        f"seed: {params['seed']}", f"seed: ?__import__('pathlib').Path({str(planted)!r}).write_text('ran') and 42")
+    (root / "params.yaml").write_text("__use_yte__: true\n" + text)
+    try:
+        one_clear_line(snakemake(root, "-n", check=False), "params.yaml: key '__use_yte__': Snakemake would run")
+        status = run(["weekly", "status"], root, check=False)  # every command refuses it
+        assert status.returncode == 1 and status.stderr.strip().splitlines() == [
+            "weekly status: error: params.yaml: key '__use_yte__': Snakemake would run this file's expressions as "
+            "Python (YTE templates); a parameters file holds data only: remove the key"]
+        assert not planted.exists()
+    finally:
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda p: p.update(seed=-1), "key 'seed': -1 is less than the minimum of 0"),
+        (lambda p: p["retrain"]["performance"].update(floor=float("nan")), "key 'retrain.performance.floor': NaN"),
+        (lambda p: p["train"]["challenger"].update(margin=float("inf")), "key 'train.challenger.margin': infinity"),
+        (lambda p: p["train"].update(window_weeks=100000), "key 'train.window_weeks': 100000 is greater than"),
+        (lambda p: p["data"]["columns"]["numeric"].append("salary"), "key 'data.columns.numeric': column(s) 'salary'"),
+        (lambda p: p["registry"].update(tracking_uri="ftp://user:secret@host/store"),
+         "key 'registry.tracking_uri': a URI of scheme 'ftp'"),
+    ],
+    ids=["negative-seed", "nan-floor", "inf-margin", "window-of-100000-weeks", "feature-not-generated", "ftp-store"],
+)
+def test_a_bad_params_file_stops_the_dry_run_in_one_line(fresh, edit, words):
+    # once tracebacks, silently accepted or found only after the fits (issue 23)
+    root, params = fresh
+    bad = yaml.safe_load(yaml.safe_dump(params))
+    edit(bad)
+    (root / "params.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
+    try:
+        result = snakemake(root, "-n", check=False)
+        one_clear_line(result, words)
+        assert "secret" not in result.stdout + result.stderr
+    finally:
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert not (root / "weeks").exists()

@@ -44,8 +44,10 @@ def test_explain_says_who_served_a_week_and_why(backfill):
     assert answer["evaluation"]["macro_f1"] == pytest.approx(evaluation["macro_f1"])
     text = weekly(root, "explain", week).stdout
     assert f"week {week}: retrained" in text and "selection:" in text and "time         FIRED" in text
+    assert f"serving since {week}" in text and "note:" not in text  # the chain's files are its own
     quiet = weekly(root, "explain", TINY_WEEKS[1]).stdout
-    assert f"week {TINY_WEEKS[1]}: kept the serving model" in quiet
+    assert f"week {TINY_WEEKS[1]}: kept the serving model (no retraining due)" in quiet
+    assert f"serving since {TINY_WEEKS[0]}" in quiet and "selection:" not in quiet  # week 1's is not this week's
 
 
 def test_a_question_the_files_cannot_answer_is_one_line_and_exit_status_1(backfill, tmp_path):
@@ -75,9 +77,14 @@ def test_score_writes_one_prediction_per_application(backfill, tmp_path):
     assert answer["scored"] == len(scored) == 25
     assert (scored["model_version"].astype(str) == str(last["model_version"])).all()
     assert scored["application_id"].tolist() == table["application_id"].tolist()
+    # the model that served an earlier week, through that week's tracker
+    week = TINY_WEEKS[4]
+    served = json.loads((root / "weeks" / week / "tracker.json").read_text())["model_version"]
+    weekly(root, "score", str(tmp_path / "new.csv"), "--week", week, "--out", str(out))
+    assert (pd.read_csv(out)["model_version"].astype(str) == str(served)).all()
 
 
-@pytest.mark.parametrize("command", ["status", "explain", "score", "import", "policies"])
+@pytest.mark.parametrize("command", ["status", "explain", "score", "import", "policies", "portfolios", "lifecycle"])
 def test_every_command_has_help(backfill, command):
     assert "usage: weekly " + command in weekly(backfill[0], command, "--help").stdout
 

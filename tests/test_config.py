@@ -180,3 +180,171 @@ def test_a_binary_rare_event_portfolio_and_a_null_floor_are_valid():
                               "retrain": {"performance": {"floor": None}}})
     assert params["data"]["generator"] == {"drift": True, "event_rate": 0.03}
     assert params["retrain"]["performance"]["floor"] is None and params["evaluate"]["min_class_rows"] == 10
+
+
+# Kinds of bad params.yaml, each one line naming the file and the key (issue 23). With the
+# kinds above, the YAML ones below and those of test_bad_input.py: more than 57.
+NAN, INF = float("nan"), float("inf")
+BAD_PARAMS = {
+    # NaN and infinity, anywhere (YAML .nan, .inf, -.inf): they pass every minimum and maximum
+    "nan-floor": ({"retrain": {"performance": {"floor": NAN}}}, "retrain.performance.floor", "NaN is not a number"),
+    "nan-margin": ({"train": {"challenger": {"margin": NAN}}}, "train.challenger.margin", "NaN is not a number"),
+    "inf-max-drop": ({"retrain": {"performance": {"max_drop": INF}}}, "retrain.performance.max_drop", "infinity"),
+    "minus-inf-margin": ({"train": {"challenger": {"margin": -INF}}}, "train.challenger.margin", "-infinity"),
+    "nan-seed": ({"seed": NAN}, "seed", "NaN"),
+    "nan-alert-floor": ({"alerts": {"conditions": {"performance": {"floor": NAN}}}},
+                        "alerts.conditions.performance.floor", "NaN"),
+    "nan-event-rate": ({"data": {"generator": {"event_rate": NAN}}}, "data.generator.event_rate", "NaN"),
+    "inf-learning-rate": ({"train": {"lightgbm": {"learning_rate": INF}}}, "train.lightgbm.learning_rate", "infinity"),
+    "inf-timeout": ({"alerts": {"channels": {"timeout_seconds": INF}}}, "alerts.channels.timeout_seconds", "infinity"),
+    "nan-range": ({"data": {"ranges": {"age": {"min": NAN}}}}, "data.ranges.age.min", "NaN"),
+    # lower bounds
+    "seed-negative": ({"seed": -1}, "seed", "less than the minimum of 0"),
+    "max-days-zero": ({"retrain": {"time": {"max_days": 0}}}, "retrain.time.max_days", "minimum"),
+    "resamples-few": ({"evaluate": {"resamples": 10}}, "evaluate.resamples", "minimum of 50"),
+    "evaluate-min-rows-zero": ({"evaluate": {"min_rows": 0}}, "evaluate.min_rows", "minimum"),
+    "catboost-no-iterations": ({"train": {"catboost": {"iterations": 0}}}, "train.catboost.iterations", "minimum"),
+    "feature-fraction-zero": ({"train": {"lightgbm": {"feature_fraction": 0}}}, "train.lightgbm.feature_fraction",
+                              "less than or equal to the minimum"),
+    "half-life-negative": ({"train": {"recency_half_life_weeks": -1}}, "train.recency_half_life_weeks", "minimum"),
+    # upper bounds: no count or window plans a hundred thousand jobs
+    "seed-huge": ({"seed": 2**40}, "seed", "maximum"),
+    "window-weeks-huge": ({"train": {"window_weeks": 100000}}, "train.window_weeks", "maximum of 520"),
+    "max-window-weeks-huge": ({"train": {"max_window_weeks": 100000}}, "train.max_window_weeks", "maximum of 520"),
+    "valid-weeks-huge": ({"train": {"valid_weeks": 1000}}, "train.valid_weeks", "maximum"),
+    "rows-per-week-huge": ({"data": {"rows_per_week": 10**9}}, "data.rows_per_week", "maximum"),
+    "label-delay-huge": ({"data": {"label_delay_weeks": 1000}}, "data.label_delay_weeks", "maximum"),
+    "resamples-huge": ({"evaluate": {"resamples": 10**7}}, "evaluate.resamples", "maximum of 100000"),
+    "evidence-weeks-huge": ({"evaluate": {"max_weeks": 100000}}, "evaluate.max_weeks", "maximum"),
+    "lightgbm-rounds-huge": ({"train": {"lightgbm": {"num_iterations": 10**7}}}, "train.lightgbm.num_iterations",
+                             "maximum"),
+    "hgb-rounds-huge": ({"train": {"hist_gradient_boosting": {"max_iter": 10**7}}},
+                        "train.hist_gradient_boosting.max_iter", "maximum"),
+    "one-hot-huge": ({"train": {"catboost": {"one_hot_max_size": 1000}}}, "train.catboost.one_hot_max_size", "maximum"),
+    "learning-rate-above-one": ({"train": {"lightgbm": {"learning_rate": 5}}}, "train.lightgbm.learning_rate",
+                                "maximum"),
+    "l2-huge": ({"train": {"hist_gradient_boosting": {"l2_regularization": 1e6}}},
+                "train.hist_gradient_boosting.l2_regularization", "maximum"),
+    "max-days-huge": ({"retrain": {"time": {"max_days": 10**6}}}, "retrain.time.max_days", "maximum"),
+    "psi-threshold-huge": ({"retrain": {"drift": {"threshold": 100}}}, "retrain.drift.threshold", "maximum"),
+    "drift-rows-huge": ({"retrain": {"drift": {"min_rows": 10**9}}}, "retrain.drift.min_rows", "maximum"),
+    "min-features-above-features": ({"retrain": {"drift": {"min_features": 50}}}, "retrain.drift.min_features",
+                                    "more than the 20 feature(s)"),
+    "margin-above-one": ({"train": {"challenger": {"margin": 2}}}, "train.challenger.margin", "maximum"),
+    "event-rate-above-one": ({"train": {"threshold": {"method": "event_rate", "event_rate": 1.5}}},
+                             "train.threshold.event_rate", "maximum"),
+    "timeout-huge": ({"alerts": {"channels": {"timeout_seconds": 3600}}}, "alerts.channels.timeout_seconds", "maximum"),
+    "retries-huge": ({"alerts": {"channels": {"retries": 100}}}, "alerts.channels.retries", "maximum"),
+    "smtp-port": ({"alerts": {"channels": {"email": {"port": 70000}}}}, "alerts.channels.email.port", "maximum"),
+    "chain-of-centuries": ({"end": "2222-01-16", "week": "2022-01-16"}, "end", "more than the 1040"),
+    # the tracking store: one MLflow takes, refused before any fit (and never quoted: it may hold a password)
+    "tracking-ftp": ({"registry": {"tracking_uri": "ftp://user:secret@host/store"}}, "registry.tracking_uri",
+                     "scheme 'ftp'"),
+    "tracking-no-scheme": ({"registry": {"tracking_uri": "mlruns"}}, "registry.tracking_uri", "without a scheme"),
+    "tracking-in-memory": ({"registry": {"tracking_uri": "sqlite://"}}, "registry.tracking_uri", "scheme 'sqlite'"),
+    "tracking-no-host": ({"registry": {"tracking_uri": "http://"}}, "registry.tracking_uri", "scheme 'http'"),
+    # columns the embedded generator does not make (data.generate is true)
+    "generator-numeric": ({"data": {"columns": {"numeric": ["age", "salary"]}}}, "data.columns.numeric",
+                          "'salary' not made by the embedded generator"),
+    "generator-categorical": ({"data": {"columns": {"categorical": ["region"]}}}, "data.columns.categorical",
+                              "it makes categorical occupation, credit_mix"),
+    "generator-wrong-role": ({"data": {"columns": {"numeric": ["age", "occupation"], "categorical": ["credit_mix"]}}},
+                             "data.columns.numeric", "'occupation'"),
+    "generator-id": ({"data": {"columns": {"id": "loan_id"}}}, "data.columns.id", "'application_id'"),
+    "generator-target": ({"data": {"columns": {"target": "defaulted"}}}, "data.columns.target", "'credit_score'"),
+    # plausible ranges
+    "range-unknown-feature": ({"data": {"ranges": {"agee": {"min": 18}}}}, "data.ranges.agee", "not a numeric feature"),
+    "range-of-categorical": ({"data": {"ranges": {"occupation": {"max": 3}}}}, "data.ranges.occupation",
+                             "not a numeric feature"),
+    "range-upside-down": ({"data": {"ranges": {"age": {"min": 100, "max": 18}}}}, "data.ranges.age",
+                          "min (100) is above max (18)"),
+    "range-empty": ({"data": {"ranges": {"age": {}}}}, "data.ranges.age", "non-empty"),
+    "range-unknown-bound": ({"data": {"ranges": {"age": {"low": 18}}}}, "data.ranges.age", "'low' was unexpected"),
+    "range-text": ({"data": {"ranges": {"age": {"min": "eighteen"}}}}, "data.ranges.age.min", "not of type 'number'"),
+    # keys that would make Snakemake run the file's expressions (YTE), at any level
+    "yte-top": ({"__use_yte__": True}, "__use_yte__", "YTE"),
+    "yte-nested": ({"train": {"lightgbm": {"__use_yte__": True}}}, "train.lightgbm.__use_yte__", "YTE"),
+    "yte-definitions": ({"__definitions__": ["import os"]}, "__definitions__", "YTE"),
+    # wrong shapes that once reached Python before the schema
+    "data-not-a-mapping": ({"data": 5}, "data", "not of type 'object'"),
+    "classes-not-a-list": ({"data": {"columns": {"classes": 5}}}, "data.columns.classes", "not of type 'array'"),
+    "generate-as-text": ({"data": {"generate": "yes"}}, "data.generate", "not of type 'boolean'"),
+}
+
+
+@pytest.mark.parametrize("raw, key, words", BAD_PARAMS.values(), ids=BAD_PARAMS.keys())
+def test_every_bad_param_is_one_line_naming_the_file_and_the_key(raw, key, words):
+    with pytest.raises(ConfigError) as err:
+        validate_params(raw)
+    message = str(err.value)
+    assert message.startswith("params.yaml: ") and "\n" not in message, message
+    assert f"'{key}'" in message and words in message, message
+    assert "secret" not in message  # a URI's password is never quoted
+
+
+@pytest.mark.parametrize("text, words", [
+    ("retrain:\n  performance:\n    floor: .nan\n", "key 'retrain.performance.floor': NaN is not a number"),
+    ("train:\n  challenger:\n    margin: .inf\n", "key 'train.challenger.margin': infinity is not a number"),
+    ("train:\n  challenger:\n    margin: -.inf\n", "key 'train.challenger.margin': -infinity is not a number"),
+    ("__use_yte__: true\nseed: ?__import__('os').getpid()\n", "key '__use_yte__': Snakemake would run"),
+    ("data:\n  columns:\n    numeric:\n    - age\n    - __use_yte__: true\n",
+     "key 'data.columns.numeric.1.__use_yte__'"),
+    ("- seed\n- 42\n", "expected a mapping of keys, got list"),
+], ids=["yaml-nan", "yaml-inf", "yaml-minus-inf", "yaml-yte", "yaml-yte-in-a-list", "yaml-list"])
+def test_bad_yaml_values_are_one_line_naming_the_file_and_the_key(tmp_path, text, words):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_params(path)
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+    assert words in str(err.value)
+
+
+def test_a_python_tag_is_not_valid_yaml_and_runs_nothing(tmp_path):
+    # what Snakemake's own loader would construct; the Snakefile reads the file safely first
+    path = tmp_path / "params.yaml"
+    path.write_text(f"seed: !!python/object/apply:os.system ['touch {tmp_path / 'ran'}']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(path)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_read_yaml_refuses_a_template_before_snakemake_reads_it(tmp_path):
+    # the Snakefile calls read_yaml("params.yaml") above `configfile:`
+    from weekly.config import read_yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 42\n__use_yte__: true\n")
+    with pytest.raises(ConfigError, match=r"params.yaml: key '__use_yte__': Snakemake would run"):
+        read_yaml(path)
+    path.write_text("seed: 42\nyte_note: __use_yte__ in a value is text\n")
+    assert read_yaml(path)["yte_note"].startswith("__use_yte__")
+
+
+@pytest.mark.parametrize("uri", [
+    "sqlite:///mlflow.db", "sqlite:////abs/mlflow.db", "http://127.0.0.1:5000", "https://mlflow.example.com/",
+    "https://user:pw@mlflow.example.com", "file:///srv/mlruns", "file:mlruns", "postgresql://u:p@db:5432/mlflow",
+    "postgresql+psycopg2://db/mlflow", "mysql+pymysql://db/mlflow", "mssql://db/mlflow",
+])
+def test_tracking_stores_mlflow_takes_pass(uri):
+    assert validate_params({"registry": {"tracking_uri": uri}})["registry"]["tracking_uri"] == uri
+
+
+def test_bounds_admit_a_large_portfolio_and_the_generators_columns_in_part():
+    params = validate_params({
+        "start": "2005-01-30", "end": "2024-12-29", "week": "2024-12-29",  # 1040 weeks: the most a chain holds
+        "seed": 2**31 - 1,
+        "data": {"rows_per_week": 5_000_000, "label_delay_weeks": 52, "ranges": {"age": {"min": 18, "max": 100}},
+                 "columns": {"numeric": ["age", "annual_income"], "categorical": ["occupation"]}},
+        "train": {"window_weeks": 520, "max_window_weeks": 520, "valid_weeks": 26, "challenger": {"margin": -0.01}},
+        "evaluate": {"resamples": 100_000, "max_weeks": 520},
+    })
+    assert params["data"]["ranges"] == {"age": {"min": 18, "max": 100}}
+    with pytest.raises(ConfigError, match=r"'start'..'end' \(2005-01-23..2024-12-29\) holds 1041 weeks"):
+        validate_params({"start": "2005-01-23", "end": "2024-12-29", "week": "2024-12-29"})
+    # your own data (data.generate false) may name any column
+    own = validate_params({"data": {"generate": False, "columns": {"id": "loan_id", "numeric": ["income"],
+                                                                   "categorical": ["region"]},
+                                    "ranges": {"income": {"min": 0}}}})
+    assert own["data"]["columns"]["numeric"] == ["income"]
+    assert validate_params({})["data"]["ranges"] == {}

@@ -80,13 +80,28 @@ def test_integer_coded_categoricals_read_the_same_with_or_without_gaps():
         (applications(date=["2022-01-16"] * 3), ["'date'", "dtype"]),
         (applications(date=pd.to_datetime(["2022-01-16", "2022-01-23", "2022-01-17"])), ["'date'", "outside the week"]),
         (applications(id=["a", "a", "c"]), ["'id'", "duplicate"]),
+        # issue 23: once trained on, registered, or scored and then blamed on the outcomes
+        (applications(income=[1.0, np.inf, 3]), ["row 2: column 'income' value inf is not a finite number"]),
+        (applications(income=[-np.inf, 2.0, 3]), ["row 1: column 'income' value -inf is not a finite number"]),
+        (applications(income=np.array([1, 2, np.inf], dtype="float32")), ["row 3: column 'income'", "finite"]),
+        (applications(id=["a", None, "c"]), ["row 2: column 'id' is a missing or empty id (1 such row(s))"]),
+        (applications(id=["a", "b", ""]), ["row 3: column 'id' is a missing or empty id"]),
+        (applications(id=["a", "  ", "c"]), ["row 2: column 'id'", "missing or empty id"]),
+        (applications(id=[1.0, np.nan, 3.0]), ["row 2: column 'id' is a missing or empty id"]),
+        (applications(id=pd.array(["a", pd.NA, "c"], dtype="string")), ["row 2: column 'id'", "missing or empty"]),
+        (applications(id=[7, 7, 8]), ["row 2: column 'id' value '7' is a duplicate id (1 such row(s))"]),
+        (applications(id=[3, "3", 4]), ["row 2: column 'id' value '3' is a duplicate id"]),  # the same id as text
+        (applications(income=[True, False, True]), ["'income'", "dtype bool", "expected a numeric dtype"]),
+        (applications(income=["1", None, "3"]), ["'income'", "expected a numeric dtype"]),
+        (applications(date=pd.to_datetime(["2022-01-16", None, "2022-01-17"])), ["'date'", "outside the week"]),
+        (applications(job=[1, 2, 3]).drop(columns=["job"]).assign(job2="x"), ["missing column", "'job'"]),
     ],
 )
 def test_bad_applications_name_file_week_and_column(bad, words):
     with pytest.raises(DataError) as err:
         check_applications(bad, COLUMNS, SOURCE, WEEK)
     message = str(err.value)
-    assert SOURCE in message and "week 2022-01-16" in message
+    assert SOURCE in message and "week 2022-01-16" in message and "\n" not in message
     for word in words:
         assert word in message
 
@@ -98,13 +113,47 @@ def test_bad_applications_name_file_week_and_column(bad, words):
         (outcomes(label=["bad", None, "good"]), ["'label'", "missing label"]),
         (outcomes(id=["a", "a", "c"]), ["'id'", "duplicate"]),
         (outcomes().drop(columns=["label"]), ["missing column", "'label'"]),
+        (outcomes(id=["a", None, "c"]), ["row 2: column 'id' is a missing or empty id"]),
+        (outcomes(id=["", "b", "c"]), ["row 1: column 'id' is a missing or empty id"]),
+        (outcomes(label=["bad", "good", 2]), ["'label'", "unknown class label", "'2'"]),
+        (outcomes().assign(extra=1), ["unexpected column", "'extra'"]),
     ],
 )
 def test_bad_outcomes_name_file_week_and_column(bad, words):
     with pytest.raises(DataError) as err:
         check_outcomes(bad, COLUMNS, "outcomes.parquet", WEEK)
+    assert "\n" not in str(err.value)
     for word in ["outcomes.parquet", "week 2022-01-16", *words]:
         assert word in str(err.value)
+
+
+def test_implausible_but_finite_values_are_legal_data_and_range_findings():
+    # 1e300 and a negative age are numbers: refusing them would stop a week on one odd row.
+    # Outside a configured range (params.yaml data.ranges) they are data-quality findings.
+    from weekly.data import range_findings
+
+    rows = check_applications(applications(income=[-5.0, 1e300, np.nan]), COLUMNS, SOURCE, WEEK)
+    assert rows["income"].tolist()[:2] == [-5.0, 1e300]
+    assert range_findings(rows, {}) == []
+    assert range_findings(rows, {"income": {"min": 0, "max": 1e9}}) == [{
+        "column": "income", "rows": 2, "share": 2 / 3, "first_row": 1, "min_seen": -5.0, "max_seen": 1e300,
+        "min": 0, "max": 1e9,
+    }]
+    assert [f["rows"] for f in range_findings(rows, {"income": {"min": 0}})] == [1]  # one bound alone
+    assert range_findings(rows, {"income": {"max": 1e301}}) == []  # every value inside: no finding
+    assert range_findings(rows, {"age": {"min": 18}}) == []  # a column the frame lacks
+    assert range_findings(rows.iloc[0:0], {"income": {"min": 0}}) == []  # an empty week
+    assert range_findings(pd.DataFrame({"income": [np.nan, np.nan]}), {"income": {"min": 0}}) == []
+
+
+def test_range_findings_leave_their_frame_alone():
+    from weekly.data import range_findings
+
+    rows = pd.DataFrame({"age": [17.0, 30.0, 130.0], "income": [1.0, 2.0, 3.0]})
+    before = rows.copy()
+    findings = range_findings(rows, {"age": {"min": 18, "max": 100}, "income": {"min": 0}})
+    assert [(f["column"], f["rows"], f["first_row"]) for f in findings] == [("age", 2, 1)]
+    pd.testing.assert_frame_equal(rows, before)
 
 
 def test_missing_and_unreadable_files(tmp_path):

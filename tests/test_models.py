@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,17 +57,18 @@ def test_fit_predict_save_load_serve(algo, classes, tmp_path):
     assert report["macro_f1"] > 0.6  # the signal is strong: a fitted model must find it
     path = models.save(algo, model, tmp_path)
     assert path.name == algorithm(algo).native_file and path.is_file()
-    np.testing.assert_allclose(models.predict_proba(algo, models.load(algo, path), data, cols), proba, rtol=1e-6)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    np.testing.assert_allclose(models.predict_proba(algo, models.load(algo, path, digest), data, cols), proba, rtol=1e-6)
     # served as the registry serves it: raw rows in, one probability column per class out
     served = ProbabilityModel()
-    served.load_context(LocalContext(str(path), algo, cols))
+    served.load_context(LocalContext(str(path), algo, cols, model_sha256=digest))
     raw = data.drop(columns=["id", "date", "label"]).astype({"cat": object})
     out = served.predict(None, raw)
     assert list(out.columns) == [*(f"proba_{c}" for c in classes), "prediction"]
     np.testing.assert_allclose(out[[f"proba_{c}" for c in classes]].to_numpy(), proba, rtol=1e-6)
     assert (out["prediction"] == models.predicted_labels(proba, list(classes))).all()
     if len(classes) == 2:  # the decision threshold saved with the model decides the class
-        served.load_context(LocalContext(str(path), algo, cols, threshold=0.9))
+        served.load_context(LocalContext(str(path), algo, cols, threshold=0.9, model_sha256=digest))
         flagged = served.predict(None, raw)["prediction"] == classes[1]
         assert (flagged == (proba[:, 1] >= 0.9)).all() and flagged.sum() <= (proba[:, 1] >= 0.5).sum()
 

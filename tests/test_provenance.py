@@ -45,7 +45,7 @@ def test_three_candidates_train_and_the_best_is_registered(tmp_path):
     scores = tracker["selection"]["scores"]
     assert set(scores) == set(algos)
     assert tracker["macro_f1_score"] == max(scores.values()) and scores[tracker["model_type"]] == max(scores.values())
-    assert (root / "models" / week / "hist_gradient_boosting" / "model.pkl").is_file()
+    assert (root / "models" / week / "hist_gradient_boosting" / "model.skops").is_file()
     runs = registry(root).search_runs([registry(root).get_experiment_by_name("credit-scoring-weekly").experiment_id])
     assert sorted(r.data.tags["model_type"] for r in runs) == sorted(algos)
     # the served model is the registered one, whichever algorithm won

@@ -90,6 +90,13 @@ def predictions(tmp_path, outcomes, ids):
     return str(path)
 
 
+def as_named(path: str) -> dict:
+    """A model file as a tracker or a candidate names it: its path and its bytes' digest."""
+    from weekly.provenance import file_digest
+
+    return {"model_path": path, "model_sha256": file_digest(path)}
+
+
 def evaluate(tmp_path, files, preds, min_rows=30):
     decision, tracker, drift = tmp_path / "decision.json", tmp_path / "tracker.json", tmp_path / "drift.json"
     write_json(decision, {"retrain": False, "reasons": []})
@@ -138,7 +145,7 @@ def test_an_empty_week_is_scored_and_evaluated(tmp_path):
 
     score = models.predict_proba("lightgbm", fitted, labelled, COLUMNS)[:, 0]
     write_json(tmp_path / "model" / steps.REFERENCE, reference(labelled, COLUMNS, score))
-    write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", "model_path": str(native),
+    write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", **as_named(str(native)),
                                            "last_retraining_date": WEEK})
     for kind in files:  # a holiday: no application, so no outcome
         pd.read_parquet(files[kind]).iloc[0:0].to_parquet(files[kind], index=False)
@@ -248,8 +255,8 @@ def test_the_gate_lets_a_challenger_in_only_beyond_sampling_error(tmp_path):
     weeks, files, window, applications, outcomes = gate_setup(tmp_path)
     good = fitted(tmp_path, "good", weeks[:2], files)
     blind = fitted(tmp_path, "blind", weeks[:2], files, shuffle=True)
-    challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, "model_path": good}
-    blind_serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", "model_path": blind,
+    challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, **as_named(good)}
+    blind_serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", **as_named(blind),
                      "trained_until": "2021-12-26"}
     better = steps._challenger_gate(blind_serving, challenger, window, applications, outcomes, COLUMNS, GATE,
                                     {**POOLING, "resamples": 200}, ["time"], 1)
@@ -257,7 +264,7 @@ def test_the_gate_lets_a_challenger_in_only_beyond_sampling_error(tmp_path):
     assert better["passed"] and better["p_value"] < 0.05 and better["difference"] > 0
     assert better["difference_interval"][0] > 0 and better["challenger_interval"][0] > better["serving_interval"][1]
     # the same model against itself: no difference, kept out
-    same = {**blind_serving, "model_path": good}
+    same = {**blind_serving, **as_named(good)}
     tie = steps._challenger_gate(same, challenger, window, applications, outcomes, COLUMNS, GATE,
                                  {**POOLING, "resamples": 200}, ["time"], 1)
     assert tie["compared"] and tie["difference"] == 0 and not tie["passed"] and tie["p_value"] > 0.5
@@ -271,9 +278,9 @@ def test_a_serving_model_predicting_one_class_gives_way_to_a_challenger_no_worse
         frame = pd.read_parquet(files[w]["outcomes"]).assign(credit_score="Standard")
         frame.to_parquet(files[w]["outcomes"], index=False)
     stuck = fitted(tmp_path, "stuck", weeks[:2], files)
-    serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", "model_path": stuck,
+    serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", **as_named(stuck),
                "trained_until": "2021-12-26"}
-    challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, "model_path": good}
+    challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, **as_named(good)}
     gate = steps._challenger_gate(serving, challenger, window, applications, outcomes, COLUMNS,
                                   {**GATE, "margin": 0.9}, {**POOLING, "resamples": 100}, ["performance"], 1)
     # a margin no challenger clears, yet the serving model has stopped ranking: it gives way

@@ -5,6 +5,12 @@ features are prepared, fit, class probabilities, save, load, and the distributio
 when the model is logged to MLflow. The rest of the package only looks algorithms up in
 ALGORITHMS; an unknown name is refused when params.yaml is validated.
 
+Every native file is a format that holds data, not code: LightGBM's text model, CatBoost's
+`.cbm` and skops for scikit-learn (restricted to TRUSTED_SKOPS_TYPES), never pickle, so a
+file put in a model's place cannot run anything when it is read. An adapter builds its
+model from the file's bytes (`loads`), which weekly.models.load has checked against the
+digest recorded when the file was saved.
+
 Libraries are imported inside the methods, so a week that neither trains nor scores with
 an algorithm never pays for its import.
 
@@ -13,7 +19,9 @@ section in the schema and in params.yaml, its pin in pyproject.toml and environm
 """
 from __future__ import annotations
 
-import pickle
+import io
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +29,18 @@ import numpy as np
 import pandas as pd
 
 MISSING_CATEGORY = "__missing__"
+
+# The types a fitted HistGradientBoostingClassifier holds beyond those skops trusts by default
+# (skops.io.get_untrusted_types on fits with and without categoricals, binary and multiclass):
+# its trees, and the numeric columns' check of a fit with categoricals (partial(check_array)).
+# Any other type in a file is refused before anything is built.
+TRUSTED_SKOPS_TYPES = (
+    "functools.partial",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+)
+# A fixed time stamp for every member of a skops archive (the earliest a zip can hold).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def _full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
@@ -64,9 +84,11 @@ class Algorithm:
         raise NotImplementedError
 
     def save(self, model: Any, path: Path) -> None:
+        """Write the native file; the same fit gives the same bytes."""
         model.save_model(str(path))
 
-    def load(self, path: Path) -> Any:
+    def loads(self, data: bytes) -> Any:
+        """The model held by the bytes of a native file (checked by the caller, never re-read)."""
         raise NotImplementedError
 
 
@@ -103,10 +125,10 @@ class LightGBM(Algorithm):
             proba = np.column_stack([1.0 - proba, proba])
         return proba
 
-    def load(self, path):
+    def loads(self, data):
         import lightgbm as lgb
 
-        return lgb.Booster(model_file=str(path))
+        return lgb.Booster(model_str=data.decode("utf-8"))
 
 
 class CatBoost(Algorithm):
@@ -147,22 +169,22 @@ class CatBoost(Algorithm):
                 del metadata[key]
         model.save_model(str(path))
 
-    def load(self, path):
+    def loads(self, data):
         from catboost import CatBoostClassifier
 
-        return CatBoostClassifier().load_model(str(path))
+        return CatBoostClassifier().load_model(blob=data)
 
 
 class HistGradientBoosting(Algorithm):
-    """scikit-learn's HistGradientBoostingClassifier, pickled; categoricals from pandas categories.
+    """scikit-learn's HistGradientBoostingClassifier, saved with skops; categoricals from pandas categories.
 
     Early stopping is off so that a fit never depends on a random inner split; threads are
     capped with threadpoolctl around fit and predict.
     """
 
     name = "hist_gradient_boosting"
-    native_file = "model.pkl"
-    distributions = ("scikit-learn",)
+    native_file = "model.skops"
+    distributions = ("scikit-learn", "skops")
 
     features = staticmethod(_as_categories)
 
@@ -184,13 +206,48 @@ class HistGradientBoosting(Algorithm):
         return _full_proba(proba, model.classes_, n_classes)
 
     def save(self, model, path):
-        with open(path, "wb") as fh:
-            pickle.dump(model, fh, protocol=5)
+        import skops.io as sio
 
-    def load(self, path):
-        # A pickle runs code when loaded: only load files this workflow wrote.
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
+        Path(path).write_bytes(_reproducible_skops(sio.dumps(model)))
+
+    def loads(self, data):
+        import skops.io as sio
+
+        return sio.loads(data, trusted=list(TRUSTED_SKOPS_TYPES))
+
+
+def _reproducible_skops(data: bytes) -> bytes:
+    """A skops archive with the same bytes for the same model: skops names objects and their
+    array members by memory address (id) and stamps members with the time of writing;
+    here they are numbered in order of appearance and stamped ZIP_EPOCH."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        schema = json.loads(source.read("schema.json"))
+        ids: dict[int, int] = {}
+        files: dict[str, str] = {}
+
+        def renumber(node: Any) -> None:
+            if isinstance(node, list):
+                for item in node:
+                    renumber(item)
+            elif isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "__id__":
+                        node[key] = ids.setdefault(value, len(ids))
+                    elif key == "file" and isinstance(value, str):
+                        node[key] = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
+                    else:
+                        renumber(value)
+
+        renumber(schema)
+        members = {files.get(name, name): source.read(name) for name in source.namelist() if name != "schema.json"}
+    members["schema.json"] = json.dumps(schema, indent=2).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.create_system, info.external_attr = 3, 0o600 << 16  # as on Unix, whatever the platform
+            archive.writestr(info, content)
+    return out.getvalue()
 
 
 ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (LightGBM(), CatBoost(), HistGradientBoosting())}

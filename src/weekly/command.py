@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from weekly.errors import WeeklyError
@@ -44,13 +46,18 @@ def _trigger_lines(triggers: dict) -> list[str]:
 
 def _serving_line(serving: dict) -> str:
     return (f"{serving['model_type']} version {serving['model_version']} ({serving['model_uri']}, alias "
-            f"{serving['model_alias']}), retrained {serving['last_retraining_date']}, validation macro F1 "
+            f"{serving['model_alias']}), serving since {serving['since']}, validation macro F1 "
             f"{_f(serving['macro_f1_score'])}")
+
+
+def _notes(lines: list[str]) -> list[str]:
+    return [f"note: {line}" for line in lines]
 
 
 def status_text(answer: dict) -> str:
     """`weekly status` as a person reads it."""
     lines = [f"chain {answer['start']} .. {answer['end']}: {answer['done']} of {answer['weeks']} weeks done"]
+    lines += _notes(answer.get("not_from_params") or [])
     if answer["pending"]:
         lines.append(f"pending: {len(answer['pending'])} weeks, {answer['pending'][0]} .. {answer['pending'][-1]}")
     if answer["awaiting_outcomes"]:
@@ -71,29 +78,42 @@ def status_text(answer: dict) -> str:
     return "\n".join(lines)
 
 
+def _what_the_week_did(answer: dict) -> str:
+    from weekly import queries
+
+    serving, outcome = answer["serving"], answer["outcome"]
+    kept = f"version {serving['model_version']} ({serving['model_type']}) kept, serving since {serving['since']}"
+    if outcome == queries.RETRAINED:
+        return f"retrained: version {serving['model_version']} ({serving['model_type']}) serves from this week"
+    if outcome == queries.QUIET:
+        return f"kept the serving model (no retraining due): {kept}"
+    why = "the challenger was kept out" if outcome == queries.KEPT_OUT else answer["kept_because"] or "no new model"
+    return f"retraining due ({', '.join(answer['reasons'])}), no new model promoted: {why}; {kept}"
+
+
 def explain_text(answer: dict) -> str:
     """`weekly explain WEEK` as a person reads it."""
-    serving = answer["serving"]
-    if answer["retrained"]:
-        what = "retrained"
-    elif answer["kept_because"]:
-        what = f"kept the serving model: {answer['kept_because']}"
+    if answer["retrain"]:
+        decided = f"retrain ({', '.join(answer['reasons'])})"
+    elif answer["reasons"]:
+        decided = f"retraining due ({', '.join(answer['reasons'])}) but blocked: {answer['blocked'] or 'see the guard'}"
     else:
-        what = "kept the serving model"
-    lines = [f"week {answer['week']}: {what}",
-             f"decision: {'retrain' if answer['retrain'] else 'no retraining'}"
-             + (f" ({', '.join(answer['reasons'])})" if answer["reasons"] else "")
-             + (f", blocked: {answer['blocked']}" if answer["blocked"] else "")
-             + f"; newest evaluation it saw: {answer['evaluation_seen'] or 'none'}"]
+        decided = "no retraining"
+    lines = [f"week {answer['week']}: {_what_the_week_did(answer)}", *_notes(answer.get("not_from_params") or []),
+             f"decision: {decided}; newest evaluation it saw: {answer['evaluation_seen'] or 'none'}"]
     lines += _trigger_lines(answer["triggers"])
-    lines.append(f"served by {_serving_line(serving)}")
+    lines.append(f"served by {_serving_line(answer['serving'])}")
     selection = answer["selection"]
     if selection:
         scores = ", ".join(f"{algo} {_f(score)}" for algo, score in selection["scores"].items())
-        lines.append(f"selection: {scores} -> {selection['winner']}")
+        excluded = "; ".join(f"{algo}: {why}" for algo, why in (selection.get("excluded") or {}).items())
+        lines.append(f"selection: {scores} -> {selection['winner'] or 'none may serve'}"
+                     + (f" (excluded: {excluded})" if excluded else ""))
         gate = selection.get("gate")
         if gate:
             lines.append(f"challenger gate: {'passed' if gate['passed'] else 'kept out'}: {gate['why']}")
+    elif answer["reasons"]:
+        lines.append("selection: no candidate was trained this week")
     ev = answer["evaluation"]
     if ev is None:
         lines.append("outcomes: not known yet")
@@ -139,29 +159,79 @@ def _explain(args: argparse.Namespace) -> tuple[dict, str]:
     return answer, explain_text(answer)
 
 
-def _score(args: argparse.Namespace) -> tuple[dict, str]:
-    from weekly import paths, steps
+def serving_tracker(params: dict, week: str | None, project: Path) -> tuple[str, dict]:
+    """The tracker whose model `weekly score` uses, checked before any model file is opened:
+    `week` must be a week of the chain (weeks/<week>/tracker.json; None: the latest,
+    models/last_retraining_date.json); its model must lie inside the project's models/
+    folder, and the tracker must record its sha256 (which models.load checks before it
+    builds the model). Returns the tracker's path and content."""
+    from weekly import paths
+    from weekly import weeks as calendar
 
-    tracker = paths.TRACKER.format(week=args.week) if args.week else paths.LATEST_TRACKER
+    if week is not None and week not in calendar.chain(params["start"], params["end"]):
+        raise WeeklyError(f"--week {week!r} is not a week of the chain: a date YYYY-MM-DD every 7 days from "
+                          f"{params['start']} to {params['end']} (params.yaml)")
+    where = paths.TRACKER.format(week=week) if week else paths.LATEST_TRACKER
+    path = project / where
+    if not path.exists():
+        whose, target = (f"week {week}", where) if week else ("the chain", "all_weeks")
+        raise WeeklyError(f"{whose} has no serving model yet ({where} is missing): "
+                          f"`snakemake --cores all {target}` runs the chain")
+    redo = (f"the tracker was edited or comes from an older version; re-run the week: delete {where} and run "
+            "`snakemake --cores all all_weeks`")
+    try:
+        tracker = json.loads(path.read_text())
+        model, expected = Path(tracker["model_path"]), tracker.get("model_sha256")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WeeklyError(f"{where} is not a tracker the chain wrote ({exc.__class__.__name__}: {exc}): "
+                          f"{redo}") from None
+    resolved = (project / model).resolve()
+    if not resolved.is_relative_to((project / "models").resolve()):
+        raise WeeklyError(f"{where}: model_path {str(model)!r} is outside the project's models/ folder: {redo}")
+    if not isinstance(expected, str) or not expected:
+        raise WeeklyError(f"{where} records no model_sha256 for {model}: {redo}")
+    if not resolved.is_file():
+        raise WeeklyError(f"{model}, the model serving {where}, is missing: `snakemake --cores all all_weeks` "
+                          "makes it again")
+    return where, tracker  # models.load checks the file's bytes against model_sha256 before it builds the model
+
+
+def _score(args: argparse.Namespace) -> tuple[dict, str]:
+    params = _params(args)
+    # the tracker and the digest of its model are checked before the model is loaded
+    tracker, _ = serving_tracker(params, args.week, Path.cwd())
+    from weekly import steps
+
     scored = steps.score_batch(table=args.table, tracker=tracker, out=args.out,
-                               columns=_params(args)["data"]["columns"], sep=args.sep, log=None)
+                               columns=params["data"]["columns"], sep=args.sep, log=None)
     answer = {"scored": len(scored), "model": scored.attrs["model"], "out": args.out}
     return answer, f"scored {len(scored)} applications with {scored.attrs['model']} -> {args.out}"
 
 
 def _import(args: argparse.Namespace) -> tuple[dict, str]:
-    from weekly import steps
+    import os
+
+    from weekly import queries, steps
 
     params = _params(args)
+    raw_dir = args.out or params["data"]["raw_dir"]
+    # asked before the import rewrites the raw files the answer reads
+    into_chain = os.path.abspath(raw_dir) == os.path.abspath(params["data"]["raw_dir"])
+    generated = into_chain and queries.generated_chain(params)
     written = steps.import_table(
-        table=args.table, raw_dir=args.out or params["data"]["raw_dir"], columns=params["data"]["columns"],
+        table=args.table, raw_dir=raw_dir, columns=params["data"]["columns"],
         start=params["start"], generate=params["data"]["generate"], date_format=args.date_format, sep=args.sep,
         drop=args.drop, log=None,
     )
     empty = written["empty_weeks"]
     text = (f"wrote {len(written['applications'])} weeks of applications and {len(written['outcomes'])} of outcomes"
             + (f"; {len(empty)} empty week(s): {', '.join(empty)}" if empty else ""))
-    return {key: written[key] for key in ("applications", "outcomes", "empty_weeks")}, text
+    outputs = [name for name in ("weeks/", "models/", "reports/") if os.path.isdir(name)]
+    if generated and outputs:
+        text += (f"\nthe chain's files here ({', '.join(outputs)}) come from the embedded synthetic data: the next "
+                 "`snakemake --cores all all_weeks` replaces them with this data's")
+    return {**{key: written[key] for key in ("applications", "outcomes", "empty_weeks")},
+            "replaces_generated": bool(generated and outputs)}, text
 
 
 def _only(chosen: dict, args: argparse.Namespace, source: str, kind: str) -> dict:
@@ -175,7 +245,6 @@ def _only(chosen: dict, args: argparse.Namespace, source: str, kind: str) -> dic
 
 def _policies(args: argparse.Namespace) -> tuple[dict, str]:
     import time
-    from pathlib import Path
 
     from weekly import policies
     from weekly.io import write_csv
@@ -191,7 +260,7 @@ def _policies(args: argparse.Namespace) -> tuple[dict, str]:
     write_csv(args.table, table)
     policies.plot(table, {n: policies.weekly_table(project / policies.FOLDER / n) for n in chosen},
                   params["retrain"]["performance"]["floor"], args.plot)
-    text = (table.drop(columns=["overrides"]).to_string(index=False)
+    text = (policies.table_text(table)
             + f"\n{len(chosen)} policies in {seconds:.1f} s -> {args.table}, {args.plot}")
     page = lifecycle_page(params, args.table, args.plot)  # the project's page shows the comparison too
     text += f"\nlifecycle page with the comparison -> {page}" if page else ""
@@ -201,7 +270,6 @@ def _policies(args: argparse.Namespace) -> tuple[dict, str]:
 
 def _portfolios(args: argparse.Namespace) -> tuple[dict, str]:
     import time
-    from pathlib import Path
 
     from weekly import portfolios
     from weekly.io import write_csv
@@ -283,10 +351,13 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("week", help="the week, by its first day (YYYY-MM-DD)")
     score = command("score", _score, "score a CSV or Parquet table of applications with a week's serving model")
     score.add_argument("table", help="CSV or Parquet file: id, date and feature columns (a label column is ignored)")
-    score.add_argument("--week", help="whose serving model (default: the latest week's)")
+    score.add_argument("--week", help="whose serving model: a week of the chain, YYYY-MM-DD, its tracker "
+                                      "weeks/<week>/tracker.json (default: the latest week's)")
     score.add_argument("--out", default="scored.csv", help="predictions to write, .csv or .parquet (default: %(default)s)")
     score.add_argument("--sep", help="CSV separator (default: ,)")
-    imp = command("import", _import, "split a table of applications (and outcomes) into the weekly raw files")
+    imp = command("import", _import, "split a table of applications (and outcomes) into the weekly raw files; "
+                  "when the chain's files on disk (weeks/, models/, reports/) come from the embedded synthetic data, "
+                  "says so: the next `snakemake --cores all all_weeks` replaces them")
     imp.add_argument("table", help="CSV or Parquet file with one row per application")
     imp.add_argument("--out", help="raw data folder (default: params.yaml data.raw_dir)")
     imp.add_argument("--sep", help="CSV separator (default: ,)")
@@ -316,13 +387,47 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(exc: BaseException) -> str:
+    from weekly.secrets import redact
+
+    return redact(" ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or exc.__class__.__name__)
+
+
+def _quiet_steps() -> None:
+    """The steps `weekly` calls log their failure to their job log, and with no handler
+    Python's last resort would print it to stderr before the command's own error line: the
+    package's warnings still reach stderr, its failure records do not (main says why)."""
+    from weekly.logs import CAPTURED, Redacting
+
+    package = logging.getLogger(CAPTURED[0])
+    if not any(isinstance(h, _Stderr) for h in package.handlers):
+        handler = _Stderr()
+        handler.setFormatter(Redacting())
+        handler.setLevel(logging.WARNING)
+        handler.addFilter(lambda record: record.name != "weekly.job")
+        package.addHandler(handler)
+
+
+class _Stderr(logging.StreamHandler):
+    # sys.stderr as it is when a record comes (a test may have replaced it since)
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run `weekly`; returns the exit status."""
+    """Run `weekly`; returns the exit status. A failure is one line on stderr, `weekly
+    COMMAND: error: ...`, and status 1."""
     args = parser().parse_args(argv)
+    _quiet_steps()
     try:
         answer, text = args.run(args)
     except (WeeklyError, RuntimeError, OSError) as exc:
-        print(f"weekly {args.command}: error: {exc}", file=sys.stderr)
+        print(f"weekly {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     print(json.dumps(answer, indent=2, default=str) if args.json else text)
     return 0

@@ -4,6 +4,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import math
+import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,104 @@ def _dates_to_iso(value: Any) -> Any:
     return value
 
 
+# Keys that make Snakemake's config loader (`configfile:`) run the file as a YTE template, its
+# `?...` values as Python expressions: a parameters file holds data, never code.
+TEMPLATE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
+MAX_CHAIN_WEEKS = 1040  # start..end: twenty years of weeks; a typo'd date must not plan 100,000 jobs
+
+
+def _walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    """Every (key path, value) of a nested mapping, parents first; a container met again
+    (a YAML alias) is walked once."""
+    seen: set[int] = set()
+    stack = [(path, value)]
+    while stack:
+        path, value = stack.pop()
+        yield path, value
+        if isinstance(value, (dict, list)) and id(value) not in seen:
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(reversed([((*path, k), v) for k, v in items]))
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def refuse_templates(raw: Any, source: str) -> None:
+    """Refuse a key that makes Snakemake run the file's expressions as Python (YTE's
+    `__use_yte__`, at any level): one line naming the file and the key."""
+    for path, _ in _walk(raw):
+        if path and path[-1] in TEMPLATE_KEYS:
+            raise ConfigError(
+                f"{source}: key '{_dotted(path)}': Snakemake would run this file's expressions as Python (YTE "
+                "templates); a parameters file holds data only: remove the key"
+            )
+
+
+def _refuse_non_finite(params: dict, source: str) -> None:
+    # YAML's .nan, .inf and -.inf pass every `minimum`/`maximum` of a schema (NaN compares false).
+    for path, value in _walk(params):
+        if isinstance(value, float) and not math.isfinite(value):
+            name = "NaN" if math.isnan(value) else "infinity" if value > 0 else "-infinity"
+            raise ConfigError(f"{source}: key '{_dotted(path)}': {name} is not a number this file may hold")
+
+
+def _section(params: Any, *keys: str) -> Any:
+    # A nested key before the schema has checked the types on the way (None when absent).
+    for key in keys:
+        params = params.get(key) if isinstance(params, dict) else None
+    return params
+
+
+def _check_tracking_uri(params: dict, source: str) -> None:
+    # Before the schema, whose message would quote the URI, and a URI may hold a password.
+    uri = _section(params, "registry", "tracking_uri")
+    pattern = _schema()["properties"]["registry"]["properties"]["tracking_uri"]["pattern"]
+    if isinstance(uri, str) and not re.fullmatch(pattern, uri):
+        scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*(?=:)", uri)
+        what = f"a URI of scheme '{scheme.group()}'" if scheme else "a value without a scheme"
+        raise ConfigError(
+            f"{source}: key 'registry.tracking_uri': {what} is not a tracking store MLflow accepts; give "
+            "sqlite:///<file>, http(s)://<server>, file:<folder> or a database (postgresql://, mysql://, mssql://)"
+        )
+
+
+def _check_generated_columns(params: dict, source: str) -> None:
+    # The embedded generator makes the schema's default columns (tests/test_generate.py holds
+    # them to weekly.generate.DEFAULT_COLUMNS, which this module does not import: pandas).
+    made = {k: v["default"] for k, v in _schema()["properties"]["data"]["properties"]["columns"]["properties"].items()}
+    cols = params["data"]["columns"]
+    for role in ("id", "date", "target"):
+        if cols[role] != made[role]:
+            raise ConfigError(
+                f"{source}: key 'data.columns.{role}': {cols[role]!r} is not the column the embedded generator makes "
+                f"(data.generate is true): it is {made[role]!r}; set data.generate: false to bring your own data"
+            )
+    for role in ("numeric", "categorical"):
+        unknown = [c for c in cols[role] if c not in made[role]]
+        if unknown:
+            raise ConfigError(
+                f"{source}: key 'data.columns.{role}': column(s) {', '.join(map(repr, unknown))} not made by the "
+                f"embedded generator (data.generate is true); it makes {role} {', '.join(made[role])}; set "
+                "data.generate: false to bring your own data"
+            )
+
+
+def _check_ranges(params: dict, source: str) -> None:
+    numeric = params["data"]["columns"]["numeric"]
+    for name, bounds in params["data"]["ranges"].items():
+        if name not in numeric:
+            raise ConfigError(
+                f"{source}: key 'data.ranges.{name}': not a numeric feature of data.columns.numeric "
+                f"({', '.join(numeric)})"
+            )
+        if bounds.get("min", -math.inf) > bounds.get("max", math.inf):
+            raise ConfigError(
+                f"{source}: key 'data.ranges.{name}': min ({bounds['min']}) is above max ({bounds['max']})"
+            )
+
+
 def _parse_date(params: dict, key: str, source: str) -> dt.date:
     try:
         return dt.date.fromisoformat(params[key])
@@ -67,18 +168,24 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
     """Return a validated copy of the parameters with every default filled in.
 
     Raises ConfigError naming the file and the offending key on an unknown key, a wrong
-    type, a date that is not a week of the chain or inconsistent column roles.
+    type, a number out of its bounds, NaN or infinity anywhere, a template key
+    (`__use_yte__`), a date that is not a week of the chain, a chain longer than
+    MAX_CHAIN_WEEKS, a tracking store MLflow does not take, inconsistent column roles or,
+    with data.generate, a column the embedded generator does not make.
     With `week_follows_end`, a `week` after `end` becomes `end` instead of an error: a
     Snakemake run given only `--config end=...` stops the chain there, and `week` (the
     week `dvc repro` builds, which no rule reads) moves with it.
     """
     params = _dates_to_iso(copy.deepcopy(raw or {}))
-    classes = ((params.get("data") or {}).get("columns") or {}).get("classes") or []
-    if any(isinstance(c, bool) for c in classes):
+    refuse_templates(params, source)
+    _refuse_non_finite(params, source)
+    classes = _section(params, "data", "columns", "classes")
+    if isinstance(classes, list) and any(isinstance(c, bool) for c in classes):
         raise ConfigError(
             f"{source}: key 'data.columns.classes': {classes} holds booleans: YAML reads unquoted "
             "No/Yes/on/off/true/false as booleans; quote the labels, e.g. classes: ['No', 'Yes']"
         )
+    _check_tracking_uri(params, source)
     errors = sorted(_Validator(_schema()).iter_errors(params), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
@@ -88,6 +195,11 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
     start, end, week = (_parse_date(params, k, source) for k in ("start", "end", "week"))
     if end < start:
         raise ConfigError(f"{source}: 'end' ({end}) is before 'start' ({start})")
+    if (end - start).days // 7 + 1 > MAX_CHAIN_WEEKS:
+        raise ConfigError(
+            f"{source}: 'start'..'end' ({start}..{end}) holds {(end - start).days // 7 + 1} weeks, more than the "
+            f"{MAX_CHAIN_WEEKS} a chain may hold: is a year mistyped?"
+        )
     for key, day in (("end", end), ("week", week)):
         if (day - start).days % 7:
             raise ConfigError(f"{source}: '{key}' ({day}) is not a whole number of weeks after 'start' ({start})")
@@ -126,6 +238,14 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
     repeated = sorted({c for c in roles if roles.count(c) > 1})
     if repeated:
         raise ConfigError(f"{source}: 'data.columns' gives column(s) {repeated} more than one role")
+    if params["data"]["generate"]:
+        _check_generated_columns(params, source)
+    _check_ranges(params, source)
+    if params["retrain"]["drift"]["min_features"] > len(features):
+        raise ConfigError(
+            f"{source}: key 'retrain.drift.min_features': {params['retrain']['drift']['min_features']} is more than "
+            f"the {len(features)} feature(s) of data.columns: the drift of features could never fire"
+        )
     return params
 
 
@@ -155,8 +275,11 @@ class _UniqueKeysExplained(_RefuseRepeatedKeys, yaml.SafeLoader):
 
 
 def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; an unreadable file, bad YAML or a key given twice is a
-    ConfigError naming the file."""
+    """A YAML file's content; an unreadable file, bad YAML, a key given twice or a key that
+    makes Snakemake run the file as a template (`__use_yte__`) is a ConfigError naming the file.
+
+    The Snakefile calls it before `configfile:`, so that such a file never reaches Snakemake's loader.
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -164,13 +287,15 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         try:
-            return yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 (a safe loader)
+            content = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 (a safe loader)
         except yaml.YAMLError:
-            return yaml.load(text, Loader=_UniqueKeysExplained)  # noqa: S506 (the same, to say where and why)
+            content = yaml.load(text, Loader=_UniqueKeysExplained)  # noqa: S506 (the same, to say where and why)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    refuse_templates(content, str(path))
+    return content
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from weekly.errors import WeeklyError
@@ -66,18 +67,40 @@ def _exact_columns(frame: pd.DataFrame, expected: list[str], where: str) -> None
         raise DataError(f"{where}: unexpected column(s) {', '.join(map(repr, extra))} (not in params.yaml data.columns)")
 
 
-def _unique_ids(frame: pd.DataFrame, id_column: str, where: str) -> None:
-    duplicated = frame[id_column].duplicated()
-    if duplicated.any():
-        raise DataError(f"{where}: column '{id_column}' has duplicate ids, e.g. {frame.loc[duplicated, id_column].iloc[0]!r}")
+def _first_bad_row(mask: pd.Series, values: pd.Series | None, column: str, where: str, what: str) -> None:
+    # The row counts from 1 in the file's order, as a Parquet viewer shows it; no `values`, no value shown.
+    if mask.any():
+        at = int(np.flatnonzero(mask.to_numpy(dtype=bool))[0])
+        shown = ""
+        if values is not None:
+            value = values.iloc[at]
+            shown = f" value {value.item() if isinstance(value, np.generic) else value!r}"
+        raise DataError(f"{where}: row {at + 1}: column '{column}'{shown} {what} ({int(mask.sum())} such row(s))")
+
+
+def missing_ids(values: pd.Series) -> pd.Series:
+    """Which ids are missing (None, NaN, NA) or empty text: a row nobody could match to its outcome."""
+    missing = values.isna().to_numpy(dtype=bool)
+    if not pd.api.types.is_numeric_dtype(values):
+        missing = missing | values.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    return pd.Series(missing, index=values.index)
+
+
+def _ids(values: pd.Series, id_column: str, where: str) -> pd.Series:
+    # Missing ids are found before id_values, which writes them as text ("None", "nan").
+    _first_bad_row(missing_ids(values), None, id_column, where, "is a missing or empty id")
+    ids = id_values(values)
+    _first_bad_row(ids.duplicated(), ids, id_column, where, "is a duplicate id")
+    return ids
 
 
 def check_applications(frame: pd.DataFrame, columns: dict, source: str, week: str) -> pd.DataFrame:
     """Validate one week's applications and return a copy with normalised dtypes.
 
     Numeric features become float64, categorical features strings (missing kept as None).
-    A week with no rows is legal. Raises DataError on a missing or extra column, a wrong
-    dtype, a row dated outside the week or a duplicate id.
+    A week with no rows is legal; so is a missing feature value. Raises DataError on a
+    missing or extra column, a wrong dtype, a row dated outside the week, an infinite
+    number, or a missing, empty or duplicate id (naming the first such row).
     """
     where = f"{source} (week {week})"
     _exact_columns(frame, application_columns(columns), where)
@@ -100,17 +123,18 @@ def check_applications(frame: pd.DataFrame, columns: dict, source: str, week: st
             raise DataError(f"{where}: column '{col}' has dtype {dtype}, expected a numeric dtype")
         if dtype != "float64":
             out[col] = out[col].astype("float64")
+        _first_bad_row(pd.Series(np.isinf(out[col].to_numpy())), out[col], col, where, "is not a finite number")
     for col in columns["categorical"]:
         out[col] = categorical_values(out[col])
-    out[columns["id"]] = id_values(out[columns["id"]])
-    _unique_ids(out, columns["id"], where)
+    out[columns["id"]] = _ids(out[columns["id"]], columns["id"], where)
     return out.reset_index(drop=True)
 
 
 def check_outcomes(frame: pd.DataFrame, columns: dict, source: str, week: str) -> pd.DataFrame:
     """Validate one week's outcomes (id, label) and return a copy with the label as a string.
 
-    Raises DataError on a missing or extra column, a missing or unknown label or a duplicate id.
+    Raises DataError on a missing or extra column, a missing or unknown label or a missing,
+    empty or duplicate id.
     """
     where = f"{source} (week {week})"
     _exact_columns(frame, outcome_columns(columns), where)
@@ -119,15 +143,50 @@ def check_outcomes(frame: pd.DataFrame, columns: dict, source: str, week: str) -
     if out[target].isna().any():
         raise DataError(f"{where}: column '{target}' has {int(out[target].isna().sum())} missing label(s)")
     out[target] = label_values(out[target])
-    out[columns["id"]] = id_values(out[columns["id"]])
     unknown = sorted(set(out[target]) - set(labels(columns)))
     if unknown:
         raise DataError(
             f"{where}: column '{target}' has unknown class label(s) {unknown}; "
             f"params.yaml data.columns.classes is {labels(columns)}"
         )
-    _unique_ids(out, columns["id"], where)
+    out[columns["id"]] = _ids(out[columns["id"]], columns["id"], where)
     return out.reset_index(drop=True)
+
+
+def range_findings(frame: pd.DataFrame, ranges: dict) -> list[dict]:
+    """Numeric features with values outside their plausible range (params.yaml data.ranges,
+    feature -> {min, max}, either bound optional): data-quality findings, not errors.
+
+    One finding per such column, in the order of `ranges`: the rows outside, their share of
+    the frame's rows, the first of them (counted from 1), the smallest and largest value
+    seen in the column, and the range. A missing value is never outside; a column the frame
+    does not hold is skipped.
+    """
+    findings = []
+    for column, bounds in ranges.items():
+        if column not in frame.columns:
+            continue
+        values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+        low, high = bounds.get("min"), bounds.get("max")
+        outside = np.zeros(len(values), dtype=bool)
+        if low is not None:
+            outside |= values < low
+        if high is not None:
+            outside |= values > high
+        if not outside.any():
+            continue
+        seen = values[~np.isnan(values)]
+        findings.append({
+            "column": column,
+            "rows": int(outside.sum()),
+            "share": float(outside.sum() / len(values)),
+            "first_row": int(np.flatnonzero(outside)[0]) + 1,
+            "min_seen": float(seen.min()),
+            "max_seen": float(seen.max()),
+            "min": low,
+            "max": high,
+        })
+    return findings
 
 
 def id_values(values: pd.Series) -> pd.Series:

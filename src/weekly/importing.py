@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from weekly.data import (
@@ -17,6 +18,7 @@ from weekly.data import (
     check_outcomes,
     label_values,
     labels,
+    missing_ids,
     outcome_columns,
 )
 from weekly.weeks import chain, week_of
@@ -26,14 +28,17 @@ def _row(index: int) -> str:
     return f"row {index + 2}"  # the line in a CSV file with a header
 
 
-def _first_bad(mask: pd.Series, values: pd.Series, weeks: pd.Series | None, column: str, source: str, what: str) -> None:
+def _first_bad(mask: pd.Series, values: pd.Series | None, weeks: pd.Series | None, column: str, source: str,
+               what: str) -> None:
+    # No `values`: the value is not worth showing (a missing one).
     if mask.any():
         i = mask[mask].index[0]
         week = f" (week {weeks[i]})" if weeks is not None else ""
-        raise DataError(
-            f"{source}: {_row(i)}{week}: column '{column}' value {values[i]!r} {what} "
-            f"({int(mask.sum())} such row(s))"
-        )
+        shown = ""
+        if values is not None:
+            value = values[i].item() if isinstance(values[i], np.generic) else values[i]  # inf, not np.float64(inf)
+            shown = f" value {value!r}"
+        raise DataError(f"{source}: {_row(i)}{week}: column '{column}'{shown} {what} ({int(mask.sum())} such row(s))")
 
 
 def read_table(path: str | Path, columns: dict, sep: str | None = None) -> pd.DataFrame:
@@ -49,13 +54,16 @@ def read_table(path: str | Path, columns: dict, sep: str | None = None) -> pd.Da
 
 def features(table: pd.DataFrame, columns: dict, source: str, weeks: pd.Series | None = None) -> pd.DataFrame:
     """The feature columns of a table as the weekly files hold them: numbers as floats (a
-    value that is not one is an error naming its row, and its week when `weeks` is given),
-    categoricals as strings."""
+    value that is not one, or an infinite one, is an error naming its row, and its week when
+    `weeks` is given), categoricals as strings."""
     out = pd.DataFrame(index=table.index)
     for col in columns["numeric"]:
         values = pd.to_numeric(table[col], errors="coerce")
         _first_bad(values.isna() & table[col].notna(), table[col], weeks, col, source, "is not a number")
-        out[col] = values.astype("float64")
+        values = values.astype("float64")
+        _first_bad(pd.Series(np.isinf(values.to_numpy()), index=values.index), table[col], weeks, col, source,
+                   "is not a finite number")
+        out[col] = values
     for col in columns["categorical"]:
         out[col] = categorical_values(table[col])
     return out
@@ -108,6 +116,7 @@ def split_table(
         _first_bad(known & ~as_text.isin(labels(columns)), table[target], weeks, target, source,
                    f"is not one of the classes {labels(columns)} (params.yaml data.columns.classes)")
         out[target] = as_text
+    _first_bad(missing_ids(out[columns["id"]]), None, weeks, columns["id"], source, "is a missing or empty id")
     duplicated = out[columns["id"]].duplicated()
     _first_bad(duplicated, out[columns["id"]], weeks, columns["id"], source, "is a duplicate id")
 

@@ -3,7 +3,9 @@
 Jobs run as threads inside the Snakemake process (two trainers at once), so a job's file
 handler takes only the records of the thread that runs the job. A failing step writes
 its error to its log before the exception leaves it: the one-line message for an
-expected error (`WeeklyError`), the traceback for anything else.
+expected error (`WeeklyError`), the traceback for anything else. Every handler installed
+here, and Snakemake's own (its console and .snakemake/log file), writes its lines with
+their secrets masked (weekly.secrets.redact): a password in MLFLOW_TRACKING_URI, a token.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from weekly.errors import WeeklyError
+from weekly.secrets import redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PROGRESS = "weekly.progress"
@@ -27,6 +30,19 @@ _package = logging.getLogger("weekly")
 _package.setLevel(logging.INFO)
 _package.propagate = False  # never through Snakemake's or anyone's root handlers
 _job = logging.getLogger("weekly.job")  # a job's start, end and failure
+
+
+class Redacting(logging.Formatter):
+    """The lines of another formatter (default: the bare message) with their secrets masked:
+    the message, its arguments, a traceback, whatever the other formatter shows."""
+
+    def __init__(self, inner: logging.Formatter | None = None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        formatted = self.inner.format(record)  # Snakemake's may give a message that is no string
+        return redact(formatted if isinstance(formatted, str) else str(formatted))
 
 
 class _ThisThread(logging.Filter):
@@ -45,7 +61,7 @@ def job_log(path: str | Path | None, step: str) -> Iterator[None]:
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(path, mode="w")
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(Redacting(logging.Formatter(FORMAT)))
         handler.addFilter(_ThisThread())
         for name in CAPTURED:
             logging.getLogger(name).addHandler(handler)
@@ -97,19 +113,22 @@ def to_console(name: str = "weekly", stream=None) -> None:
     logger = logging.getLogger(name)
     if not any(getattr(h, "_weekly_console", False) for h in logger.handlers):
         handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(_Console("%(message)s"))
+        handler.setFormatter(Redacting(_Console("%(message)s")))
         handler.addFilter(_NoBookkeeping())
         handler._weekly_console = True
         logger.addHandler(handler)
 
 
 def off_console(name: str, *reraised: str) -> None:
-    """Keep a library's informational records off the console (its warnings still show);
-    the job log still receives them. `reraised`: its loggers that log an error with its
-    traceback before raising it: the step reports the exception in one line instead."""
+    """Keep a library's informational records off the console (its warnings still show,
+    their secrets masked); the job log still receives them. `reraised`: its loggers that
+    log an error with its traceback before raising it: the step reports the exception in
+    one line instead."""
     for handler in logging.getLogger(name).handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
             handler.setLevel(logging.WARNING)
+            if not isinstance(handler.formatter, Redacting):  # its warnings may name a URI
+                handler.setFormatter(Redacting(handler.formatter))
             if reraised and not any(isinstance(f, _NotFrom) for f in handler.filters):
                 handler.addFilter(_NotFrom(reraised))
 
@@ -141,15 +160,28 @@ class _WeeksNotJobs(logging.Filter):
         return event not in _JOB_EVENTS and record.getMessage() not in _JOB_MESSAGES
 
 
+def redact_snakemake(snakemake_logger: logging.Logger | None = None) -> None:
+    """Mask the secrets in what Snakemake's console and log file (.snakemake/log/) show: an
+    exception a job raised, as Snakemake prints it, may quote a library's message holding
+    a URI. Once per handler; the sooner the Snakefile calls it, the more it covers."""
+    logger = snakemake_logger or logging.getLogger("snakemake.logging")
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, Redacting):
+            handler.setFormatter(Redacting(handler.formatter))
+
+
 def weeks_on_console(workflow, snakemake_logger: logging.Logger | None = None) -> None:
     """The backfill's console: one line per finished week instead of Snakemake's lines per job.
 
     Only the console handlers are filtered: Snakemake's log file under .snakemake/log/
     keeps every job. Errors, warnings and summaries stay on the console too. A dry run,
-    or a run with --verbose, shows Snakemake's lines as usual. Called by the Snakefile.
+    or a run with --verbose, shows Snakemake's lines as usual. Snakemake's lines, on the
+    console and in its file, have their secrets masked (redact_snakemake). Called by the
+    Snakefile.
     """
     to_console(PROGRESS)
     logger = snakemake_logger or logging.getLogger("snakemake.logging")
+    redact_snakemake(logger)
     for handler in logger.handlers:
         console = isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
         if console and not any(isinstance(f, _WeeksNotJobs) for f in handler.filters):

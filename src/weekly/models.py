@@ -4,6 +4,7 @@ Everything algorithm-specific lives in the adapters of `weekly.algorithms`.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,20 @@ import pandas as pd
 from weekly import stats
 from weekly.algorithms import algorithm
 from weekly.data import feature_names, labels
+from weekly.errors import StateError
 from weekly.metrics import classification_report, macro_auc, risk_report
 from weekly.weeks import WEEK, parse_week
+
+
+REBUILD = "delete the week's folder under models/ and run `snakemake all_weeks` to make it again"
+
+
+class DigestMismatch(StateError):
+    """A model file whose bytes are not those recorded when it was saved (`digest` vs `expected`)."""
+
+    def __init__(self, message: str, path: Path, digest: str, expected: str):
+        super().__init__(message)
+        self.path, self.digest, self.expected = path, digest, expected
 
 
 def split_window(frame: pd.DataFrame, date_column: str, window: list[str], valid_weeks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -230,6 +243,40 @@ def save(algo: str, model: Any, directory: str | Path) -> Path:
     return path
 
 
-def load(algo: str, path: str | Path) -> Any:
-    """Load a native model file written by `save`."""
-    return algorithm(algo).load(Path(path))
+def load(algo: str, path: str | Path, sha256: str | None) -> Any:
+    """Load a native model file written by `save`, once its bytes are those it had when saved.
+
+    `sha256` is the digest recorded then (a candidate's or tracker's `model_sha256`, the
+    registered model's config); without one nothing is loaded. The file is read once: its
+    digest is taken of those bytes and the model is built from the same bytes, so no
+    library reads a file that was not checked, nor one swapped after the check. A mismatch
+    (DigestMismatch), a missing digest, or bytes that are no model of `algo` are StateErrors
+    of one line naming the file.
+    """
+    path = Path(path)
+    if not sha256:
+        raise StateError(
+            f"{path}: no sha256 recorded for this model file, and a model file is loaded only once its bytes are "
+            f"checked: pass the model_sha256 recorded when it was saved (a record without one predates the check: "
+            f"delete the week's folders under weeks/ and models/ and run `snakemake all_weeks` to make them again)"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StateError(f"{path}: the model file cannot be read ({exc.strerror or exc}): {REBUILD}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise DigestMismatch(
+            f"{path}: sha256 {digest[:12]}... instead of the recorded {sha256[:12]}...: the model file was replaced "
+            f"or its recorded digest edited, so it is not loaded: {REBUILD}",
+            path, digest, sha256,
+        )
+    try:
+        return algorithm(algo).loads(data)
+    except Exception as exc:  # whatever the library raises, the file is not a model of `algo`
+        said = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise StateError(
+            f"{path}: its bytes match the recorded sha256 {digest[:12]}... but do not read as a {algo} model "
+            f"({type(exc).__name__}: {said}): written by another version of the library, or put in the model's "
+            f"place with its digest recorded too; {REBUILD}"
+        ) from None

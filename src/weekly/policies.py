@@ -156,10 +156,28 @@ def backfill(project: Path, policies: dict[str, dict], cores: int = 2, parallel:
     seconds = grid.backfill(project, FOLDER, list(policies), cores=cores, parallel=parallel, profile=profile,
                             cache=cache)
     for name, chain in seconds.items():
-        summary = read_json(root / name / paths.SUMMARY)
-        say(f"{name:<24} {chain:6.1f} s  {summary['retrains']:3d} retrainings  "
-            f"mean macro F1 {summary['mean_macro_f1']:.4f}")
+        say(chain_line(name, chain, read_json(root / name / paths.SUMMARY)))
     return seconds
+
+
+def _figure(value, digits: int = 4) -> str:
+    missing = value is None or (isinstance(value, float) and value != value)  # None, or NaN as pandas reads it
+    return "n/a" if missing else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def chain_line(name: str, seconds: float, summary: dict) -> str:
+    """One policy's backfill in a line: its time, retrainings and mean macro F1 (n/a when
+    no week was judged)."""
+    return (f"{name:<24} {seconds:6.1f} s  {summary['retrains']:3d} retrainings  "
+            f"mean macro F1 {_figure(summary['mean_macro_f1'])}")
+
+
+def table_text(table: pd.DataFrame) -> str:
+    """The table as the console shows it: figures to 4 digits, n/a for a figure that does
+    not exist (no week judged), overrides left to the CSV."""
+    shown = table.drop(columns=["overrides"])
+    cells = {c: [_figure(v, 1 if c == "training_seconds" else 4) for v in shown[c]] for c in shown.columns}
+    return pd.DataFrame(cells, columns=shown.columns).to_string(index=False)
 
 
 def _raw_data(project: Path, log: Path) -> None:

@@ -71,10 +71,12 @@ def check_store(registry: dict, latest_tracker: str) -> None:
     registered = os.path.exists(latest_tracker) and os.environ.get(REGISTER_AGAIN) != "1"
     if db is not None and registered and not db.exists():
         raise RegistryError(
-            f"{latest_tracker} names a registered model, but the MLflow store {uri} ({db}) is missing: restore it "
+            f"{latest_tracker} names a registered model, but the MLflow store {_shown(uri)} ({db}) is missing: restore it "
             f"from a copy, or register the chain again into a new store with {REGISTER_AGAIN_COMMAND} (the fits "
             f"are reproducible: the same versions, in week order)"
         )
+    if uri.startswith(("http://", "https://")):
+        check_server(uri)
     relocate_artifacts(registry)
 
 
@@ -140,11 +142,41 @@ class RegistryError(WeeklyError):
     """The registry cannot be used: the message says which and what to do."""
 
 
-def _fail_fast(uri: str) -> None:
-    """A tracking server that is down fails the step at once, in one line naming it, instead
-    of MLflow's ~250 s of silent retries. MLflow's own settings, when set, win: requests time
-    out after MLFLOW_HTTP_REQUEST_TIMEOUT seconds (10 here) and are retried
-    MLFLOW_HTTP_REQUEST_MAX_RETRIES times (2 here)."""
+def _shown(uri: str) -> str:
+    """A URI as it may be written anywhere: its password replaced (weekly.secrets)."""
+    from weekly.secrets import redact_uri
+
+    return redact_uri(uri)
+
+
+def _credentials(uri: str) -> tuple[str, dict]:
+    """The server's address without its userinfo, and the header MLflow's client would send:
+    MLFLOW_TRACKING_TOKEN (bearer), else MLFLOW_TRACKING_USERNAME/PASSWORD or the URI's own
+    user:password (basic)."""
+    import base64
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(uri)
+    bare = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() \
+        if parts.username is not None else uri
+    if os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        return bare, {"Authorization": f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"}
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or urllib.parse.unquote(parts.username or "")
+    password = os.environ.get("MLFLOW_TRACKING_PASSWORD") or urllib.parse.unquote(parts.password or "")
+    if not user:
+        return bare, {}
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return bare, {"Authorization": f"Basic {token}"}
+
+
+def check_server(uri: str) -> None:
+    """A tracking server is reachable and takes this run's credentials, checked with one
+    authenticated read of MLflow's REST API (`/health` answers anyone): a server that is
+    down, refuses the credentials or whose database is down stops the run at once, in one
+    line naming it, instead of after the week's fits. MLflow's own settings, when set,
+    win: requests time out after MLFLOW_HTTP_REQUEST_TIMEOUT seconds (10 here) and are
+    retried MLFLOW_HTTP_REQUEST_MAX_RETRIES times (2 here)."""
+    import ssl
     import urllib.error
     import urllib.request
 
@@ -152,17 +184,42 @@ def _fail_fast(uri: str) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+    bare, headers = _credentials(uri)
+    shown = _shown(uri)
+    context = None
+    if bare.startswith("https://"):
+        context = ssl.create_default_context(cafile=os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None)
+        if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    request = urllib.request.Request(f"{bare.rstrip('/')}/api/2.0/mlflow/registered-models/search?max_results=1",
+                                     headers=headers)
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
-            pass
-    except urllib.error.HTTPError:
-        pass  # it answers (a proxy or an older server without /health): MLflow says the rest
-    except (urllib.error.URLError, OSError) as exc:
+        with urllib.request.urlopen(request, timeout=timeout, context=context):
+            return
+    except urllib.error.HTTPError as exc:
+        code = exc.code
+    except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise RegistryError(
-            f"MLflow tracking server {uri} is unreachable ({reason}); start it, or unset "
+            f"MLflow tracking server {shown} is unreachable ({_shown(str(reason))}); start it, or unset "
             "MLFLOW_TRACKING_URI to use the embedded store"
         ) from None
+    raise RegistryError(_http_problem(shown, code, bool(headers))) from None
+
+
+def _http_problem(shown: str, code: int, sent: bool) -> str:
+    """One line for a tracking server's refusal (`code`), naming the server and the fix."""
+    if code == 401:
+        return (f"MLflow tracking server {shown} refused {'the credentials' if sent else 'a request without credentials'} "
+                "(401): set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) in the "
+                "environment to a user of the server; the week's files are unchanged")
+    if code == 403:
+        return (f"MLflow tracking server {shown} refused this user (403): the server's admin grants it EDIT (or MANAGE) "
+                "on the registered model (README, the team registry); the week's files are unchanged")
+    if code in (502, 503, 504):
+        return (f"MLflow tracking server {shown} answers {code}: the server runs but its backend store (the database "
+                "behind it) does not answer; check the database and the server's log, then run again")
+    return f"MLflow tracking server {shown} answered HTTP {code}: see the server's log; the week's files are unchanged"
 
 
 @contextmanager
@@ -172,7 +229,7 @@ def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(registry)
     if uri.startswith(("http://", "https://")):
-        _fail_fast(uri)
+        check_server(uri)
     import mlflow
     from mlflow import MlflowClient
 
@@ -188,13 +245,49 @@ def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
             mlflow.set_tracking_uri(uri)
             mlflow.set_registry_uri(uri)
             yield MlflowClient(tracking_uri=uri, registry_uri=uri), embedded
+    except RegistryError:
+        raise
     except Exception as exc:
         if _read_only(exc):
             raise RegistryError(
-                f"the MLflow store {uri} is read-only ({_read_only(exc)}): make the store's file and folder writable, "
-                f"or point MLFLOW_TRACKING_URI at a store this run may write; the week's files are unchanged"
+                f"the MLflow store {_shown(uri)} is read-only ({_read_only(exc)}): make the store's file and folder "
+                f"writable, or point MLFLOW_TRACKING_URI at a store this run may write; the week's files are unchanged"
             ) from None
+        problem = _store_fault(exc, uri, db)
+        if problem:
+            raise RegistryError(problem) from None
         raise
+
+
+def _store_fault(exc: BaseException, uri: str, db: Path | None) -> str | None:
+    """One line naming the store and the fix for a fault of the store itself (a full disk, a
+    damaged SQLite file, a server that stopped answering or whose database is down, a
+    refused user); None for anything else (a bug: its traceback is logged)."""
+    import errno
+
+    text = f"{type(exc).__name__}: {exc}"
+    shown = _shown(uri)
+    first = _shown(text.strip().splitlines()[0])[:160] if text.strip() else type(exc).__name__
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in text \
+            or "database or disk is full" in text:
+        return (f"no space left on the device of the MLflow store {shown} ({first}): free space and run again; "
+                "a re-run week finds its registration again")
+    if db is not None and any(said in text for said in ("file is not a database", "database disk image is malformed",
+                                                         "DatabaseError")):
+        return (f"the MLflow store {db} is damaged ({first}): restore it from a copy (backup, `git checkout mlflow.db` "
+                f"for the committed one), or move it aside and register the chain again into a new store with "
+                f"{REGISTER_AGAIN_COMMAND}")
+    status = getattr(exc, "get_http_status_code", lambda: None)()
+    if status in (401, 403):
+        return _http_problem(shown, status, True)
+    for code in (502, 503, 504, 500):
+        if f"too many {code} error responses" in text:
+            return _http_problem(shown, code, True)
+    if any(said in text for said in ("Max retries exceeded", "Connection refused", "Connection aborted",
+                                     "RemoteDisconnected", "ConnectionError", "Read timed out")):
+        return (f"MLflow tracking server {shown} stopped answering during a call ({first}): start it again and run "
+                "again; a re-run week finds its registration again, nothing is registered twice")
+    return None
 
 
 def open_store(registry: dict, algorithms: list[str] = ()) -> None:
@@ -281,7 +374,8 @@ def _log_candidate(
             **({"serving_valid_macro_f1": gate["serving_score"]} if gate and gate["serving_score"] is not None else {}),
         })
         wrapper = ProbabilityModel()
-        wrapper.load_context(LocalContext(candidate["model_path"], algo, columns, candidate.get("threshold")))
+        wrapper.load_context(LocalContext(candidate["model_path"], algo, columns, candidate.get("threshold"),
+                                          model_sha256=candidate["model_sha256"]))
         signature = _accepting_codes(infer_signature(example, wrapper.predict(None, example)), columns)
         # Explicit requirements: inferring them costs seconds per logged model.
         pinned = (*algorithm(algo).distributions, "pandas", "numpy", "mlflow")
@@ -290,7 +384,8 @@ def _log_candidate(
             name="model",
             python_model=str(Path(weekly.__file__).parent / "pyfunc_model.py"),
             artifacts={"native_model": candidate["model_path"]},
-            model_config={"algo": algo, "columns": columns, "threshold": candidate.get("threshold")},
+            model_config={"algo": algo, "columns": columns, "threshold": candidate.get("threshold"),
+                          "model_sha256": candidate["model_sha256"]},
             code_paths=[str(Path(weekly.__file__).parent)],
             signature=signature,
             input_example=example,
@@ -334,7 +429,7 @@ def register_week(
     promote = gate is None or gate["passed"]
     name, alias = registry["model_name"], serving_alias(registry)
     best = next(c for c in candidates if c["algo"] == winner)
-    key = registration_key(candidates)
+    key = registration_key(candidates, registry["project"])
     with _open_store(registry) as (client, embedded):
         import mlflow
 
@@ -361,6 +456,8 @@ def register_week(
                 "week": week,
                 "model_type": winner,
                 "registration_key": key,
+                "project": registry["project"],
+                CLAIM_TAG: alias,  # the alias this version is for: the first such version's project owns it
                 "model_sha256": best["model_sha256"],
                 "valid_macro_f1": f"{best['valid_metrics']['macro_f1']:.6f}",
                 **{f"score_{c['algo']}": f"{c['valid_metrics']['macro_f1']:.6f}" for c in candidates},
@@ -377,6 +474,11 @@ def register_week(
             existing, reused = _first_of_key(client, name, key, version.version), False
             if str(existing.version) != str(version.version):
                 reused = True
+            elif _owner(client, name, alias) != registry["project"]:
+                # another project claimed the alias with a version made at the same moment,
+                # before this one: this version goes, the alias stays theirs
+                client.delete_model_version(name, version.version)
+                _check_owner(client, registry, alias)
         else:
             reused = True
         _move_alias(client, registry, alias, existing, week)
@@ -392,14 +494,57 @@ def register_week(
     }
 
 
-def registration_key(candidates: list[dict]) -> str:
-    """What identifies a week's registration: every candidate's fingerprint (week, data,
-    settings, training code, library versions) and the bytes of its native file.
+def verify_serving(registry: dict, state: dict, weeks_dir: str = "weeks") -> None:
+    """Before a week is scored: the version its tracker names (`state`) is in the registry
+    with the registration key and file digest the tracker recorded, and the chain's alias
+    points at it, or at a newer registration of this chain (a later week's tracker names it,
+    or, its tracker not written yet, that week's candidates give its registration key). A
+    moved or deleted alias stops the week in one line naming the version it points at."""
+    import json
+
+    from mlflow.exceptions import MlflowException
+
+    name, alias = state["model_name"], state.get("model_alias") or serving_alias(registry)
+    with _open_store(registry) as (client, _):
+        _check_versions(client, registry, [state])
+        try:
+            current = client.get_model_version_by_alias(name, alias)
+        except MlflowException:
+            current = None
+        if current is not None and str(current.version) == str(state["model_version"]):
+            return
+        later = current.tags.get("week", "") if current is not None else ""
+        if current is not None and later > state["week"] and current.tags.get("project") == registry["project"]:
+            tracker = Path(weeks_dir) / later / "tracker.json"
+            if tracker.exists():
+                named = json.loads(tracker.read_text())
+                if str(named.get("model_version")) == str(current.version):
+                    return
+            else:
+                found = [json.loads(p.read_text()) for p in sorted((Path(weeks_dir) / later / "candidates").glob("*.json"))]
+                trained = [c for c in found if c.get("trained")]
+                if trained and registration_key(trained, registry["project"]) == current.tags.get("registration_key"):
+                    return
+    where = (f"points at version {current.version} (week {current.tags.get('week', '?')}, project "
+             f"{current.tags.get('project', '?')!r})" if current is not None else "is not set")
+    raise RegistryError(
+        f"week {state['week']} not scored: alias {alias} of {name} in {_shown(tracking_uri(registry))} {where}, "
+        f"but this chain serves version {state['model_version']} (weeks/{state['week']}/tracker.json): someone moved "
+        f"the alias; find out who (the server's log), move it back "
+        f"(MlflowClient().set_registered_model_alias('{name}', '{alias}', '{state['model_version']}')) and run again"
+    )
+
+
+def registration_key(candidates: list[dict], project: str) -> str:
+    """What identifies a week's registration: the project, every candidate's fingerprint
+    (week, data, settings, training code, library versions) and the bytes of its native file.
 
     The native file's digest makes the registered artifact and the file the chain serves
-    the same model, even if a fit did not reproduce byte for byte.
+    the same model, even if a fit did not reproduce byte for byte; the project makes two
+    projects that train alike register versions of their own (each claims its alias with
+    its versions, see _owner).
     """
-    joined = "|".join(sorted(f"{c['fingerprint']}:{c['model_sha256']}" for c in candidates))
+    joined = "|".join([project, *sorted(f"{c['fingerprint']}:{c['model_sha256']}" for c in candidates)])
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
@@ -455,31 +600,59 @@ def _check_versions(client: Any, registry: dict, trackers: list[dict]) -> None:
             problem = f"has another {differ[0]} ({version.tags[differ[0]][:16]}, the tracker says {recorded[differ[0]][:16]})"
         raise RegistryError(
             f"week {state['week']}'s tracker names version {number} of {name}, which {problem} in the MLflow store "
-            f"{tracking_uri(registry)}: the store is not the one this chain registered into (lost, replaced, or "
+            f"{_shown(tracking_uri(registry))}: the store is not the one this chain registered into (lost, replaced, or "
             f"another chain's under the same model name). Restore it, or register the chain again with "
             f"{REGISTER_AGAIN_COMMAND} (into an empty store, or with a registry.model_name of its own)"
         )
 
 
-OWNER_TAG = "project.{alias}"  # a registered model's tag naming the project that moves `alias`
+OWNER_TAG = "project.{alias}"  # a registered model's tag naming the project that moves `alias` (shown in the UI)
+CLAIM_TAG = "alias"  # a version's tag: the alias it was registered for (with its `project` tag)
+
+
+def _owner(client: Any, name: str, alias: str) -> str | None:
+    """The project that owns `alias` of model `name`: the `project` of the first version
+    registered for it. Version numbers are given out one at a time by the store, so two
+    projects claiming the alias at the same moment agree on which was first (a tag could be
+    set by both, the later overwriting the earlier). Before any such version: the model's
+    OWNER_TAG (stores registered into by an older version of this package), else nobody."""
+    from mlflow.exceptions import MlflowException
+
+    claims = [v for v in client.search_model_versions(f"name = '{name}'")
+              if v.tags.get(CLAIM_TAG) == alias and v.tags.get("project")]
+    if claims:
+        return min(claims, key=lambda v: int(v.version)).tags["project"]
+    try:
+        return client.get_registered_model(name).tags.get(OWNER_TAG.format(alias=alias))
+    except MlflowException:
+        return None  # not registered yet
 
 
 def _check_owner(client: Any, registry: dict, alias: str) -> None:
-    """An alias belongs to one project (`registry.project`), which claims it when it first
-    moves it: another project registering under the same model name and alias on a shared
+    """An alias belongs to one project (`registry.project`), the first to register a version
+    for it: another project registering under the same model name and alias on a shared
     server would otherwise move it to its own models, week after week."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        owner = client.get_registered_model(registry["model_name"]).tags.get(OWNER_TAG.format(alias=alias))
-    except MlflowException:
-        return  # not registered yet
+    owner = _owner(client, registry["model_name"], alias)
     if owner is not None and owner != registry["project"]:
         raise RegistryError(
-            f"alias {alias} of {registry['model_name']} in {tracking_uri(registry)} belongs to project {owner!r}, "
-            f"and this is project {registry['project']!r}: give this project a registry.alias or registry.model_name "
-            f"of its own (or the same registry.project, if it is the same project); nothing was registered"
+            f"alias {alias} of {registry['model_name']} in {_shown(tracking_uri(registry))} belongs to project "
+            f"{owner!r}, and this is project {registry['project']!r}: give this project a registry.alias or "
+            f"registry.model_name of its own (or the same registry.project, if it is the same project); nothing was "
+            f"registered"
         )
+
+
+def _check_alias_is_ours(client: Any, registry: dict, alias: str, current: Any) -> None:
+    """The alias points at a version this project registered (its `project` tag), or at
+    none: a version of anyone else means the alias was moved behind the chain's back."""
+    if current is None or current.tags.get("project", registry["project"]) == registry["project"]:
+        return
+    raise RegistryError(
+        f"alias {alias} of {registry['model_name']} in {_shown(tracking_uri(registry))} points at version "
+        f"{current.version}, which project {registry['project']!r} did not register (its project: "
+        f"{current.tags.get('project')!r}): someone moved the alias; find out who (the server's log), then move it "
+        f"back to this chain's version (weeks/latest/tracker.json) before the chain runs again"
+    )
 
 
 def _move_alias(client: Any, registry: dict, alias: str, version: Any, week: str) -> None:
@@ -490,13 +663,10 @@ def _move_alias(client: Any, registry: dict, alias: str, version: Any, week: str
         current = client.get_model_version_by_alias(name, alias)
     except MlflowException:
         current = None
+    _check_alias_is_ours(client, registry, alias, current)
     tag = OWNER_TAG.format(alias=alias)
-    if tag not in client.get_registered_model(name).tags:
-        try:
-            client.set_registered_model_tag(name, tag, registry["project"])
-        except MlflowException:
-            if tag not in client.get_registered_model(name).tags:  # not another chain setting it at once
-                raise
+    if client.get_registered_model(name).tags.get(tag) != registry["project"]:
+        client.set_registered_model_tag(name, tag, registry["project"])
     if current is None or current.tags.get("week", "") <= week:
         try:
             client.set_registered_model_alias(name, alias, version.version)
@@ -558,8 +728,6 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
         # A chain is its model and alias: portfolios of one project (models of their own,
         # each with `champion`) keep one monitoring run each.
         chain = f"{registry['model_name']}@{alias}"
-        for old in client.search_runs([exp_id], f"tags.chain = '{chain}' and tags.project = '{registry['project']}'"):
-            client.delete_run(old.info.run_id)
         run = client.create_run(exp_id, run_name=f"monitoring-{chain}", tags={"chain": chain,
                                                                               "project": registry["project"]})
         run_id = run.info.run_id
@@ -571,4 +739,18 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
         client.log_table(run_id, history, "serving_history.json")
         client.log_table(run_id, rows, "weekly.json")
         client.set_terminated(run_id)
+        _drop_older_monitoring(client, exp_id, chain, registry["project"], run)
     return run_id
+
+
+def _drop_older_monitoring(client: Any, exp_id: str, chain: str, project: str, mine: Any) -> None:
+    """The chain's finished monitoring runs older than `mine` go: a copy of the project
+    reporting at the same moment (its run still RUNNING, or newer) is left alone, so two
+    reports never delete each other's run while it is written."""
+    from mlflow.exceptions import MlflowException
+
+    for old in client.search_runs([exp_id], f"tags.chain = '{chain}' and tags.project = '{project}' "
+                                            f"and attributes.status = 'FINISHED'"):
+        if old.info.run_id != mine.info.run_id and old.info.start_time <= mine.info.start_time:
+            with contextlib.suppress(MlflowException):  # deleted by the other copy at the same moment
+                client.delete_run(old.info.run_id)

@@ -6,7 +6,9 @@ where it went; a webhook (a JSON POST that Slack- and Teams-style incoming webho
 accept) and e-mail over SMTP are used when configured. A channel that is down or slow
 never fails or stalls the chain: each try is bounded by a timeout, a failed try is
 retried once, and what could not be delivered is recorded as such. Secrets (the webhook's
-URL, the SMTP credentials) come from the environment, never from a file.
+URL, the SMTP credentials) come from the environment, never from a file, and go into no
+record, post, mail or error: all of these are redacted (weekly.secrets), as is the text
+of the logs a failure alert quotes.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from weekly import paths
 from weekly.errors import WeeklyError
 from weekly.io import read_json, write_json
 from weekly.logs import PROGRESS, logged
+from weekly.secrets import redact, redact_data
 
 log = logging.getLogger(__name__)
 progress = logging.getLogger(PROGRESS)
@@ -53,6 +56,20 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # the 3xx answer is raised as an HTTPError
 
 
+# A control character or a space in a URL: urllib's error quotes the URL's path (its secret).
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _without_url(text: str, url: str) -> str:
+    # The URL and its path (the secret part of a Slack- or Teams-style webhook), as written
+    # and as an error's repr quotes them, stand as <webhook url>.
+    scheme, sep, rest = url.partition("://")
+    path = rest[min([i for i in (rest.find(c) for c in "/?#") if i >= 0], default=len(rest)):] if sep else ""
+    for secret in sorted({url, repr(url)[1:-1], path, repr(path)[1:-1]} - {"", "/"}, key=len, reverse=True):
+        text = text.replace(secret, "<webhook url>")
+    return text
+
+
 def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], None] | None:
     url = env.get(settings["url_env"], "").strip()
     if not url:
@@ -60,6 +77,10 @@ def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], 
 
     def send(message: dict, timeout: float) -> None:
         payload = {key: message[key] for key in ("text", "project", "count", "events")}
+        bad = _UNSENDABLE.search(url)
+        if bad:
+            raise ChannelError(f"the webhook URL ({settings['url_env']}) holds a control character or a space at "
+                               f"position {bad.start() + 1}: set it again without it")
         try:
             request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
                                              headers={"Content-Type": "application/json"})
@@ -69,7 +90,7 @@ def _webhook(settings: dict, env: Mapping[str, str]) -> Callable[[dict, float], 
             if isinstance(exc, urllib.error.HTTPError) and 300 <= exc.code < 400:  # its Location is a secret too
                 raise ChannelError(f"HTTP {exc.code}: the webhook URL redirects, and a POST is not sent on: "
                                    f"set the URL it redirects to") from None
-            raise ChannelError(f"{type(exc).__name__}: {str(exc).replace(url, '<webhook url>')}") from None
+            raise ChannelError(f"{type(exc).__name__}: {_without_url(str(exc), url)}") from None
 
     return send
 
@@ -118,13 +139,26 @@ def _try(send: Callable[[dict, float], None], message: dict, timeout: float, ret
     return {"delivered": False, "attempts": retries + 1, "error": error}
 
 
+def secret_names(channels: dict) -> tuple[str, ...]:
+    """The environment variables the channels read their secrets from (params.yaml
+    alerts.channels): their values are masked wherever the alerts go (weekly.secrets)."""
+    return tuple(name for name in (channels["webhook"]["url_env"], channels["email"]["password_env"]) if name)
+
+
+def _redacted(data, channels: dict, env: Mapping[str, str]):
+    # The process's secrets and the channels' (from `env`, which a test may give).
+    return redact_data(data, {**os.environ, **env}, secret_names(channels))
+
+
 def deliver(message: dict, channels: dict, env: Mapping[str, str] | None = None) -> dict[str, dict]:
     """Send `message` (see alerts.digest) to every active channel at once; never raises.
 
     Each channel runs in a thread of its own, bounded as a whole by its tries' timeouts
-    (a server that answers byte by byte cannot stall it longer either). Returns each
-    active channel's result: delivered or not, attempts, error."""
+    (a server that answers byte by byte cannot stall it longer either). What is sent, and
+    each error, has its secrets masked. Returns each active channel's result: delivered or
+    not, attempts, error."""
     env = os.environ if env is None else env
+    message = _redacted(message, channels, env)
     timeout, retries = float(channels["timeout_seconds"]), int(channels["retries"])
     results: dict[str, dict] = {}
     threads = {}
@@ -147,7 +181,7 @@ def deliver(message: dict, channels: dict, env: Mapping[str, str] | None = None)
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             results[name] = {"delivered": False, "attempts": retries + 1, "error": "timed out"}
-    return {name: results[name] for name in CHANNELS if name in results}
+    return _redacted({name: results[name] for name in CHANNELS if name in results}, channels, env)
 
 
 def read_records(path: str | Path) -> list[dict]:
@@ -186,9 +220,10 @@ def append_records(path: str | Path, records: list[dict]) -> None:
 def send_and_record(items: list[dict], alert_log: str | Path, channels: dict, chain: str,
                     env: Mapping[str, str] | None = None) -> list[dict]:
     """Deliver `items` as one digest per channel and append them to `alert_log`, each with
-    its delivery. Returns the records appended."""
+    its delivery, its secrets masked. Returns the records appended."""
     if not items:
         return []
+    items = _redacted(items, channels, os.environ if env is None else env)
     message = alert_logic.digest(items, chain)
     results = deliver(message, channels, env)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -243,7 +278,7 @@ def alerts(
     weeks = [{"week": t["week"], "tracker": t, "decision": read_json(d), "drift": read_json(f),
               "evaluation": evaluated.get(t["week"])}
              for t, d, f in zip(map(read_json, trackers), decisions, drifts)]
-    derived = alert_logic.events(weeks, rules)
+    derived = redact_data(alert_logic.events(weeks, rules), names=secret_names(channels))
     write_json(events, {"chain": _chain(registry), "events": derived})
     recorded = read_records(alert_log)
     new = alert_logic.new_events(derived, recorded) + (
@@ -265,13 +300,14 @@ def alert_failures(failures: list[dict], params: dict, alert_log: str = paths.AL
         if not params["alerts"]["conditions"]["failure"]["enabled"] or not failures:
             return []
         recorded = read_records(alert_log)
+        channels = _channels(params["alerts"]["channels"])
         new = []
-        for failure in failures:
+        # A failure's message quotes an error: its secrets are masked before it is keyed and recorded.
+        for failure in redact_data(failures, names=secret_names(params["alerts"]["channels"])):
             event = alert_logic.failure_event(failure, recorded + new)
             if event is not None:
                 new.append(event)
-        records = send_and_record(new, alert_log, _channels(params["alerts"]["channels"]), _chain(params["registry"]),
-                                  env)
+        records = send_and_record(new, alert_log, channels, _chain(params["registry"]), env)
         if records:
             progress.info("alerts: %d failure alert(s) -> %s", len(records), alert_log)
         return records
@@ -283,16 +319,18 @@ def alert_failures(failures: list[dict], params: dict, alert_log: str = paths.AL
 def alert_failed_run(snakemake_log: str | list[str] | None, params: dict) -> list[dict]:
     """Snakemake's `onerror`: alert the failed jobs of the run whose main log is
     `snakemake_log` (Snakemake 9 gives a list of one), each with the one-line error its
-    job log holds."""
+    job log holds. The logs' text is redacted as it is read."""
     try:
+        names = secret_names(params["alerts"]["channels"])
         if isinstance(snakemake_log, (list, tuple)):
             snakemake_log = snakemake_log[0] if snakemake_log else None
         if snakemake_log:
             snakemake_log = os.path.relpath(snakemake_log) if os.path.isabs(snakemake_log) else snakemake_log
         text = Path(snakemake_log).read_text() if snakemake_log and Path(snakemake_log).exists() else ""
+        text = redact(text, names=names)
 
         def read_log(path: str) -> str | None:
-            return Path(path).read_text() if Path(path).exists() else None
+            return redact(Path(path).read_text(), names=names) if Path(path).exists() else None
 
         failures = alert_logic.failed_jobs(text, read_log) or [
             {"rule": "snakemake", "week": None, "log": snakemake_log, "message": f"the run failed: see {snakemake_log}"}]

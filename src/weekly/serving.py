@@ -2,7 +2,8 @@
 probabilities and the predicted class (binary: at the decision threshold saved with it).
 
 Logged as code (`pyfunc_model.py`) with this package, the native model file as artifact
-and the algorithm and column roles as model config, so that
+and the algorithm, column roles and the native file's sha256 as model config (the file is
+checked against it before any library reads it), so that
 `mlflow.pyfunc.load_model("models:/<name>@champion")` scores the same raw columns as the
 weekly files, whichever algorithm won.
 """
@@ -22,7 +23,7 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
         self.algo = context.model_config["algo"]
         self.columns = context.model_config["columns"]
         self.threshold = context.model_config.get("threshold")
-        self.model = models.load(self.algo, context.artifacts["native_model"])
+        self.model = models.load(self.algo, context.artifacts["native_model"], context.model_config.get("model_sha256"))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         frame = model_input.copy()
@@ -40,6 +41,7 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
 class LocalContext:
     """The context MLflow hands to load_context, built from local values (to infer a signature)."""
 
-    def __init__(self, native_model: str, algo: str, columns: dict, threshold: float | None = None):
+    def __init__(self, native_model: str, algo: str, columns: dict, threshold: float | None = None, *,
+                 model_sha256: str):
         self.artifacts = {"native_model": native_model}
-        self.model_config = {"algo": algo, "columns": columns, "threshold": threshold}
+        self.model_config = {"algo": algo, "columns": columns, "threshold": threshold, "model_sha256": model_sha256}

@@ -461,7 +461,7 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
     served = _serving_model(serving, f"week {serving['week']}")
     pred_serving = models.predict_proba(serving["model_type"], served, rows, columns)
     pred_serving = models.encode_target(pd.Series(models.predicted_labels(pred_serving, classes, serving.get("threshold"))), classes)
-    challenger_model = models.load(winner["algo"], winner["model_path"])
+    challenger_model = models.load(winner["algo"], winner["model_path"], winner["model_sha256"])
     proba = models.predict_proba(winner["algo"], challenger_model, rows, columns)
     if winner.get("threshold") is None:
         pred_winner = models.encode_target(pd.Series(models.predicted_labels(proba, classes)), classes)
@@ -495,26 +495,33 @@ def _challenger_gate(serving: dict, winner: dict, window: dict, applications: li
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_model(algo: str, path: str, mtime_ns: int) -> tuple[Any, str]:
-    # Weeks that do not retrain reuse the model loaded (and its digest) for the week before.
-    return models.load(algo, path), provenance.file_digest(path)
+def _cached_model(algo: str, path: str, sha256: str, mtime_ns: int) -> Any:
+    # Weeks that do not retrain reuse the model loaded (and checked against the digest) for the week before.
+    return models.load(algo, path, sha256)
 
 
 def _serving_model(state: dict, whose: str) -> Any:
-    """The native model a tracker names; a missing file, or one whose bytes are not those the
-    tracker registered, is a clear error (`whose`: which week's)."""
+    """The native model a tracker names, checked against the tracker's digest before it is
+    loaded; a missing file, a tracker without `model_sha256`, or a file whose bytes are not
+    those the tracker registered, is a clear error (`whose`: which week's)."""
     path = state["model_path"]
     if not os.path.exists(path):
         raise StepError(f"{path}, the model serving {whose}, is missing: `snakemake all_weeks` rebuilds it")
-    model, digest = _cached_model(state["model_type"], path, os.stat(path).st_mtime_ns)
     expected = state.get("model_sha256")
-    if expected and digest != expected:
+    if not expected:
+        raise StateError(
+            f"the tracker of {whose} records no model_sha256 for {path}, so the model cannot be checked before it "
+            f"is loaded: the tracker predates the check or was edited; delete the week's folders under weeks/ and "
+            f"models/ and run `snakemake all_weeks` to make them again"
+        )
+    try:
+        return _cached_model(state["model_type"], path, expected, os.stat(path).st_mtime_ns)
+    except models.DigestMismatch as exc:
         raise StateError(
             f"{path}, the model serving {whose}, is not the file registered as version {state['model_version']} "
-            f"(sha256 {digest[:12]}... instead of {expected[:12]}...): the file was replaced or the tracker edited; "
-            f"delete the week's folder under models/ and run `snakemake all_weeks` to make it again"
-        )
-    return model
+            f"(sha256 {exc.digest[:12]}... instead of {exc.expected[:12]}...): the file was replaced or the tracker "
+            f"edited; delete the week's folder under models/ and run `snakemake all_weeks` to make it again"
+        ) from None
 
 
 def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, max_weeks: int) -> list[dict]:
@@ -534,7 +541,7 @@ def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, m
 
 @logged
 def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, columns: dict, drift_policy: dict,
-            max_weeks: int, seed: int, previous_drift: str | None = None) -> pd.DataFrame:
+            max_weeks: int, seed: int, previous_drift: str | None = None, registry: dict | None = None) -> pd.DataFrame:
     """Score the week's applications with the model that serves the week; write them to
     `preds`, and their population stability against the model's training rows to `drift`:
     the week's own PSI of every feature and of the score (the probability of the first
@@ -543,9 +550,15 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     see weekly.drift.pooled_drift), with the missing-share findings.
 
     No outcome is read: a week is scored as soon as its applications are there. A week
-    with no application gives an empty `preds`.
+    with no application gives an empty `preds`. With `registry`, the registry's serving
+    version is checked against the tracker first (registry.verify_serving): a moved alias
+    stops the week before it scores.
     """
     state = read_json(tracker)
+    if registry is not None:
+        from weekly import registry as mlflow_registry
+
+        sidecar.call(mlflow_registry.verify_serving, registry=registry, state=state)
     frame = read_applications(applications, week, columns)
     model = _serving_model(state, f"week {week} ({tracker})")
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
