@@ -11,10 +11,12 @@ from weekly.algorithms import ALGORITHMS
 from weekly.config import read_yaml, validate_params
 from weekly.data import check_raw_folder
 from weekly.registry import check_store, open_store
-from weekly.logs import weeks_on_console
+from weekly.logs import redact_snakemake, weeks_on_console
 from weekly.runtime import first_week_first, rules_to_run, spare_the_collector, unthrottle
 from weekly.senders import alert_failed_run, alert_on_failure, clear_failures
 
+# What Snakemake shows and logs never holds a secret of the environment (weekly.secrets).
+redact_snakemake()
 # The chain is 155 weeks of ~7 dependent jobs: deeper than the default recursion limit
 # of Snakemake's DAG build.
 sys.setrecursionlimit(100_000)

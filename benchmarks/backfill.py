@@ -135,7 +135,7 @@ def loop(folder: Path) -> None:
         steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds,
                       drift=paths.DRIFT.format(**at), columns=cols, drift_policy=p["retrain"]["drift"],
                       max_weeks=p["evaluate"]["max_weeks"], seed=p["seed"], registry=p["registry"],
-                      **({"previous_drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}),
+                      ranges=p["data"]["ranges"], **({"previous_drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}),
                       log=paths.log("predict", "week").format(**at))
         known = (calendar.parse_week(week) - k * calendar.WEEK).isoformat()  # outcomes known at the end of `week`
         if known in evaluated:
@@ -152,7 +152,7 @@ def loop(folder: Path) -> None:
                  drifts=[paths.DRIFT.format(week=w) for w in chain],
                  evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
                  weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, registry=p["registry"], models=train["models"],
-                 log=paths.log("report"))
+                 made_with={key: p[key] for key in ("start", "seed", "data")}, log=paths.log("report"))
     steps.lifecycle_report(decisions=[paths.DECISION.format(week=w) for w in chain],
                            trackers=[paths.TRACKER.format(week=w) for w in chain],
                            drifts=[paths.DRIFT.format(week=w) for w in chain],

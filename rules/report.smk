@@ -9,6 +9,7 @@ rule report:
     params:
         registry=config["registry"],
         models=config["train"]["models"],
+        made_with={key: config[key] for key in ("start", "seed", "data")},
         code=provenance.code_digest(["report"]),
     log:
         paths.log("report"),

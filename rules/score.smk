@@ -12,6 +12,7 @@ rule predict:
         max_weeks=config["evaluate"]["max_weeks"],
         seed=config["seed"],
         registry=config["registry"],  # its serving version is checked before the week scores
+        ranges=config["data"]["ranges"],
         code=CODE,
     log:
         paths.log("predict", "week"),

@@ -21,7 +21,15 @@ def main(argv=None):
     p.add_argument("--sep", help="CSV separator (default: ,)")
     args = p.parse_args(argv)
     params = cli.params(args)
-    tracker = paths.TRACKER.format(week=args.week) if args.week else paths.LATEST_TRACKER
+    from pathlib import Path
+
+    from weekly.command import serving_tracker
+    from weekly.errors import WeeklyError
+
+    try:  # a week of the chain, its model inside models/ with its digest: checked before anything is read
+        tracker, _ = serving_tracker(params, args.week, Path.cwd())
+    except WeeklyError as exc:
+        raise SystemExit(f"error: {exc}") from None
     scored = cli.run(
         steps.score_batch, table=args.table, tracker=tracker, out=args.out, columns=params["data"]["columns"],
         sep=args.sep, log=args.log,

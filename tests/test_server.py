@@ -253,11 +253,18 @@ def test_four_projects_on_one_model_name_at_once_all_succeed_without_duplicates(
             roots.append(make_project(tmp_path / f"{project}-{copy}", {"registry": {
                 "model_name": "shared-model", "project": project, "alias": f"champion-{project}"}}))
     env = {**tool_env(), "MLFLOW_TRACKING_URI": server, **as_user("alice")}
-    runs = [subprocess.Popen([str(BIN / "snakemake"), "--cores", "1", "all_weeks"], cwd=root, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for root in roots]
+    # the first copy signs in with the password inside the URI: it is written nowhere
+    inside = {**tool_env(), "MLFLOW_TRACKING_URI": server.replace("://", f"://alice:{USERS['alice']}@")}
+    runs = [subprocess.Popen([str(BIN / "snakemake"), "--cores", "1", "all_weeks"], cwd=root, env=inside if i == 0 else env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i, root in enumerate(roots)]
+    consoles = []
     for root, process in zip(roots, runs):
         out, _ = process.communicate(timeout=900)
         assert process.returncode == 0, f"{root.name}: {out[-3000:]}"
+        consoles.append(out)
+    from test_secrets import find_secret
+
+    assert find_secret(USERS["alice"], roots[0], console=consoles[0]) == []
     with signed_in("alice"):
         client = client_of(server)
         versions = client.search_model_versions("name = 'shared-model'")
@@ -274,7 +281,7 @@ def test_four_projects_on_one_model_name_at_once_all_succeed_without_duplicates(
 
 @pytest.mark.slow
 def test_two_chains_registering_the_same_training_at_once_on_a_server_leave_one_version(server, backfill, tmp_path,
-                                                                                          repo_root):
+                                                                                          repo_root, monkeypatch):
     import yaml
     from mlflow import MlflowClient
 
@@ -285,22 +292,15 @@ def test_two_chains_registering_the_same_training_at_once_on_a_server_leave_one_
     params["registry"]["model_name"] = "race-test"  # a model of its own on the shared server
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     week = TINY_RETRAIN_WEEKS[0]
-    window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
     env = {**tool_env(), "MLFLOW_TRACKING_URI": server, **as_user("alice")}
-    os.environ.update(as_user("alice"))
+    for key, value in as_user("alice").items():
+        monkeypatch.setenv(key, value)
     rounds = []
     for attempt in range(10):  # the same training registered by two processes at once, ten times
         client = MlflowClient(tracking_uri=server, registry_uri=server)
         for version in client.search_model_versions("name = 'race-test'"):
             client.delete_model_version("race-test", version.version)
-        both = [subprocess.Popen(
-            ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
-             "--decision", f"weeks/{week}/decision.json",
-             "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
-             "--out", f"out-{attempt}-{side}.json", "--winner-model", f"winner-{attempt}-{side}",
-             "--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
-             "--window-outcomes", *[f"data/raw/outcomes/{w}.parquet" for w in window]],
-            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for side in "ab"]
+        both = [_register(root, repo_root, week, f"{attempt}-{side}", env) for side in "ab"]
         for process in both:
             _, err = process.communicate(timeout=300)
             assert process.returncode == 0, err

@@ -111,6 +111,10 @@ def _data(week: dict, rule: dict) -> State:
         if found["finding"]:
             problems.append(f"{feature} missing in {found['current']:.1%} of the newest applications "
                             f"(training: {found['reference']:.1%})")
+    for found in drift.get("out_of_range") or []:
+        problems.append(f"{found['column']} outside its plausible range [{found['min']}, {found['max']}] in "
+                        f"{found['rows']} application(s) ({found['share']:.1%}; seen {found['min_seen']:g} .. "
+                        f"{found['max_seen']:g})")
     if not problems and not evaluation:
         return None
     return bool(problems), {"problems": problems, **({"rows": evaluation["rows"]} if evaluation else {})}

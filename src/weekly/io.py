@@ -1,6 +1,7 @@
 """Atomic file writes: a reader never sees half a file, a failed step leaves nothing behind."""
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -24,6 +25,16 @@ def _sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device, or the user's quota is used up
+
+
+def _name_full_disk(exc: OSError, path: Path) -> None:
+    # A write that fails on a full disk when its buffer is flushed (at close: Python's,
+    # pyarrow's) names no file: it names the one being written, for the job's one line.
+    if exc.errno in FULL_DISK and exc.filename is None:
+        exc.filename = str(path)
+
+
 @contextmanager
 def _atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
@@ -32,6 +43,9 @@ def _atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        _name_full_disk(exc, path)
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -50,15 +64,19 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    """Read a JSON file; a corrupt one (a write cut short, a hand edit) is a StateError naming it."""
-    text = Path(path).read_text()
+    """Read a JSON file; a corrupt one (a write cut short, a hand edit, binary garbage) is a
+    StateError naming it."""
+    data = Path(path).read_bytes()
     try:
-        return json.loads(text)
+        return json.loads(data)
     except json.JSONDecodeError as exc:
-        raise StateError(
-            f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}): the file was cut short or edited; "
-            "delete it and run the chain again to remake it"
-        ) from None
+        problem = f"{exc.msg}, line {exc.lineno}"
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text: byte {exc.start}"
+    raise StateError(
+        f"{path}: not valid JSON ({problem}): the file was cut short or edited; "
+        "delete it and run the chain again to remake it"
+    )
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
@@ -90,6 +108,9 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+    except OSError as exc:
+        _name_full_disk(exc, path)
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

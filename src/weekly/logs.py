@@ -56,7 +56,11 @@ class _ThisThread(logging.Filter):
 
 @contextmanager
 def job_log(path: str | Path | None, step: str) -> Iterator[None]:
-    """Log the records of this thread to `path` (created at once) while the step runs."""
+    """Log the records of this thread to `path` (created at once) while the step runs. A
+    step that fails logs one line for an expected error (`WeeklyError`, a full disk), else
+    its traceback."""
+    import errno
+
     handler = None
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +75,16 @@ def job_log(path: str | Path | None, step: str) -> Iterator[None]:
         yield
     except WeeklyError as exc:
         _job.error("%s failed: %s", step, exc, extra={"short": str(exc)})
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            _job.exception("%s failed with an unexpected error", step)
+            raise
+        # A full disk is no bug: one line (a traceback per failing job would bury it), and
+        # the error goes on as it is, so that Snakemake fails the job.
+        where = f"writing {exc.filename}" if exc.filename else f"while {step} wrote its outputs"
+        short = f"no space left on device {where}: free space and run again"
+        _job.error("%s failed: %s", step, short, extra={"short": short})
         raise
     except BaseException:
         _job.exception("%s failed with an unexpected error", step)

@@ -18,6 +18,7 @@ import pandas as pd
 from weekly import grid, paths
 from weekly.config import ConfigError, validate_params
 from weekly.io import read_json
+from weekly.policies import chain_line
 
 FOLDER = "portfolios"  # portfolios/<name>/: one portfolio's params.yaml, weeks/, models/, reports/, logs/
 RAW_DIR = "data/portfolios/{name}"  # a portfolio's raw files, unless it names its own data.raw_dir
@@ -120,7 +121,5 @@ def backfill(project: Path, portfolios: dict[str, dict], cores: int = 2, paralle
     root = prepare(project, portfolios)  # every file checked before anything runs
     seconds = grid.backfill(project, FOLDER, list(portfolios), cores=cores, parallel=parallel, profile=profile)
     for name, chain in seconds.items():
-        summary = read_json(root / name / paths.SUMMARY)
-        say(f"{name:<24} {chain:6.1f} s  {summary['retrains']:3d} retrainings  "
-            f"mean macro F1 {summary['mean_macro_f1']:.4f}")
+        say(chain_line(name, chain, read_json(root / name / paths.SUMMARY)))
     return seconds

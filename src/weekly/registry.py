@@ -77,7 +77,23 @@ def check_store(registry: dict, latest_tracker: str) -> None:
         )
     if uri.startswith(("http://", "https://")):
         check_server(uri)
+    if db is not None and db.exists() and "mode=ro" not in uri:
+        _check_sqlite(uri, db)
     relocate_artifacts(registry)
+
+
+def _check_sqlite(uri: str, db: Path) -> None:
+    """A damaged SQLite store (cut short, its header overwritten) stops the run at start, in
+    one line: SQLite's quick check reads every page (milliseconds for a chain's store)."""
+    try:
+        with store_lock(uri), contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            said = con.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.Error as exc:
+        said = str(exc)
+    except OSError:
+        return  # unreadable: the step that opens it says so
+    if said != "ok":
+        raise RegistryError(_store_fault(sqlite3.DatabaseError(said), uri, db))
 
 
 # Where MLflow's SQL store keeps the artifact locations it derives from an experiment's.
@@ -274,8 +290,8 @@ def _store_fault(exc: BaseException, uri: str, db: Path | None) -> str | None:
                 "a re-run week finds its registration again")
     if db is not None and any(said in text for said in ("file is not a database", "database disk image is malformed",
                                                          "DatabaseError")):
-        return (f"the MLflow store {db} is damaged ({first}): restore it from a copy (backup, `git checkout mlflow.db` "
-                f"for the committed one), or move it aside and register the chain again into a new store with "
+        return (f"the MLflow store {db} is damaged ({first}): restore it from a backup, or move it aside "
+                f"and register the chain again into a new store with "
                 f"{REGISTER_AGAIN_COMMAND}")
     status = getattr(exc, "get_http_status_code", lambda: None)()
     if status in (401, 403):
@@ -285,7 +301,13 @@ def _store_fault(exc: BaseException, uri: str, db: Path | None) -> str | None:
             return _http_problem(shown, code, True)
     if any(said in text for said in ("Max retries exceeded", "Connection refused", "Connection aborted",
                                      "RemoteDisconnected", "ConnectionError", "Read timed out")):
-        return (f"MLflow tracking server {shown} stopped answering during a call ({first}): start it again and run "
+        # What went wrong, not the start of requests' message (the URL again, cut anywhere)
+        call = re.search(r"/api/2\.0/mlflow(?:-artifacts)?/([\w/.-]+)", text)
+        reason = next((said for said in ("Remote end closed connection without response", "Connection reset by peer",
+                                         "Connection refused", "Read timed out", "Connection aborted") if said in text),
+                      None)
+        what = f"{call.group(1) if call else 'a call'}: {reason.lower()}" if reason else first
+        return (f"MLflow tracking server {shown} stopped answering during a call ({what}): start it again and run "
                 "again; a re-run week finds its registration again, nothing is registered twice")
     return None
 

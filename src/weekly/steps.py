@@ -30,6 +30,7 @@ from weekly.data import (
     feature_names,
     labels,
     outcome_columns,
+    range_findings,
     read_applications,
     read_training_window,
     read_outcomes,
@@ -79,6 +80,67 @@ def _labelled_weeks(outcome_files: list[str], columns: dict, count: int) -> list
     return weeks
 
 
+# The keys of the files the week before left that decide reads (weekly.decision's triggers).
+# A `pooled` section is read only when the file has one, and a drift test's features and
+# score only when its pool was judged.
+_DECIDE_READS = {"tracker": ("model_version", "last_retraining_date"), "evaluation": ("week", "model_version"),
+                 "drift": ("week", "model_version")}
+_POOLED_EVIDENCE = ("weeks", "rows", "judged", "single_class", "predicted_classes")
+_DRIFT_TESTS = {"features": ("psi", "critical", "significant", "moved"), "score": ("psi", "significant")}
+_JSON_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false",
+               type(None): "null"}
+
+
+def _lacking(kind: str, record: dict, metric: str) -> list[str]:
+    """The keys (dotted paths) of `record`, a `kind` file, that decide would read and that
+    are not there, or are not JSON objects where decide reads keys inside them."""
+    lacking = [key for key in _DECIDE_READS[kind] if key not in record]
+    pooled = record.get("pooled")
+    if kind == "tracker" or not pooled:
+        return lacking
+    if not isinstance(pooled, dict):
+        return [*lacking, "pooled (not an object)"]
+    if kind == "evaluation":
+        lacking += [f"pooled.{key}" for key in (*_POOLED_EVIDENCE, metric) if key not in pooled]
+        if not isinstance(pooled.get(metric, {}), dict):
+            lacking.append(f"pooled.{metric} (not an object)")
+        return lacking
+    if "judged" not in pooled:
+        return [*lacking, "pooled.judged"]
+    if not pooled["judged"]:
+        return lacking
+    for part, keys in _DRIFT_TESTS.items():  # the score's test, and one test per feature
+        tests = pooled.get(part)
+        if not isinstance(tests, dict):
+            lacking.append(f"pooled.{part}")
+            continue
+        named = {part: tests} if part == "score" else {f"{part}.{n}": t for n, t in tests.items()}
+        for name, test in named.items():
+            if isinstance(test, dict):
+                lacking += [f"pooled.{name}.{key}" for key in keys if key not in test]
+            else:
+                lacking.append(f"pooled.{name} (not an object)")
+    return lacking
+
+
+def _previous_state(path: str, kind: str, week: str, metric: str) -> dict:
+    """A file of the week before (`kind`: tracker, evaluation or drift) as decide reads it:
+    a StateError naming it, what it lacks and how to make it again when it does not hold
+    what decide reads (a write cut short, a hand edit), instead of a KeyError in a trigger."""
+    record = read_json(path)  # not JSON at all: read_json says so
+    if isinstance(record, dict):
+        lacking = _lacking(kind, record, metric)
+        problem = f"lacks {', '.join(lacking)}" if lacking else None
+    else:
+        problem = f"holds {_JSON_KINDS.get(type(record), type(record).__name__)}, not a JSON object"
+    if problem:
+        raise StateError(
+            f"{path}: the {kind} that the decision of week {week} reads {problem}: the file was cut short or edited; "
+            f"delete {Path(path).parent}/ and run `snakemake all_weeks` to make it again"
+        )
+    return record
+
+
 @logged
 def decide(
     *,
@@ -99,7 +161,8 @@ def decide(
 ) -> dict:
     """Take the retraining decision of `week` (written to `decision`) from what is known at
     its start: the previous week's tracker, the newest evaluation (with its pooled
-    evidence window) and the previous week's drift. (`new_raw_files` are not read here:
+    evidence window) and the previous week's drift, each checked to hold what the triggers
+    read (a StateError naming the file otherwise). (`new_raw_files` are not read here:
     the rule lists the window's files that the week before's did not hold, so that a
     corrected one re-runs the decision and what follows it.)
 
@@ -109,8 +172,10 @@ def decide(
     evaluate), then checked against the guard's minimums (train.min_rows, min_class_rows).
     """
     window = decision_logic.training_window(week, window_weeks, valid_weeks, label_delay_weeks)
-    known = {"tracker": _read_optional(tracker), "evaluations": [read_json(p) for p in evaluations],
-             "drift": _read_optional(drift)}
+    metric = retrain["performance"]["metric"]
+    known = {"tracker": _previous_state(tracker, "tracker", week, metric) if tracker else None,
+             "evaluations": [_previous_state(p, "evaluation", week, metric) for p in evaluations],
+             "drift": _previous_state(drift, "drift", week, metric) if drift else None}
     result = decision_logic.decide(week, retrain, known, window)
     if result["reasons"]:
         classes = labels(columns)
@@ -541,7 +606,8 @@ def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, m
 
 @logged
 def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, columns: dict, drift_policy: dict,
-            max_weeks: int, seed: int, previous_drift: str | None = None, registry: dict | None = None) -> pd.DataFrame:
+            max_weeks: int, seed: int, previous_drift: str | None = None, registry: dict | None = None,
+            ranges: dict | None = None) -> pd.DataFrame:
     """Score the week's applications with the model that serves the week; write them to
     `preds`, and their population stability against the model's training rows to `drift`:
     the week's own PSI of every feature and of the score (the probability of the first
@@ -552,7 +618,8 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     No outcome is read: a week is scored as soon as its applications are there. A week
     with no application gives an empty `preds`. With `registry`, the registry's serving
     version is checked against the tracker first (registry.verify_serving): a moved alias
-    stops the week before it scores.
+    stops the week before it scores. Values outside the plausible `ranges` of
+    params.yaml (data.ranges) are recorded as `out_of_range` findings (a data alert).
     """
     state = read_json(tracker)
     if registry is not None:
@@ -586,6 +653,7 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
         "pooled": {"weeks": [p["week"] for p in pool], "rows": rows, "judged": why_not is None, "why_not": why_not,
                    **tests},
         "seen": seen,
+        "out_of_range": range_findings(frame, ranges or {}),
         "pool": pool,
     })
     log.info("week %s: scored %d rows with %s version %s", week, len(scored), state["model_type"], state["model_version"])
@@ -729,13 +797,15 @@ def evaluate(
 @logged
 def report(
     *, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str, registry: dict,
-    models: list[str] = (),
+    models: list[str] = (), made_with: dict | None = None,
 ) -> dict:
     """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
     trackers and drifts (in week order) and the evaluations made so far (weeks whose
     outcomes are not known yet have none); the same weekly figures and the serving
     history go to MLflow as the chain's monitoring run. `models`: the configured candidates
-    (train.models), each listed in the summary's wins."""
+    (train.models), each listed in the summary's wins. `made_with` (start, seed, data of
+    params.yaml) is recorded in the summary as `params`: `weekly status` says when the files
+    on disk come from other data."""
     from weekly import registry as mlflow_registry
 
     evaluated = {e["week"]: e for e in map(read_json, evaluations)}
@@ -744,7 +814,7 @@ def report(
     rows = report_logic.weekly_rows(states, evaluated, scored)
     figures = report_logic.summarise(rows, models)
     write_csv(weekly, rows)
-    write_json(summary, figures)
+    write_json(summary, {**figures, **({"params": made_with} if made_with is not None else {})})
     run_id = sidecar.call(mlflow_registry.log_monitoring, registry=registry, rows=rows, evaluations=evaluated,
                           trackers=states)
     message = report_logic.summary_line(figures)
