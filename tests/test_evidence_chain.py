@@ -14,7 +14,7 @@ import pytest
 from helpers import make_project, snakemake
 
 # The project's own params.yaml, undoing the tiny configuration's shortcuts that matter here
-DEFAULTS = {"train": {"window_weeks": 20, "valid_weeks": 1, "challenger": {"enabled": True},
+DEFAULTS = {"train": {"window_weeks": 20, "max_window_weeks": 52, "valid_weeks": 1, "challenger": {"enabled": True},
                       "lightgbm": {"num_iterations": 150}, "catboost": {"iterations": 150}},
             "retrain": {"time": {"max_days": 90}}}
 BINARY = {"classes": ["No", "Yes"]}

@@ -516,14 +516,16 @@ def register_week(
     }
 
 
-def verify_serving(registry: dict, state: dict, weeks_dir: str = "weeks") -> None:
+def verify_serving(registry: dict, state: dict) -> None:
     """Before a week is scored: the version its tracker names (`state`) is in the registry
     with the registration key and file digest the tracker recorded, and the chain's alias
-    points at it, or at a newer registration of this chain (a later week's tracker names it,
-    or, its tracker not written yet, that week's candidates give its registration key). A
-    moved or deleted alias stops the week in one line naming the version it points at."""
-    import json
-
+    points at a registration of this chain: that version, or a later week's. A version
+    registered by this project (its `project` tag, and the only version of its registration
+    key: a copy made by someone else repeats the key) for this week or before, which the
+    tracker no longer names (the week was run again and promoted another model, or none),
+    is stale: the alias moves back to the tracker's version. Anything else (a version of
+    another project, a copy, no alias) is an alias moved behind the chain's back: the week
+    stops in one line naming the version it points at."""
     from mlflow.exceptions import MlflowException
 
     name, alias = state["model_name"], state.get("model_alias") or serving_alias(registry)
@@ -535,18 +537,18 @@ def verify_serving(registry: dict, state: dict, weeks_dir: str = "weeks") -> Non
             current = None
         if current is not None and str(current.version) == str(state["model_version"]):
             return
-        later = current.tags.get("week", "") if current is not None else ""
-        if current is not None and later > state["week"] and current.tags.get("project") == registry["project"]:
-            tracker = Path(weeks_dir) / later / "tracker.json"
-            if tracker.exists():
-                named = json.loads(tracker.read_text())
-                if str(named.get("model_version")) == str(current.version):
-                    return
-            else:
-                found = [json.loads(p.read_text()) for p in sorted((Path(weeks_dir) / later / "candidates").glob("*.json"))]
-                trained = [c for c in found if c.get("trained")]
-                if trained and registration_key(trained, registry["project"]) == current.tags.get("registration_key"):
-                    return
+        key = current.tags.get("registration_key") if current is not None else None
+        first = _find_version(client, name, key) if key else None
+        ours = first is not None and current.tags.get("project") == registry["project"] and \
+            str(first.version) == str(current.version)
+        if ours and current.tags.get("week", "") > state["week"]:
+            return  # a later week's registration: that week checks it when it scores
+        if ours:
+            client.set_registered_model_alias(name, alias, str(state["model_version"]))
+            log.info("alias %s of %s pointed at version %s (week %s), which this chain no longer serves: moved back "
+                     "to version %s (week %s's tracker)", alias, name, current.version, current.tags.get("week"),
+                     state["model_version"], state["week"])
+            return
     where = (f"points at version {current.version} (week {current.tags.get('week', '?')}, project "
              f"{current.tags.get('project', '?')!r})" if current is not None else "is not set")
     raise RegistryError(
