@@ -185,6 +185,9 @@ def _credentials(uri: str) -> tuple[str, dict]:
     return bare, {"Authorization": f"Basic {token}"}
 
 
+_SERVERS_CHECKED: set[str] = set()  # the tracking servers this process found answering, signed in
+
+
 def check_server(uri: str) -> None:
     """A tracking server is reachable and takes this run's credentials, checked with one
     authenticated read of MLflow's REST API (`/health` answers anyone): a server that is
@@ -199,6 +202,8 @@ def check_server(uri: str) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    if uri in _SERVERS_CHECKED:
+        return  # once a process: the run's start checked it; a server lost later is a store fault (_store_fault)
     timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
     bare, headers = _credentials(uri)
     shown = _shown(uri)
@@ -211,6 +216,7 @@ def check_server(uri: str) -> None:
                                      headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context):
+            _SERVERS_CHECKED.add(uri)
             return
     except urllib.error.HTTPError as exc:
         code = exc.code
