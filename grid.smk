@@ -17,7 +17,7 @@ import sys
 
 GRID = config["grid"]          # the folder of the chains: policies or portfolios
 CHAINS = config["chains"]      # the chains to backfill, by folder name
-FIT_CACHE = config["fit_cache"]  # fits shared between the chains (weekly.fit_cache)
+FIT_CACHE = config["fit_cache"]  # fits shared between the chains (weekly.modelling.fit_cache)
 
 
 wildcard_constraints:

@@ -2,7 +2,7 @@
 
 Both sides start from clean folders with the same params.yaml, generate the same data,
 train the same candidates with the same thread settings (1 thread per trainer), spare the
-garbage collector their imports in the same way (weekly.runtime.spare_the_collector), log
+garbage collector their imports in the same way (weekly.workflow.runtime.spare_the_collector), log
 and register to a fresh MLflow store, and write the same files with the same package
 functions. Each side runs as one fresh process, so each pays its imports once; the
 benchmark checks that both wrote the same reports.
@@ -38,7 +38,6 @@ from timing import breakdown, measured, table
 
 REPO = Path(__file__).resolve().parents[1]
 COPIED = ["Snakefile", "rules", "profiles"]
-TRAIN_THREADS = 1  # the rules' `threads: 1`
 
 
 def prepare(folder: Path, end: str | None, rows_per_week: int | None = None) -> Path:
@@ -79,98 +78,58 @@ def one_week_later(folder: Path) -> None:
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def loop(folder: Path) -> None:
-    """The plain loop: every step of every week, in order, in this one process, with the
-    same keyword arguments and the same job logs as the rules give."""
-    os.chdir(folder)
-    from weekly import paths, steps
-    from weekly import weeks as calendar
+# The order the loop runs a week's jobs in; `evaluate` of a week runs once its outcomes are
+# known (label_delay_weeks later), before the next week's decision.
+WEEK_ORDER = ("decide", "train", "register", "predict", "evaluate")
+CHAIN_END = ("report", "publish_tracker", "lifecycle_report", "alerts")
+
+
+def recorded_jobs(snake_dir: Path) -> list[tuple[str, dict]]:
+    """Every job of the Snakemake backfill in `snake_dir` with the arguments its rule gave
+    it (its log's first record, weekly.workflow.jobs), in an order the loop can run them:
+    the raw weeks, then week after week, then the chain's reports."""
     from weekly.config import load_params
-    from weekly.runtime import spare_the_collector
+    from weekly.lifecycle import weeks as calendar
+    from weekly.workflow.jobs import recorded_arguments
+
+    k = load_params(snake_dir / "params.yaml")["data"]["label_delay_weeks"]
+    jobs = []
+    for log in (snake_dir / "logs").rglob("*.log"):
+        rule = log.relative_to(snake_dir / "logs").parts[0]
+        arguments = recorded_arguments(log.read_text())
+        if arguments is None:
+            continue
+        week = arguments.get("week", "")
+        if rule == "generate_week":
+            key = (0, week, 0, "")
+        elif rule in WEEK_ORDER:
+            runs_in = (calendar.parse_week(week) + k * calendar.WEEK).isoformat() if rule == "evaluate" else week
+            key = (1, runs_in, WEEK_ORDER.index(rule), arguments.get("algo", ""))
+        else:
+            key = (2, "", CHAIN_END.index(rule), "")
+        jobs.append((key, rule, str(log.relative_to(snake_dir)), arguments))
+    return [(rule, {"log": log, **arguments}) for _, rule, log, arguments in sorted(jobs, key=lambda job: job[0])]
+
+
+def loop(folder: Path, snake_dir: Path) -> None:
+    """The plain loop: every job of the Snakemake backfill, in order, in this one process,
+    each step called with the arguments its rule gave it in the backfill (recorded in its
+    job log: the wiring is the rules', written once) and writing the same job logs."""
+    os.chdir(folder)
+    from weekly.workflow import jobs
+    from weekly.workflow.runtime import spare_the_collector
 
     spare_the_collector()  # as the Snakefile does after its imports: the same runtime on both sides
-
-    p = load_params("params.yaml")
-    cols, train, k = p["data"]["columns"], p["train"], p["data"]["label_delay_weeks"]
-    applications, outcomes = paths.applications(p["data"]["raw_dir"]), paths.outcomes(p["data"]["raw_dir"])
-    chain = calendar.chain(p["start"], p["end"])
-    evaluated = calendar.evaluated_weeks(p["start"], p["end"], k)
-    history = max(train["max_window_weeks"], train["window_weeks"])  # the embedded data's history (rules/common.smk)
-    for week in calendar.raw_weeks(p["start"], p["end"], history, k):
-        steps.generate_week(week=week, applications=applications.format(week=week),
-                            outcomes=outcomes.format(week=week), rows=p["data"]["rows_per_week"], seed=p["seed"],
-                            columns=cols, generator=p["data"]["generator"],
-                            log=paths.log("generate_week", "week").format(week=week))
-    guard = {key: train[key] for key in ("min_rows", "min_class_rows")}
-    fitting = {"recency_half_life_weeks": train["recency_half_life_weeks"], "refit": train["refit"],
-               "threshold": train["threshold"], "resamples": p["evaluate"]["resamples"]}
-    for i, week in enumerate(chain):
-        at = {"week": week}
-        previous = {"tracker": paths.TRACKER.format(week=chain[i - 1]),
-                    "drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}
-        newest = calendar.newest_labelled(week, k)
-        previous["evaluations"] = [paths.EVALUATION.format(week=newest)] if newest >= chain[0] else []
-        window = calendar.labelled_window(week, history, k)
-        window_applications = [applications.format(week=w) for w in window]
-        window_outcomes = [outcomes.format(week=w) for w in window]
-        decision, tracker, preds = paths.DECISION.format(**at), paths.TRACKER.format(**at), paths.PREDS.format(**at)
-        steps.decide(week=week, decision=decision, window_outcomes=window_outcomes, retrain=p["retrain"],
-                     window_weeks=train["window_weeks"], valid_weeks=train["valid_weeks"], label_delay_weeks=k,
-                     guard=guard, minimums=p["evaluate"], columns=cols, log=paths.log("decide", "week").format(**at),
-                     **previous)
-        candidates = [paths.CANDIDATE.format(algo=algo, **at) for algo in train["models"]]
-        for algo, candidate in zip(train["models"], candidates):
-            steps.train(algo=algo, week=week, decision=decision, window_applications=window_applications,
-                        window_outcomes=window_outcomes, candidate=candidate,
-                        model=paths.MODEL_DIR.format(algo=algo, **at), columns=cols, hyper=train[algo],
-                        fitting=fitting, seed=p["seed"], threads=TRAIN_THREADS,
-                        log=paths.log("train", "algo", "week").format(algo=algo, **at))
-        steps.register(week=week, decision=decision, candidates=candidates, tracker=tracker,
-                       winner_model=paths.WINNER_DIR.format(**at), threads=TRAIN_THREADS, registry=p["registry"],
-                       columns=cols, challenger=train["challenger"], minimums=p["evaluate"],
-                       selection_metric=train["selection"]["metric"], seed=p["seed"],
-                       window_applications=window_applications,
-                       window_outcomes=window_outcomes, previous_tracker=previous.get("tracker"),
-                       log=paths.log("register", "week").format(**at))
-        steps.predict(week=week, tracker=tracker, applications=applications.format(**at), preds=preds,
-                      drift=paths.DRIFT.format(**at), columns=cols, drift_policy=p["retrain"]["drift"],
-                      max_weeks=p["evaluate"]["max_weeks"], seed=p["seed"], registry=p["registry"],
-                      ranges=p["data"]["ranges"], **({"previous_drift": paths.DRIFT.format(week=chain[i - 1])} if i else {}),
-                      log=paths.log("predict", "week").format(**at))
-        known = (calendar.parse_week(week) - k * calendar.WEEK).isoformat()  # outcomes known at the end of `week`
-        if known in evaluated:
-            before = calendar.previous(known)
-            steps.evaluate(week=known, decision=paths.DECISION.format(week=known),
-                           tracker=paths.TRACKER.format(week=known), preds=paths.PREDS.format(week=known),
-                           drift=paths.DRIFT.format(week=known),
-                           outcomes=outcomes.format(week=known), evaluation=paths.EVALUATION.format(week=known),
-                           evidence=paths.EVIDENCE.format(week=known), columns=cols, pooling=p["evaluate"],
-                           seed=p["seed"],
-                           **({"previous_evidence": paths.EVIDENCE.format(week=before)} if before >= chain[0] else {}),
-                           log=paths.log("evaluate", "week").format(week=known))
-    steps.report(trackers=[paths.TRACKER.format(week=w) for w in chain],
-                 drifts=[paths.DRIFT.format(week=w) for w in chain],
-                 evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
-                 weekly=paths.WEEKLY_REPORT, summary=paths.SUMMARY, registry=p["registry"], models=train["models"],
-                 made_with={key: p[key] for key in ("start", "seed", "data")}, log=paths.log("report"))
-    steps.lifecycle_report(decisions=[paths.DECISION.format(week=w) for w in chain],
-                           trackers=[paths.TRACKER.format(week=w) for w in chain],
-                           drifts=[paths.DRIFT.format(week=w) for w in chain],
-                           evaluations=[paths.EVALUATION.format(week=w) for w in evaluated],
-                           awaiting=[paths.PREDS.format(week=w) for w in chain if w not in evaluated],
-                           summary=paths.SUMMARY, lifecycle=paths.LIFECYCLE_REPORT, columns=cols,
-                           log=paths.log("lifecycle_report"))
-    steps.publish_tracker(tracker=paths.TRACKER.format(week=chain[-1]), latest=paths.LATEST_TRACKER,
-                          log=paths.log("publish_tracker"))
+    for rule, arguments in recorded_jobs(snake_dir):
+        jobs.run(rule, **arguments)
 
 
 EMPTY_CHAIN = """
 import sys
-from weekly.runtime import spare_the_collector, unthrottle
+from weekly.workflow.runtime import spare_the_collector
 sys.setrecursionlimit(100_000)
 spare_the_collector()
 onstart:
-    unthrottle(workflow)
     spare_the_collector()
 rule all:
     input: "out/{n}.txt"
@@ -190,7 +149,8 @@ def seconds_per_empty_job(folder: Path, n: int = 300) -> float:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / "Snakefile").write_text(EMPTY_CHAIN.format(n=n))
-    args = ["snakemake", "--cores", "2", "--force-use-threads", "--scheduler", "greedy", "--quiet", "all"]
+    args = ["snakemake", "--cores", "2", "--force-use-threads", "--scheduler", "greedy", "--quiet",
+            "--max-jobs-per-timespan", "100000/1s", "all"]  # as profiles/default paces the chain
     dry, _ = timed([*args, "--dry-run"], folder)
     full, _ = timed(args, folder)
     return (full - dry) / n
@@ -229,16 +189,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5,
                         help="no-op runs, and new weeks added one after the other (default: %(default)s)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"), help="scratch folder (default: %(default)s)")
-    parser.add_argument("--loop", help=argparse.SUPPRESS)  # internal: run the plain loop in this folder
+    parser.add_argument("--loop", nargs=2, help=argparse.SUPPRESS)  # internal: the plain loop in a folder, from a backfill's
     args = parser.parse_args()
     if args.loop:
-        loop(Path(args.loop))
+        loop(Path(args.loop[0]), Path(args.loop[1]))
         return
 
     out = Path(args.out)
     snake_dir, loop_dir = (prepare(out / side, args.end, args.rows_per_week) for side in ("snakemake", "loop"))
     snake_s, log, snake_peak = measured(["snakemake", "--cores", args.cores, "all_weeks"], snake_dir, environment())
-    loop_s, _, loop_peak = measured([sys.executable, __file__, "--loop", str(loop_dir)], REPO, environment())
+    loop_s, _, loop_peak = measured([sys.executable, __file__, "--loop", str(loop_dir), str(snake_dir)], REPO, environment())
     jobs = int(re.search(r"^total\s+(\d+)$", log, re.MULTILINE).group(1))
     summary = json.loads((snake_dir / "reports" / "summary.json").read_text())
     if summary != json.loads((loop_dir / "reports" / "summary.json").read_text()):

@@ -1,13 +1,10 @@
 # The chain's alerts, once its weeks and the page they point to are done: each condition
 # when it starts and when it clears, sent once (reports/alerts.jsonl records what was sent;
-# it is no output: it only grows). A failed run alerts from the Snakefile's onerror.
-from weekly import alerts as alert_logic
-from weekly import senders
-
-# With your own data, a week's file that has not arrived stops Snakemake before any job runs
-# ("Missing input files", and no onerror): it alerts from here.
-if not config["data"]["generate"]:
-    senders.alert_missing_files([path for path in every_raw_file() if not os.path.exists(path)], config)
+# it is no output: it only grows). A failed run, or a raw file of your own data that has not
+# arrived, alerts from the logger plugin (snakemake_logger_plugin_weekly).
+from weekly.alerting import alerts as alert_logic
+from weekly.alerting import senders
+from weekly.workflow.jobs import step_arguments
 
 
 rule alerts:
@@ -24,8 +21,8 @@ rule alerts:
         rules=alert_logic.settings(config),
         channels=config["alerts"]["channels"],
         registry=config["registry"],
-        code=provenance.code_digest(["alerts", "senders"]),
+        code=provenance.code_of("weekly.alerting.senders"),
     log:
         paths.log("alerts"),
     run:
-        senders.alerts(**step_arguments(wildcards, input, output, params, log))
+        senders.alerts(log=log[0], **step_arguments(wildcards, input, output, params))

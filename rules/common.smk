@@ -3,8 +3,10 @@
 # Imported as modules: bare names like `chain` would shadow Snakemake's own globals.
 import os
 
-from weekly import paths, provenance
-from weekly import weeks as week_calendar
+from weekly import paths
+from weekly.lifecycle import weeks as week_calendar
+from weekly.workflow import provenance
+from weekly.workflow.jobs import run_step
 
 WEEKS = week_calendar.chain(config["start"], config["end"])
 LABEL_DELAY = config["data"]["label_delay_weeks"]
@@ -14,23 +16,13 @@ DECISION = paths.DECISION
 TRACKER = paths.TRACKER
 PREDS = paths.PREDS
 EVALUATION = paths.EVALUATION
-# A parameter of the chain's rules, so that a change of the package's code makes their
-# jobs out of date. Not passed on to the steps.
-CODE = provenance.code_digest()
 
 
-def step_arguments(wildcards, input, output, params, log):
-    """A step's keyword arguments: the names the rule gives its wildcards, input, output and
-    params (but `code`), and its log. The wiring of a step is these names, written once."""
-    arguments = {"log": log[0]}
-    for group in (wildcards, input, output, params):
-        for name, value in group.items():
-            if name == "code":
-                continue
-            if name in arguments:
-                raise ValueError(f"'{name}' names two things of one rule")
-            arguments[name] = list(value) if isinstance(value, list) else value
-    return arguments
+def step_code(step):
+    """A rule's parameter `code`: the digest of its step's module and of what that imports
+    (weekly.workflow.provenance), so that a change of the code a step runs makes that
+    rule's jobs out of date, and only those. Not passed on to the step."""
+    return provenance.code_of(f"weekly.workflow.steps.{step}")
 
 
 def chain_week(wildcards):

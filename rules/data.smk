@@ -11,11 +11,11 @@ if config["data"]["generate"]:
             seed=config["seed"],
             columns=config["data"]["columns"],
             generator=config["data"]["generator"],
-            code=provenance.code_digest(["generate"]),
+            code=step_code("generate_week"),
         log:
             paths.log("generate_week", "week"),
         run:
-            steps.generate_week(**step_arguments(wildcards, input, output, params, log))
+            run_step(rule, wildcards, input, output, params, log, threads)
 
 
 # Every raw file the chain reads, from the training history before start to end: what

@@ -19,8 +19,8 @@ rule decide:
         guard={key: config["train"][key] for key in ("min_rows", "min_class_rows")},
         minimums=config["evaluate"],
         columns=config["data"]["columns"],
-        code=CODE,
+        code=step_code("decide"),
     log:
         paths.log("decide", "week"),
     run:
-        steps.decide(**step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)

@@ -15,9 +15,9 @@ rule register:
         minimums=config["evaluate"],
         selection_metric=config["train"]["selection"]["metric"],
         seed=config["seed"],
-        code=CODE,
+        code=step_code("register"),
     log:
         paths.log("register", "week"),
     threads: 1
     run:
-        steps.register(threads=threads, **step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)

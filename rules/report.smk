@@ -10,11 +10,11 @@ rule report:
         registry=config["registry"],
         models=config["train"]["models"],
         made_with={key: config[key] for key in ("start", "seed", "data")},
-        code=provenance.code_digest(["report"]),
+        code=step_code("report"),
     log:
         paths.log("report"),
     run:
-        steps.report(**step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)
 
 
 rule publish_tracker:
@@ -22,10 +22,12 @@ rule publish_tracker:
         tracker=TRACKER.format(week=WEEKS[-1]),
     output:
         latest=paths.LATEST_TRACKER,
+    params:
+        code=step_code("publish_tracker"),
     log:
         paths.log("publish_tracker"),
     run:
-        steps.publish_tracker(**step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)
 
 
 rule lifecycle_report:
@@ -42,8 +44,8 @@ rule lifecycle_report:
         lifecycle=report(paths.LIFECYCLE_REPORT, caption="../report/lifecycle.rst", category="Lifecycle"),
     params:
         columns=config["data"]["columns"],
-        code=provenance.code_digest(["lifecycle", "report", "metrics"]),
+        code=step_code("lifecycle_report"),
     log:
         paths.log("lifecycle_report"),
     run:
-        steps.lifecycle_report(**step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)

@@ -13,11 +13,11 @@ rule predict:
         seed=config["seed"],
         registry=config["registry"],  # its serving version is checked before the week scores
         ranges=config["data"]["ranges"],
-        code=CODE,
+        code=step_code("predict"),
     log:
         paths.log("predict", "week"),
     run:
-        steps.predict(**step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)
 
 
 rule evaluate:
@@ -35,8 +35,8 @@ rule evaluate:
         columns=config["data"]["columns"],
         pooling=config["evaluate"],
         seed=config["seed"],
-        code=CODE,
+        code=step_code("evaluate"),
     log:
         paths.log("evaluate", "week"),
     run:
-        steps.evaluate(**step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)

@@ -16,9 +16,9 @@ rule train:
         hyper=hyperparameters,
         fitting=fitting_settings(),
         seed=config["seed"],
-        code=CODE,
+        code=step_code("train"),
     log:
         paths.log("train", "algo", "week"),
     threads: 1
     run:
-        steps.train(threads=threads, **step_arguments(wildcards, input, output, params, log))
+        run_step(rule, wildcards, input, output, params, log, threads)

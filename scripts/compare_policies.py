@@ -11,7 +11,7 @@ grid of chains (grid.smk): here two at a time, or one SLURM job each with
 """
 import sys
 
-from weekly.command import main
+from weekly.commands.command import main
 
 if __name__ == "__main__":
     sys.exit(main(["policies", *sys.argv[1:]]))

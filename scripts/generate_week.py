@@ -2,23 +2,17 @@
 
 Deterministic in (week, rows, seed): each week is drawn from its own seeded stream, so
 adding weeks never changes earlier ones.
+
+By hand, with the rule's name and wildcards only (the same as `weekly step generate_week`): Snakemake
+runs that one job with the arguments the rule gives; --outside runs the step in this
+process with the arguments the job was last given (its log's first record).
+
+Example:
+  python scripts/generate_week.py --week 2023-03-12
 """
-from weekly import cli, steps
+import sys
 
-
-def main(argv=None):
-    p = cli.parser(__doc__)
-    p.add_argument("--week", required=True, help="the week (YYYY-MM-DD)")
-    p.add_argument("--applications", required=True, help="file to write, e.g. data/raw/applications/<week>.parquet")
-    p.add_argument("--outcomes", required=True, help="file to write, e.g. data/raw/outcomes/<week>.parquet")
-    args = p.parse_args(argv)
-    params = cli.params(args)
-    cli.run(
-        steps.generate_week, week=args.week, rows=params["data"]["rows_per_week"], seed=params["seed"],
-        applications=args.applications, outcomes=args.outcomes, columns=params["data"]["columns"],
-        generator=params["data"]["generator"], log=args.log,
-    )
-
+from weekly.workflow.by_hand import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main("generate_week", __doc__))

@@ -14,27 +14,21 @@ Examples:
   python scripts/import_table.py --table applications.csv
   python scripts/import_table.py --table loans.csv --sep ';' --date-format %d/%m/%Y --drop notes
 """
-from weekly import cli, steps
+import sys
+
+from weekly.commands.command import main
 
 
-def main(argv=None):
-    p = cli.parser(__doc__)
-    p.add_argument("--table", required=True, help="CSV or Parquet file with one row per application")
-    p.add_argument("--out", help="raw data folder (default: params.yaml data.raw_dir)")
-    p.add_argument("--sep", help="CSV separator (default: ,)")
-    p.add_argument("--date-format", help="strftime format of the date column, e.g. %%d/%%m/%%Y (default: ISO dates)")
-    p.add_argument("--drop", nargs="+", default=[], help="columns of the table to leave out")
-    args = p.parse_args(argv)
-    params = cli.params(args)
-    written = cli.run(
-        steps.import_table, table=args.table, raw_dir=args.out or params["data"]["raw_dir"],
-        columns=params["data"]["columns"], start=params["start"], generate=params["data"]["generate"],
-        date_format=args.date_format, sep=args.sep, drop=args.drop, log=args.log,
-    )
-    empty = written["empty_weeks"]
-    print(f"wrote {len(written['applications'])} weeks of applications and {len(written['outcomes'])} of outcomes"
-          + (f"; {len(empty)} empty week(s): {', '.join(empty)}" if empty else ""))
+def translate(argv: list[str]) -> list[str]:
+    """This script's options as `weekly import`'s: the table is its first argument there."""
+    argv = list(argv)
+    if "--table" in argv:
+        at = argv.index("--table")
+        table = argv[at + 1]
+        del argv[at:at + 2]
+        return ["import", table, *argv]
+    return ["import", *argv]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(translate(sys.argv[1:])))

@@ -1,14 +1,15 @@
-"""Publish the last week's tracker as models/last_retraining_date.json (rule publish_tracker)."""
-from weekly import cli, steps
+"""Publish the last week's tracker as models/last_retraining_date.json (rule publish_tracker).
 
+By hand, with the rule's name and wildcards only (the same as `weekly step publish_tracker`): Snakemake
+runs that one job with the arguments the rule gives; --outside runs the step in this
+process with the arguments the job was last given (its log's first record).
 
-def main(argv=None):
-    p = cli.parser(__doc__)
-    p.add_argument("--tracker", required=True, help="the last week's tracker.json")
-    p.add_argument("--out", required=True, help="file to write, e.g. models/last_retraining_date.json")
-    args = p.parse_args(argv)
-    cli.run(steps.publish_tracker, tracker=args.tracker, latest=args.out, log=args.log)
+Example:
+  python scripts/publish_tracker.py
+"""
+import sys
 
+from weekly.workflow.by_hand import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main("publish_tracker", __doc__))

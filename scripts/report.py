@@ -1,25 +1,15 @@
 """Write the backfill's reports (rule report): reports/weekly.csv and reports/summary.json.
 
-Give the weeks' trackers and evaluations in week order.
+By hand, with the rule's name and wildcards only (the same as `weekly step report`): Snakemake
+runs that one job with the arguments the rule gives; --outside runs the step in this
+process with the arguments the job was last given (its log's first record).
+
+Example:
+  python scripts/report.py
 """
-from weekly import cli, steps
+import sys
 
-
-def main(argv=None):
-    p = cli.parser(__doc__)
-    p.add_argument("--trackers", nargs="+", required=True, help="weeks/<week>/tracker.json, in week order")
-    p.add_argument("--drifts", nargs="+", required=True, help="weeks/<week>/drift.json, same order")
-    p.add_argument("--evaluations", nargs="*", default=[], help="weeks/<week>/eval.json of the weeks evaluated so far")
-    p.add_argument("--weekly", required=True, help="weekly CSV to write")
-    p.add_argument("--summary", required=True, help="summary JSON to write")
-    args = p.parse_args(argv)
-    params = cli.params(args)
-    cli.run(
-        steps.report, trackers=args.trackers, drifts=args.drifts, evaluations=args.evaluations,
-        weekly=args.weekly, summary=args.summary,
-        registry=params["registry"], models=params["train"]["models"], log=args.log,
-    )
-
+from weekly.workflow.by_hand import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main("report", __doc__))

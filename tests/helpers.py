@@ -136,8 +136,8 @@ def own_table(start: str, end: str, window_weeks: int, rows: int = 200, seed: in
     import numpy as np
     import pandas as pd
 
-    from weekly import weeks
-    from weekly.generate import generate_week
+    from weekly.lifecycle import weeks
+    from weekly.inputs.generate import generate_week
 
     frames = []
     for week in weeks.raw_weeks(start, end, window_weeks, label_delay_weeks):

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from helpers import TINY_OVERRIDES, TINY_WEEKS, clone, file_states, make_project, merge, snakemake, write_params
-from weekly import alerts, senders
+from weekly.alerting import alerts, senders
 from weekly.config import ConfigError, validate_params
 
 WEBHOOK_ENV = "WEEKLY_ALERT_WEBHOOK_URL"
@@ -250,29 +250,22 @@ def test_recorded_events_are_not_sent_again_and_a_failure_alerts_once_until_clea
     assert again["id"] != first["id"]
 
 
-def test_failed_jobs_are_read_from_snakemakes_log_and_the_jobs_logs():
-    main = """Error in rule predict:
-    message: None
-    jobid: 47
-    output: weeks/2022-02-20/preds.parquet, weeks/2022-02-20/drift.json
-    log: logs/predict/2022-02-20.log (check log file(s) for error details)
-Logfile logs/predict/2022-02-20.log:
-Error in rule report:
-    jobid: 50
-    log: logs/report/report.log (check log file(s) for error details)
-"""
-    logs = {
-        "logs/predict/2022-02-20.log": "2026 INFO weekly.job: predict started\n"
-                                       "2026 ERROR weekly.job: predict failed: data/raw/x.parquet (week 2022-02-20): bad\n",
-        "logs/report/report.log": "2026 ERROR weekly.job: report failed with an unexpected error\nTraceback ...\n"
-                                  "  File x\nKeyError: 'macro_f1'\n",
-    }
-    found = alerts.failed_jobs(main, logs.get)
-    assert found == [
-        {"rule": "predict", "week": "2022-02-20", "log": "logs/predict/2022-02-20.log",
-         "message": "data/raw/x.parquet (week 2022-02-20): bad"},
-        {"rule": "report", "week": None, "log": "logs/report/report.log", "message": "KeyError: 'macro_f1'"},
-    ]
+def test_a_failed_jobs_error_is_the_line_its_log_ends_with(tmp_path, monkeypatch):
+    expected = ("2026 INFO weekly.job: predict started\n"
+                "2026 ERROR weekly.job: predict failed: data/raw/x.parquet (week 2022-02-20): bad\n")
+    unexpected = ("2026 ERROR weekly.job: report failed with an unexpected error\nTraceback ...\n  File x\n"
+                  "KeyError: 'macro_f1'\n")
+    assert alerts.job_error(expected) == "data/raw/x.parquet (week 2022-02-20): bad"
+    assert alerts.job_error(unexpected) == "KeyError: 'macro_f1'"
+    assert alerts.job_error("2026 INFO weekly.job: predict started\n") is None and alerts.job_error(None) is None
+    # a job's failure, for its alert: read from its own log (see tests/test_console.py for the records)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "predict.log").write_text(expected)
+    assert senders.job_failure("predict", "2022-02-20", ["logs/predict.log"]) == {
+        "rule": "predict", "week": "2022-02-20", "log": "logs/predict.log",
+        "message": "data/raw/x.parquet (week 2022-02-20): bad"}
+    assert senders.job_failure("report", None, ["logs/gone.log"])["message"] == "see logs/gone.log"
 
 
 # --- the senders: real receivers on loopback ---------------------------------------------------
@@ -525,16 +518,20 @@ def test_a_corrupt_file_alerts_once_naming_it_and_clears_when_the_chain_runs_thr
 def test_malformed_input_found_at_start_alerts_too(backfill, tmp_path, webhook):
     root = clone(backfill[0], tmp_path / "flat")
     (root / "data" / "raw" / "2022-01-16.parquet").write_bytes(b"old layout")
-    result = snakemake(root, "all_weeks", check=False, env={WEBHOOK_ENV: webhook.url})
+    # The checks run when jobs will (Snakemake's onstart): a finished chain gets one to run.
+    result = snakemake(root, "all_weeks", "--forcerun", "alerts", check=False, env={WEBHOOK_ENV: webhook.url})
     assert result.returncode != 0 and "one-file-per-week layout" in result.stderr
+    said = [line for line in result.stderr.splitlines() if "one-file-per-week layout" in line]
+    assert len(said) == 1 and said[0].startswith("error: data/raw: holds 2022-01-16.parquet"), result.stderr
+    assert 'File "' not in result.stderr  # one line, no traceback
     alert = read_log(root)[-1]
     assert alert["condition"] == "failure" and alert["figures"]["rule"] == "check"
     assert "data/raw: holds 2022-01-16.parquet" in alert["message"] and len(webhook.received) == 1
     recorded = len(read_log(root))
-    snakemake(root, "-n", "all_weeks", check=False, env={WEBHOOK_ENV: webhook.url})  # a look alerts nobody
-    assert len(read_log(root)) == recorded and len(webhook.received) == 1
-    (root / "data" / "raw" / "2022-01-16.parquet").unlink()  # fixed: the chain runs through (nothing to do)
-    snakemake(root, "all_weeks", env={WEBHOOK_ENV: webhook.url})
+    snakemake(root, "-n", "all_weeks", "--forcerun", "alerts", check=False, env={WEBHOOK_ENV: webhook.url})
+    assert len(read_log(root)) == recorded and len(webhook.received) == 1  # a look alerts nobody
+    (root / "data" / "raw" / "2022-01-16.parquet").unlink()  # fixed: the next run with a job clears it
+    snakemake(root, "all_weeks", "--forcerun", "alerts", env={WEBHOOK_ENV: webhook.url})
     assert read_log(root)[-1]["id"] == f"{alert['id']}:clear" and len(webhook.received) == 2
 
 
@@ -586,11 +583,3 @@ def test_a_record_after_a_line_cut_by_a_crash_stays_whole(tmp_path):
     path.write_text('{"id": "a"}\n{"id": "b", "condi')  # kill -9 in the middle of a write
     senders.append_records(path, [{"id": "c"}, {"id": "d"}])
     assert [r["id"] for r in senders.read_records(path)] == ["a", "c", "d"]
-
-
-@pytest.mark.parametrize("argv, executes", [
-    (["--cores", "2", "all_weeks"], True), (["-n", "all_weeks"], False), (["-np"], False),
-    (["--dry-run"], False), (["--lint"], False), (["-c", "2", "-F"], True),
-])
-def test_a_look_at_the_workflow_alerts_nobody(argv, executes):
-    assert senders.run_executes(argv) is executes

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from helpers import TINY_OVERRIDES, merge, run, write_grid, write_params
-from weekly import command, paths, policies, queries
+from weekly.commands import command, policies, queries
+from weekly import paths
 from weekly.config import load_params
 
 WEEKS = ["2022-01-16", "2022-01-23", "2022-01-30", "2022-02-06"]
@@ -62,7 +63,7 @@ def first_tracker() -> dict:
 
 
 def carried(previous: dict, week: str, why: str | None = None, **changes) -> dict:
-    # as weekly.tracker.carry_over writes it
+    # as weekly.lifecycle.tracker.carry_over writes it
     state = {k: v for k, v in previous.items() if k != "kept_because"}
     return {**state, "week": week, "retrained": False, **({"kept_because": why} if why else {}), **changes}
 
@@ -97,7 +98,7 @@ def test_explain_of_a_week_whose_challenger_was_kept_out_says_the_serving_versio
     chain_files(root, {
         WEEKS[0]: (decision(WEEKS[0], ["initial"]), first, []),
         WEEKS[1]: (decision(WEEKS[1], []), carried(first, WEEKS[1]), []),
-        # as weekly.steps.register writes a week whose challenger was kept out
+        # as weekly.workflow.steps.register writes a week whose challenger was kept out
         WEEKS[2]: (decision(WEEKS[2], ["time"]),
                    carried(first, WEEKS[2], f"challenger kept out: {GATE_WHY}", last_retraining_date=WEEKS[2],
                            selection=own), trained),
@@ -211,7 +212,7 @@ def test_score_refuses_a_tracker_whose_model_is_outside_models_or_unchecked(tmp_
 
 
 def test_score_with_a_model_file_that_is_not_the_recorded_one_is_one_line(tmp_path):
-    from weekly.generate import generate_week
+    from weekly.inputs.generate import generate_week
 
     root = project(tmp_path / "p")
     scored_week(root, model_sha256="f" * 64)
@@ -346,7 +347,7 @@ def test_status_says_the_weeks_ran_on_the_generated_data_when_generate_is_now_fa
 
 @pytest.mark.parametrize("made_by", ["dvc.lock", "generate_week logs"])
 def test_import_over_a_chain_of_the_embedded_data_says_the_next_run_replaces_it(tmp_path, made_by):
-    from weekly.generate import generate_week
+    from weekly.inputs.generate import generate_week
 
     root = project(tmp_path / "p", {"data": {"generate": False}})
     if made_by == "dvc.lock":

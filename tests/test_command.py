@@ -91,7 +91,7 @@ def test_every_command_has_help(backfill, command):
 
 def test_the_queries_import_no_heavy_library(backfill):
     # what makes `weekly status` answer at once: no pandas, MLflow, scikit-learn or model library
-    probe = ("import sys; from weekly.command import main; main(['status']); main(['explain', '2022-02-06']); "
+    probe = ("import sys; from weekly.commands.command import main; main(['status']); main(['explain', '2022-02-06']); "
              "print(sorted({'pandas', 'mlflow', 'sklearn', 'lightgbm', 'catboost', 'snakemake'} & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=backfill[0], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -91,7 +91,7 @@ def test_the_schema_knows_exactly_the_adapters(repo_root):
     # hyperparameter section, in the schema and in the project's params.yaml.
     from importlib import resources
 
-    from weekly.algorithms import ALGORITHMS
+    from weekly.modelling.algorithms import ALGORITHMS
 
     schema = yaml.safe_load(resources.files("weekly").joinpath("schemas/params.schema.yaml").read_text())
     train = schema["properties"]["train"]["properties"]
@@ -130,7 +130,7 @@ def test_week_counts_in_the_comments_are_the_chains(repo_root):
     # "155 weeks": the comments of params.yaml and the Snakefile name the default chain's length.
     import re
 
-    from weekly.weeks import chain
+    from weekly.lifecycle.weeks import chain
 
     params = load_params(repo_root / "params.yaml")
     length = len(chain(params["start"], params["end"]))

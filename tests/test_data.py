@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weekly.data import (
+from weekly.inputs.data import (
     DataError,
     application_columns,
     check_applications,
@@ -130,7 +130,7 @@ def test_bad_outcomes_name_file_week_and_column(bad, words):
 def test_implausible_but_finite_values_are_legal_data_and_range_findings():
     # 1e300 and a negative age are numbers: refusing them would stop a week on one odd row.
     # Outside a configured range (params.yaml data.ranges) they are data-quality findings.
-    from weekly.data import range_findings
+    from weekly.inputs.data import range_findings
 
     rows = check_applications(applications(income=[-5.0, 1e300, np.nan]), COLUMNS, SOURCE, WEEK)
     assert rows["income"].tolist()[:2] == [-5.0, 1e300]
@@ -147,7 +147,7 @@ def test_implausible_but_finite_values_are_legal_data_and_range_findings():
 
 
 def test_range_findings_leave_their_frame_alone():
-    from weekly.data import range_findings
+    from weekly.inputs.data import range_findings
 
     rows = pd.DataFrame({"age": [17.0, 30.0, 130.0], "income": [1.0, 2.0, 3.0]})
     before = rows.copy()
@@ -200,7 +200,7 @@ def test_a_training_window_holds_the_same_rows_as_categories_without_ids(tmp_pat
 
 
 def test_categorical_values_are_strings_with_none_for_missing():
-    from weekly.data import categorical_values
+    from weekly.inputs.data import categorical_values
 
     values = pd.Series(["a", None, np.nan, 3, pd.NA], dtype=object)
     assert categorical_values(values).tolist() == ["a", None, None, "3", None]

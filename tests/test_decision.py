@@ -1,6 +1,6 @@
 import pytest
 
-from weekly.decision import (decide, drift_trigger, fitted_window, performance_trigger, time_trigger,
+from weekly.lifecycle.decision import (decide, drift_trigger, fitted_window, performance_trigger, time_trigger,
                              training_window, window_guard)
 
 POLICY = {

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weekly.drift import psi, reference, reference_rows, stability
+from weekly.lifecycle.drift import psi, reference, reference_rows, stability
 
 COLUMNS = {"numeric": ["x"], "categorical": ["c"]}
 

@@ -1,13 +1,13 @@
-"""Evidence windows (weekly.evidence), the pooled drift test (weekly.drift) and the decision
-threshold (weekly.models.choose_threshold), checked against scipy and scikit-learn."""
+"""Evidence windows (weekly.lifecycle.evidence), the pooled drift test (weekly.lifecycle.drift) and the decision
+threshold (weekly.modelling.models.choose_threshold), checked against scipy and scikit-learn."""
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-from weekly import drift, evidence
-from weekly.models import choose_threshold, predicted_labels
+from weekly.lifecycle import drift, evidence
+from weekly.modelling.models import choose_threshold, predicted_labels
 
 MINIMUMS = {"min_rows": 200, "min_class_rows": 10, "max_weeks": 26, "across_versions": False,
             "confidence": 0.95, "resamples": 300}

@@ -16,12 +16,14 @@ import pytest
 
 from helpers import REPO, TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, snakemake
 from test_registry import one_line, register
-from weekly import io, steps
-from weekly.alerts import LOG_LINE
+from weekly import io
+from weekly.workflow import jobs
+from weekly.workflow.steps.decide import decide as decide_step
+from weekly.alerting.alerts import LOG_LINE
 from weekly.config import load_params
-from weekly.data import application_columns, outcome_columns
+from weekly.inputs.data import application_columns, outcome_columns
 from weekly.errors import StateError
-from weekly.generate import generate_week
+from weekly.inputs.generate import generate_week
 from weekly.io import read_json, write_json, write_parquet
 from weekly.logs import job_log
 
@@ -83,7 +85,7 @@ def test_a_damaged_store_stops_the_chain_in_one_line(backfill, tmp_path, how):
 
 def failing_step(exc: BaseException):
     def step():
-        logging.getLogger("weekly.steps").info("writing the week's files")
+        logging.getLogger("weekly.workflow.steps.evaluate").info("writing the week's files")
         raise exc
 
     return step
@@ -157,10 +159,10 @@ def test_a_step_writing_onto_a_full_device_logs_one_line(tmp_path, monkeypatch, 
     outputs = {"evaluation": str(target.parent / "eval.json"), "evidence": str(target.parent / "evidence.parquet")}
     log = tmp_path / "evaluate.log"
     with pytest.raises(OSError) as raised:
-        steps.evaluate(week=week, decision=str(tmp_path / "decision.json"), tracker=str(tmp_path / "tracker.json"),
-                       preds=str(preds), drift=str(tmp_path / "drift.json"), outcomes=files["outcomes"],
-                       columns=COLUMNS, pooling={**PARAMS["evaluate"], "resamples": 50}, seed=1, log=str(log),
-                       **outputs)
+        jobs.run("evaluate", week=week, decision=str(tmp_path / "decision.json"), tracker=str(tmp_path / "tracker.json"),
+                 preds=str(preds), drift=str(tmp_path / "drift.json"), outcomes=files["outcomes"],
+                 columns=COLUMNS, pooling={**PARAMS["evaluate"], "resamples": 50}, seed=1, log=str(log),
+                 **outputs)
     assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(target)
     text = log.read_text()
     errors = [line for line in text.splitlines() if "ERROR" in line]
@@ -198,7 +200,7 @@ def decide(tmp_path: Path, files: dict) -> dict:
         path = folder / names[kind]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content if isinstance(content, str) else json.dumps(content))
-    return steps.decide(
+    return decide_step(
         week=WEEK, decision=str(tmp_path / "decision.json"), window_outcomes=[], retrain=PARAMS["retrain"],
         window_weeks=6, valid_weeks=2, label_delay_weeks=0, guard={"min_rows": 1, "min_class_rows": 1},
         minimums=PARAMS["evaluate"], columns=COLUMNS, tracker=str(folder / "tracker.json"),

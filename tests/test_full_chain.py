@@ -10,7 +10,7 @@ import json
 import pytest
 
 from helpers import make_project, snakemake, write_params
-from weekly import weeks
+from weekly.lifecycle import weeks
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from weekly.generate import DEFAULT_COLUMNS, RATE_SHOCK_DATE, generate_week
+from weekly.inputs.generate import DEFAULT_COLUMNS, RATE_SHOCK_DATE, generate_week
 
 ROWS = 1500
 SEED = 42
@@ -221,7 +221,7 @@ def test_default_columns_match_params_yaml_and_schema(repo_root) -> None:
 
 
 def test_generated_week_passes_the_raw_file_checks() -> None:
-    from weekly.data import application_columns, check_applications, check_outcomes, outcome_columns
+    from weekly.inputs.data import application_columns, check_applications, check_outcomes, outcome_columns
 
     columns = dict(DEFAULT_COLUMNS)
     week = generate_week(WEEK, ROWS, SEED)
@@ -412,7 +412,7 @@ def test_binary_with_drift_follows_the_drift() -> None:
 
 
 def test_event_cutoff_is_a_fixed_increasing_quantile() -> None:
-    from weekly.generate import event_cutoff
+    from weekly.inputs.generate import event_cutoff
 
     cuts = [event_cutoff(p) for p in (0.001, 0.01, 0.03, 0.1, 0.5)]
     assert cuts == sorted(cuts) and len(set(cuts)) == len(cuts)

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from weekly.data import DataError
-from weekly.importing import merge_outcomes, split_table
+from weekly.inputs.data import DataError
+from weekly.inputs.importing import merge_outcomes, split_table
 
 COLUMNS = {"id": "id", "date": "date", "target": "label", "classes": ["bad", "good"],
            "numeric": ["income"], "categorical": ["job"]}
@@ -74,7 +74,7 @@ def with_row(index, row):
         "unknown-label", "not-a-date", "missing-date", "outcomes-only-missing-id", "missing-column", "extra-column",
         "ambiguous-date"])
 def test_a_bad_table_is_one_line_naming_the_file_and_the_row(tmp_path, text, words):
-    from weekly.importing import read_table
+    from weekly.inputs.importing import read_table
 
     path = tmp_path / "loans.csv"
     path.write_text(text)

@@ -4,6 +4,7 @@ would, and `snakemake --report` carrying it."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
 import shutil
@@ -13,7 +14,10 @@ import pandas as pd
 import pytest
 
 from helpers import REPO, TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, run, snakemake
-from weekly import lifecycle, paths
+from weekly.commands import policies
+from weekly.reporting import charts
+from weekly.reporting import page as lifecycle
+from weekly import paths
 
 WEEK_CHARTS = ("performance", "triggers", "class-mix", "drift")
 WEEKS = ["2022-01-16", "2022-01-23", "2022-01-30", "2022-02-06", "2022-02-13"]
@@ -139,6 +143,16 @@ def tiny_page(floor=0.75, **extra) -> str:
     return lifecycle.page(trackers=trackers, decisions=decisions, evaluations=evaluations, drifts=drifts,
                           summary=summary, classes=["No", "Yes"],
                           predicted_mix={"2022-02-13": {"No": 0.6, "Yes": 0.4}}, **extra)
+
+
+def tiny_comparison() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Two policies' table and weekly reports over the tiny weeks (`weekly policies` makes them)."""
+    table = pd.DataFrame([{"policy": "every-21d", "mean_macro_f1": 0.78, "weeks_under_floor": 1, "retrainings": 2},
+                          {"policy": "every-14d", "mean_macro_f1": 0.80, "weeks_under_floor": 0, "retrainings": 3}])
+    weekly = {name: pd.DataFrame({"week": WEEKS, "macro_f1": [f1, f1 - 0.02, f1 + 0.01, f1 - 0.05, None],
+                                  "evaluated": [True] * 4 + [False], "too_small": [False] * 4 + [None]})
+              for name, f1 in (("every-21d", 0.79), ("every-14d", 0.81))}
+    return table, weekly
 
 
 def chart(html: str, chart_id: str) -> str:
@@ -301,7 +315,7 @@ def test_long_feature_names_are_never_cut_off():
     label = re.search(rf"<g><title>{LONG}</title>(.*?)</g>", drift_svg).group(1)
     wrapped = re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', label)
     assert "".join(wrapped) == LONG and len(wrapped) > 1  # on several lines, every one inside the margin
-    assert all(lifecycle._text_width(text) <= lifecycle.LEFT - 8
+    assert all(charts.text_width(text) <= lifecycle.LEFT - 8
                for text in re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', drift_svg))
     # in the tables, a name breaks after its underscores: whole, never clipped
     assert LONG.replace("_", "_<wbr>") in html
@@ -329,13 +343,77 @@ def test_the_policy_comparison_joins_the_page():
     assert "policies-section" not in tiny_page()
 
 
-def test_the_time_axis_is_labelled_by_week_or_by_month():
-    assert [label for _, label in lifecycle._month_ticks(WEEKS)] == ["16 Jan 2022", "23 Jan", "30 Jan", "6 Feb", "13 Feb"]
-    from weekly.weeks import chain
+def test_the_policy_comparisons_own_chart_joins_the_page_with_one_id():
+    table, weekly = tiny_comparison()
+    html = tiny_page(policies=table, policies_svg=policies.comparison_svg(table, weekly, 0.75))
+    assert html.count('id="policies-plot"') == 1 and '<svg id="policies-plot" xmlns=' in html
+    assert chart(html, "policies-plot").count('<path d="M') == len(weekly)  # drawn as the page draws: SVG, text as text
 
-    ticks = lifecycle._month_ticks(chain("2022-01-16", "2024-12-29"))
+
+def test_the_time_axis_is_labelled_by_week_or_by_month():
+    assert [label for _, label in charts.month_ticks(WEEKS, lifecycle.PLOT)] == \
+           ["16 Jan 2022", "23 Jan", "30 Jan", "6 Feb", "13 Feb"]
+    from weekly.lifecycle.weeks import chain
+
+    ticks = charts.month_ticks(chain("2022-01-16", "2024-12-29"), lifecycle.PLOT)
     labels = [label for _, label in ticks]
     assert labels[0] == "Jan 2022" and "Jan 2023" in labels and "Jan 2024" in labels and "Apr" in labels
+
+
+# ---------------------------------------------------------------- the drawing primitives (weekly.reporting.charts)
+
+def test_the_chart_primitives_draw_the_strings_the_page_always_drew():
+    """weekly.reporting.charts holds the page's drawing code, moved: the same strings, byte for byte."""
+    assert charts.text(12.34, 56.78, "a < b & c", 11.5, "end", fill="#4a5560", font_weight="600", class_="halo") == (
+        '<text x="12.3" y="56.8" font-size="11.5" text-anchor="end" fill="#4a5560" font-weight="600" class="halo">'
+        "a &lt; b &amp; c</text>")
+    assert charts.rect(1.04, 2, -3, 4.56, "url(#off)", stroke="#c9ced4", stroke_width="0.5") == \
+           '<rect x="1" y="2" width="0" height="4.6" fill="url(#off)" stroke="#c9ced4" stroke-width="0.5"/>'
+    assert charts.line(0, 1.5, 10.25, 1.5, "#9aa3ad", 1.2, "6 4") == \
+           '<line x1="0" y1="1.5" x2="10.2" y2="1.5" stroke="#9aa3ad" stroke-width="1.2" stroke-dasharray="6 4"/>'
+    assert charts.svg("x", 1180, 40.25, ["<g/>"], 'a "chart"') == (
+        '<svg id="x" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1180 40.2" width="1180" height="40.2" '
+        'role="img" aria-label="a &quot;chart&quot;"><g/></svg>')
+    # a legend too long for a row: on two, the chart moved down by one
+    items = [("<g/>", "w" * 80), ("<g/>", "x" * 80)]
+    assert charts.chart("x", 1180, 50, ["<g/>"], items, "label", lifecycle.LEFT, lifecycle.LEFT + lifecycle.PLOT) == (
+        '<svg id="x" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1180 68" width="1180" height="68" role="img" '
+        'aria-label="label"><g transform="translate(196,14)"><g/></g><text x="218" y="18" font-size="11.5" '
+        f'text-anchor="start">{"w" * 80}</text><g transform="translate(196,32)"><g/></g><text x="218" y="36" '
+        f'font-size="11.5" text-anchor="start">{"x" * 80}</text><g transform="translate(0,18)"><g/></g></svg>')
+    ticks = "".join(f'<line x1="{x}" y1="100" x2="{x}" y2="105" stroke="#9aa3ad" stroke-width="1"/>'
+                    f'<text x="{x}" y="117" font-size="11" text-anchor="{anchor}" fill="#4a5560">{label}</text>'
+                    for x, anchor, label in (("196", "start", "16 Jan 2022"), ("388.4", "middle", "23 Jan"),
+                                             ("580.8", "middle", "30 Jan"), ("773.2", "middle", "6 Feb"),
+                                             ("965.6", "middle", "13 Feb")))
+    assert "".join(charts.time_axis(WEEKS, 100, lifecycle.LEFT, lifecycle.PLOT)) == (
+        '<line x1="196" y1="100" x2="1158" y2="100" stroke="#9aa3ad" stroke-width="1"/>' + ticks
+        + '<text x="186" y="117" font-size="11" text-anchor="end" fill="#4a5560">week starting</text>')
+
+
+# Each chart of the tiny weeks as the page drew it before its primitives moved to weekly.reporting.charts
+# (sha256): a chart meant to change takes its new digest here, one drawn differently by mistake fails.
+CHART_DIGESTS = {
+    "performance": "739bdaa38e054eef", "triggers": "ec5f4688faaa94b0", "class-mix": "274dd62f6032e764",
+    "drift": "eb36eb6cb8cd58d0", "calibration": "05434dbfe958970b",
+}
+
+
+def test_the_charts_of_the_page_are_drawn_byte_for_byte_as_before():
+    trackers, decisions, evaluations, drifts = tiny_weeks()
+    records = lifecycle.week_records(trackers, decisions, evaluations, drifts, {"2022-02-13": {"No": 0.6, "Yes": 0.4}})
+    _, weeks = lifecycle.calibration_weeks(records)
+    drawn = {
+        "performance": lifecycle.performance_chart(records, 0.75),
+        "triggers": lifecycle.trigger_chart(records, lifecycle.trigger_labels(decisions)),
+        "class-mix": lifecycle.mix_chart(records, ["No", "Yes"]),
+        "drift": lifecycle.drift_chart(records),
+        "calibration": lifecycle.calibration_chart(lifecycle.pooled_calibration(evaluations[w] for w in weeks),
+                                                   ["No", "Yes"]),
+    }
+    assert {name: hashlib.sha256(svg.encode()).hexdigest()[:16] for name, svg in drawn.items()} == CHART_DIGESTS
+    tiny = tiny_page()
+    assert all(svg in tiny for svg in drawn.values())  # what the page shows
 
 
 def test_a_page_needs_a_week():
@@ -408,6 +486,42 @@ def test_the_backfill_page_draws_in_headless_chromium_offline(backfill):
     assert (artifacts / "lifecycle.png").stat().st_size > 10_000
 
 
+def test_the_policy_comparison_draws_in_headless_chromium_offline(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    table, weekly = tiny_comparison()
+    page_file = tmp_path / "lifecycle.html"
+    page_file.write_text(tiny_page(policies=table, policies_svg=policies.comparison_svg(table, weekly, 0.75)))
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors = []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(page_file.as_uri(), wait_until="load")
+            assert errors == []
+            plot = page.locator("svg#policies-plot")
+            box = plot.bounding_box()
+            assert box and box["width"] > 600 and box["height"] > 200
+            lines = page.eval_on_selector_all("svg#policies-plot path[data-policy]",
+                                              "els => els.map(e => [e.dataset.policy, e.getBBox().width])")
+            assert [name for name, _ in lines] == list(weekly) and all(width > 300 for _, width in lines)
+            assert page.locator("svg#policies-plot circle[data-policy]").count() == len(table)
+            outside = page.eval_on_selector_all(  # every word inside the chart, as the browser sets it
+                "svg#policies-plot text",
+                "els => { const c = els[0].ownerSVGElement.getBoundingClientRect(); return els.filter(e => {"
+                " const b = e.getBoundingClientRect(); return b.width === 0 || b.left < c.left || b.right > c.right"
+                " || b.top < c.top || b.bottom > c.bottom; }).map(e => e.textContent); }")
+            assert outside == []
+            plot.screenshot(path=str(artifacts / "policies.png"))
+        finally:
+            browser.close()
+    assert (artifacts / "policies.png").stat().st_size > 10_000
+
+
 def test_snakemake_report_carries_the_lifecycle(backfill, tmp_path):
     root = clone(backfill[0], tmp_path / "project")
     run(["snakemake", "--report", "report.html"], root)
@@ -435,7 +549,7 @@ def test_weekly_lifecycle_redraws_the_same_page_without_snakemake(backfill, tmp_
 
 
 def test_the_policy_comparison_joins_the_backfills_page(backfill, tmp_path, monkeypatch):
-    from weekly.command import lifecycle_page
+    from weekly.commands.command import lifecycle_page
     from weekly.config import load_params
 
     root = clone(backfill[0], tmp_path / "project")

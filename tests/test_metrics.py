@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from weekly.metrics import classification_report
+from weekly.lifecycle.metrics import classification_report
 
 CLASSES = ["Poor", "Standard", "Good"]
 
@@ -75,7 +75,7 @@ def test_risk_figures_match_scikit_learn(seed, classes):
     from sklearn.calibration import calibration_curve
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
 
-    from weekly.metrics import risk_report
+    from weekly.lifecycle.metrics import risk_report
 
     y, proba = random_week(seed, classes)
     proba = np.round(proba, 2)  # ties in the scores
@@ -102,7 +102,7 @@ def test_risk_figures_match_scikit_learn(seed, classes):
 
 
 def test_a_class_the_week_lacks_has_no_auc():
-    from weekly.metrics import risk_report
+    from weekly.lifecycle.metrics import risk_report
 
     report = risk_report(["Poor", "Good"], np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]]), CLASSES)
     assert report["per_class"]["Standard"] == {"auc": None, "gini": None}

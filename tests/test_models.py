@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weekly import models
-from weekly.algorithms import ALGORITHMS, algorithm
-from weekly.serving import LocalContext, ProbabilityModel
+from weekly.modelling import models
+from weekly.modelling.algorithms import ALGORITHMS, algorithm
+from weekly.modelling.serving import LocalContext, ProbabilityModel
 
 COLUMNS = {
     "id": "id",

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from helpers import TINY_WEEKS, make_project, own_table, run, write_grid
-from weekly import portfolios
+from weekly.commands import portfolios
 from weekly.config import ConfigError, load_params
 from weekly.io import read_json
 
@@ -61,7 +61,7 @@ def test_a_bad_portfolios_file_is_refused_with_its_name_and_key(repo_root, tmp_p
 def test_two_portfolios_each_on_its_own_data_and_model_with_one_summary(tmp_path, backfill):
     from mlflow import MlflowClient
 
-    from weekly.steps import import_table
+    from weekly.workflow.steps.import_table import import_table
 
     root = make_project(tmp_path / "project")
     # `retail` generates what the project's own tiny chain does (same seed, its own folder);
@@ -72,7 +72,7 @@ def test_two_portfolios_each_on_its_own_data_and_model_with_one_summary(tmp_path
     })
     own_table("2022-01-16", "2022-03-06", 6).to_csv(root / "smb.csv", index=False)
     import_table(table=str(root / "smb.csv"), raw_dir=str(root / "data/smb"), columns=OWN_COLUMNS,
-                 start="2022-01-16", generate=False, date_format=None, sep=None, drop=[], log=None)
+                 start="2022-01-16", generate=False, date_format=None, sep=None, drop=[])
     result = run(["weekly", "portfolios", "--parallel", "2", "--cores", "1"], root)
     assert "2 portfolios in" in result.stdout
 
@@ -101,7 +101,7 @@ def test_two_portfolios_each_on_its_own_data_and_model_with_one_summary(tmp_path
 
 
 def test_the_grid_is_one_job_per_chain_here_or_through_a_profile(tmp_path):
-    from weekly import grid
+    from weekly.workflow import grid
 
     here = grid.command(tmp_path, "portfolios", ["a", "b"], cores=3, parallel=2, profile=None, cache=tmp_path / "c")
     assert here[here.index("--cores") + 1] == "6" and "backfill_chain=3" in here and "--profile" not in here

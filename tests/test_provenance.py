@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, make_project, run, snakemake
-from weekly import provenance
+from weekly.workflow import provenance
 
 
 def read(root, path):
@@ -91,18 +91,42 @@ def test_changed_training_code_makes_a_new_version_whose_artifact_is_the_served_
     assert str(champion.version) == read(root, f"weeks/{TINY_WEEKS[-1]}/tracker.json")["model_version"]
 
 
-def test_code_digest_follows_the_source(tmp_path):
+def test_a_steps_code_digest_follows_the_code_it_imports_and_nothing_else(tmp_path):
     import weekly
 
     copy = tmp_path / "weekly"
     shutil.copytree(os.path.dirname(weekly.__file__), copy, ignore=shutil.ignore_patterns("__pycache__"))
-    training, everything = provenance.code_digest(provenance.TRAINING_CODE, copy), provenance.code_digest(package=copy)
-    assert (training, everything) == (provenance.code_digest(provenance.TRAINING_CODE), provenance.code_digest())
-    (copy / "cli.py").write_text((copy / "cli.py").read_text() + "\n# only talk\n")
-    assert provenance.code_digest(package=copy) == everything  # the command line changes no output
-    (copy / "models.py").write_text((copy / "models.py").read_text() + "\n# a change\n")
-    assert provenance.code_digest(provenance.TRAINING_CODE, copy) != training
-    assert provenance.code_digest(package=copy) != everything
+    steps = ("generate_week", "decide", "train", "register", "predict", "evaluate", "report", "publish_tracker",
+             "lifecycle_report")
+
+    def digests():
+        provenance._digest.cache_clear()
+        return {step: provenance.code_of(f"weekly.workflow.steps.{step}", copy) for step in steps}
+
+    before = digests()
+    assert before == {step: provenance.code_of(f"weekly.workflow.steps.{step}") for step in steps}
+
+    def edit(module: str) -> set[str]:
+        """The steps whose digest a comment added to `module` changes."""
+        path = copy.joinpath(*module.split(".")).with_suffix(".py")
+        path.write_text(path.read_text() + "\n# an edit\n")
+        changed = {step for step, digest in digests().items() if digest != before[step]}
+        before.update(digests())
+        return changed
+
+    # code that computes nothing for a week: no step re-runs
+    for module in ("logs", "workflow/jobs", "workflow/by_hand", "workflow/runtime", "commands/command",
+                   "commands/queries", "alerting/alerts", "alerting/senders", "paths"):
+        assert edit(module.replace("/", ".")) == set(), module
+    # the page: only its own step
+    assert edit("reporting.page") == {"lifecycle_report"}
+    # one step's own code: that step only
+    assert edit("workflow.steps.predict") == {"predict"}
+    assert edit("inputs.generate") == {"generate_week"}
+    # the fit: the steps that fit, and every step reading a model's files
+    assert edit("modelling.algorithms") == {"train", "register", "predict", "report"}
+    # the trigger logic: the decision only
+    assert edit("lifecycle.decision") == {"decide"}
 
 
 def test_a_challenger_that_does_not_beat_the_serving_model_is_kept_out(tmp_path):

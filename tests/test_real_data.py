@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from helpers import TINY_WEEKS, clone, file_states, make_project, own_table, run, snakemake, write_params
-from weekly import weeks
+from weekly.lifecycle import weeks
 
 COLUMNS = {
     "id": "loan_id",

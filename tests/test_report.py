@@ -1,6 +1,6 @@
 import pytest
 
-from weekly.report import summarise, summary_line, week_line, weekly_rows
+from weekly.reporting.report import summarise, summary_line, week_line, weekly_rows
 
 
 def week(name, f1, version, algo, retrained, rows=100, too_small=False, pooled_f1=None, judged=None):

@@ -1,5 +1,5 @@
-"""How Snakemake runs the chain's in-process jobs: unpaced, and with the garbage collector spared
-what lives to the end of the run (the real Snakemake)."""
+"""How the Snakemake process runs the chain's in-process jobs: with the garbage collector spared
+what lives to the end of the run (the real Snakemake), and memory handed back after a fit."""
 from __future__ import annotations
 
 import sys
@@ -18,20 +18,7 @@ def recorded(tmp_path, head: str, value: str) -> str:
     return (tmp_path / "value.txt").read_text()
 
 
-UNTHROTTLED = """
-from weekly.runtime import unthrottle
-onstart:
-    unthrottle(workflow)
-"""
-
-
-@pytest.mark.parametrize("head, lifted", [(UNTHROTTLED, True), ("", False)])
-def test_a_local_run_starts_jobs_unpaced(tmp_path, head, lifted):
-    limiter = recorded(tmp_path, head, "workflow.scheduler.job_rate_limiter")
-    assert (limiter == "None") is lifted, limiter
-
-
-@pytest.mark.parametrize("head, spared", [("from weekly.runtime import spare_the_collector\nspare_the_collector()", True),
+@pytest.mark.parametrize("head, spared", [("from weekly.workflow.runtime import spare_the_collector\nspare_the_collector()", True),
                                           ("", False)])
 def test_what_the_snakefile_imported_is_out_of_the_collectors_passes(tmp_path, head, spared):
     frozen = int(recorded(tmp_path, f"import gc\n{head}", "gc.get_freeze_count()"))
@@ -40,7 +27,7 @@ def test_what_the_snakefile_imported_is_out_of_the_collectors_passes(tmp_path, h
 
 WITNESS = """
 import sys
-from weekly.runtime import spare_the_collector
+from weekly.workflow.runtime import spare_the_collector
 if sys.argv[1] == "spare":
     spare_the_collector()
 class Witness:
@@ -63,7 +50,7 @@ def test_no_last_collection_at_exit(tmp_path, spare):
 
 CHURN = """
 import threading
-from weekly.runtime import hand_back_memory
+from weekly.workflow.runtime import hand_back_memory
 
 def rss_mib():
     for line in open("/proc/self/status"):

@@ -17,7 +17,8 @@ import pytest
 from helpers import make_project, snakemake
 from test_alerts import WEBHOOK_ENV, channels, free_port
 from test_alerts import smtp, webhook  # noqa: F401 (fixtures: a mail server and a webhook on loopback)
-from weekly import alerts, logs, senders
+from weekly.alerting import alerts, senders
+from weekly import logs
 from weekly.config import validate_params
 from weekly.secrets import MASK, redact, redact_data, redact_uri, secret_values
 

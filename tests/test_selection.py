@@ -1,6 +1,6 @@
 import pytest
 
-from weekly.selection import select
+from weekly.lifecycle.selection import select
 
 
 def cand(algo, f1, predicted_classes=3):

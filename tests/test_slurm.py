@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, make_project, run, write_grid
-from weekly import grid
+from weekly.workflow import grid
 
 SCRIPTS = REPO / ".ci" / "slurm"
 PACKAGES = ["munge", "slurmctld", "slurmd", "slurm-client"]

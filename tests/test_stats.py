@@ -1,4 +1,4 @@
-"""weekly.stats against references: scipy, scikit-learn, textbook O(n^2) formulas, a published
+"""weekly.lifecycle.stats against references: scipy, scikit-learn, textbook O(n^2) formulas, a published
 worked example (Hanley & McNeil 1982) and simulation, every seed fixed."""
 import math
 import subprocess
@@ -9,8 +9,8 @@ import pytest
 from scipy import stats as sps
 from sklearn.metrics import f1_score, roc_auc_score
 
-from weekly import drift
-from weekly.stats import (
+from weekly.lifecycle import drift
+from weekly.lifecycle.stats import (
     _psi_rows,
     bootstrap_macro_f1,
     chi2_cdf,
@@ -42,7 +42,7 @@ def noisy_predictions(rng, y, n_classes, accuracy):
 
 
 def test_the_module_imports_neither_scipy_nor_sklearn():
-    code = "import sys, weekly.stats; print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))"
+    code = "import sys, weekly.lifecycle.stats; print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -9,11 +9,18 @@ import pandas as pd
 import pytest
 
 from helpers import REPO
-from weekly import drift, steps
+from weekly.lifecycle import drift
+from weekly.workflow import jobs
+from weekly.workflow.steps.evaluate import evaluate as evaluate_step
+from weekly.workflow.steps.predict import predict as predict_step
+from weekly.workflow.steps.publish_tracker import publish_tracker as publish_tracker_step
+from weekly.workflow.steps.train import train as train_step
+from weekly.workflow.steps import register as register_module
+from weekly.workflow.steps.common import REFERENCE
 from weekly.config import load_params
-from weekly.data import DataError, application_columns, outcome_columns
+from weekly.inputs.data import DataError, application_columns, outcome_columns
 from weekly.errors import StepError
-from weekly.generate import generate_week
+from weekly.inputs.generate import generate_week
 from weekly.io import read_json, write_json, write_parquet
 from weekly.logs import job_log
 
@@ -42,7 +49,7 @@ def test_train_refuses_a_window_whose_files_are_not_given(tmp_path):
         "weeks": ["2022-01-02", "2022-01-09"], "train_weeks": ["2022-01-02"], "valid_weeks": ["2022-01-09"]}})
     files = week_files(tmp_path, "2022-01-09")
     with pytest.raises(StepError, match="no applications file given for week\\(s\\) 2022-01-02 of the training window"):
-        steps.train(
+        train_step(
             algo="lightgbm", week=WEEK, decision=str(decision), window_applications=[files["applications"]],
             window_outcomes=[files["outcomes"]], candidate=str(tmp_path / "candidate.json"),
             model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["lightgbm"], fitting=FITTING, seed=1, threads=1,
@@ -53,7 +60,7 @@ def test_train_refuses_a_window_whose_files_are_not_given(tmp_path):
 def test_train_on_a_quiet_week_records_it_and_leaves_an_empty_model_folder(tmp_path):
     decision = tmp_path / "decision.json"
     write_json(decision, {"retrain": False, "training_window": None})
-    record = steps.train(
+    record = train_step(
         algo="catboost", week=WEEK, decision=str(decision), window_applications=[], window_outcomes=[],
         model=str(tmp_path / "model"), candidate=str(tmp_path / "candidate.json"), columns=COLUMNS,
         hyper=PARAMS["train"]["catboost"], fitting=FITTING, seed=1, threads=1,
@@ -71,7 +78,7 @@ def test_a_fit_that_fails_names_the_week_and_the_algorithm(tmp_path):
     first = pd.read_parquet(files[0]["outcomes"]).assign(credit_score="Poor")  # one class only: CatBoost refuses
     first.to_parquet(files[0]["outcomes"], index=False)
     with pytest.raises(StepError, match="week 2022-01-16: catboost failed to fit on 50 rows: .*All train targets are equal"):
-        steps.train(
+        train_step(
             algo="catboost", week=WEEK, decision=str(decision), window_applications=[f["applications"] for f in files],
             window_outcomes=[f["outcomes"] for f in files], candidate=str(tmp_path / "candidate.json"),
             model=str(tmp_path / "model"), columns=COLUMNS, hyper=PARAMS["train"]["catboost"], fitting=FITTING, seed=1, threads=1,
@@ -92,7 +99,7 @@ def predictions(tmp_path, outcomes, ids):
 
 def as_named(path: str) -> dict:
     """A model file as a tracker or a candidate names it: its path and its bytes' digest."""
-    from weekly.provenance import file_digest
+    from weekly.workflow.provenance import file_digest
 
     return {"model_path": path, "model_sha256": file_digest(path)}
 
@@ -104,7 +111,7 @@ def evaluate(tmp_path, files, preds, min_rows=30):
                          "last_retraining_date": WEEK})
     if not drift.exists():
         write_json(drift, {"week": WEEK, "features": {}, "score": 0.0})
-    return steps.evaluate(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds, drift=str(drift),
+    return evaluate_step(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds, drift=str(drift),
                           outcomes=files["outcomes"], evaluation=str(tmp_path / "eval.json"),
                           evidence=str(tmp_path / "evidence.parquet"), columns=COLUMNS,
                           pooling={**POOLING, "min_rows": min_rows, "resamples": 100}, seed=1)
@@ -134,23 +141,23 @@ def test_evaluate_scores_the_applications_with_an_outcome(tmp_path):
 
 def test_an_empty_week_is_scored_and_evaluated(tmp_path):
     files = week_files(tmp_path, WEEK, rows=200)
-    from weekly import models
-    from weekly.data import read_labelled_weeks
+    from weekly.modelling import models
+    from weekly.inputs.data import read_labelled_weeks
 
     labelled = read_labelled_weeks([files["applications"]], [files["outcomes"]], [WEEK], COLUMNS)
     fitted = models.fit("lightgbm", labelled, COLUMNS, PARAMS["train"]["lightgbm"], 1, 1)
     (tmp_path / "model").mkdir()
     native = models.save("lightgbm", fitted, tmp_path / "model")
-    from weekly.drift import reference
+    from weekly.lifecycle.drift import reference
 
     score = models.predict_proba("lightgbm", fitted, labelled, COLUMNS)[:, 0]
-    write_json(tmp_path / "model" / steps.REFERENCE, reference(labelled, COLUMNS, score))
+    write_json(tmp_path / "model" / REFERENCE, reference(labelled, COLUMNS, score))
     write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", **as_named(str(native)),
                                            "last_retraining_date": WEEK})
     for kind in files:  # a holiday: no application, so no outcome
         pd.read_parquet(files[kind]).iloc[0:0].to_parquet(files[kind], index=False)
     preds = str(tmp_path / "preds.parquet")
-    scored = steps.predict(week=WEEK, tracker=str(tmp_path / "tracker.json"), applications=files["applications"],
+    scored = predict_step(week=WEEK, tracker=str(tmp_path / "tracker.json"), applications=files["applications"],
                            preds=preds, drift=str(tmp_path / "drift.json"), columns=COLUMNS,
                            drift_policy=DRIFT_POLICY, max_weeks=26, seed=1)
     assert read_json(tmp_path / "drift.json")["score"] is None
@@ -161,14 +168,14 @@ def test_an_empty_week_is_scored_and_evaluated(tmp_path):
 
 def test_steps_take_keywords_only():
     with pytest.raises(TypeError):
-        steps.publish_tracker("weeks/2022-01-16/tracker.json", "out.json")
+        publish_tracker_step("weeks/2022-01-16/tracker.json", "out.json")
 
 
 def test_a_failing_step_writes_its_error_to_its_log(tmp_path):
     log = tmp_path / "logs" / "predict.log"
     with pytest.raises(Exception):
-        steps.predict(week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", drift="z", columns=COLUMNS,
-                      drift_policy=DRIFT_POLICY, max_weeks=26, seed=1, log=str(log))
+        jobs.run("predict", week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", drift="z",
+                 columns=COLUMNS, drift_policy=DRIFT_POLICY, max_weeks=26, seed=1, log=str(log))
     text = log.read_text()
     assert "predict started" in text and "predict failed with an unexpected error" in text
     assert "Traceback" in text and "FileNotFoundError" in text  # unexpected: the whole traceback
@@ -181,9 +188,9 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
     raw = tmp_path / f"{WEEK}.parquet"
     raw.write_bytes(b"not parquet")
     with pytest.raises(DataError):
-        steps.predict(week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
-                      drift=str(tmp_path / "drift.json"), columns=COLUMNS, drift_policy=DRIFT_POLICY,
-                      max_weeks=26, seed=1, log=str(log))
+        jobs.run("predict", week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
+                 drift=str(tmp_path / "drift.json"), columns=COLUMNS, drift_policy=DRIFT_POLICY,
+                 max_weeks=26, seed=1, log=str(log))
     text = log.read_text()
     assert f"ERROR weekly.job: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text
     assert "Traceback" not in text
@@ -191,7 +198,7 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
 
 def test_parallel_jobs_keep_their_own_logs(tmp_path):
     # Snakemake runs jobs as threads of one process: each job's log holds its own lines only.
-    log = logging.getLogger("weekly.steps")
+    log = logging.getLogger("weekly.workflow.steps.predict")
     barrier = threading.Barrier(2)
 
     def job(name):
@@ -216,8 +223,8 @@ GATE = {"enabled": True, "margin": 0.0, "alpha": 0.05}
 def fitted(tmp_path, name, weeks, files, shuffle=False):
     """A lightgbm fitted on `weeks` of `files` (labels shuffled: a model that learned nothing), as a tracker or
     a candidate record names it."""
-    from weekly import models
-    from weekly.data import read_labelled_weeks
+    from weekly.modelling import models
+    from weekly.inputs.data import read_labelled_weeks
 
     frame = read_labelled_weeks([files[w]["applications"] for w in weeks], [files[w]["outcomes"] for w in weeks],
                                 weeks, COLUMNS)
@@ -244,10 +251,10 @@ def test_the_gate_does_not_judge_a_serving_model_on_weeks_it_learned_from(tmp_pa
                "trained_until": "2022-01-16"}
     winner = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, "model_path": "unused"}
     args = (serving, winner, window, applications, outcomes, COLUMNS, GATE, POOLING)
-    kept = steps._challenger_gate(*args, ["time"], 1)
+    kept = register_module._challenger_gate(*args, ["time"], 1)
     assert kept["passed"] is False and kept["compared"] is False and kept["weeks"] == []
     assert "no fair comparison" in kept["why"] and "the serving model stays" in kept["why"]
-    admitted = steps._challenger_gate(*args, ["time", "performance"], 1)
+    admitted = register_module._challenger_gate(*args, ["time", "performance"], 1)
     assert admitted["passed"] is True and "retraining was for evidence (performance)" in admitted["why"]
 
 
@@ -258,14 +265,14 @@ def test_the_gate_lets_a_challenger_in_only_beyond_sampling_error(tmp_path):
     challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, **as_named(good)}
     blind_serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", **as_named(blind),
                      "trained_until": "2021-12-26"}
-    better = steps._challenger_gate(blind_serving, challenger, window, applications, outcomes, COLUMNS, GATE,
+    better = register_module._challenger_gate(blind_serving, challenger, window, applications, outcomes, COLUMNS, GATE,
                                     {**POOLING, "resamples": 200}, ["time"], 1)
     assert better["compared"] and better["weeks"] == ["2022-01-16"] and better["rows"] == 400
     assert better["passed"] and better["p_value"] < 0.05 and better["difference"] > 0
     assert better["difference_interval"][0] > 0 and better["challenger_interval"][0] > better["serving_interval"][1]
     # the same model against itself: no difference, kept out
     same = {**blind_serving, **as_named(good)}
-    tie = steps._challenger_gate(same, challenger, window, applications, outcomes, COLUMNS, GATE,
+    tie = register_module._challenger_gate(same, challenger, window, applications, outcomes, COLUMNS, GATE,
                                  {**POOLING, "resamples": 200}, ["time"], 1)
     assert tie["compared"] and tie["difference"] == 0 and not tie["passed"] and tie["p_value"] > 0.5
 
@@ -281,7 +288,7 @@ def test_a_serving_model_predicting_one_class_gives_way_to_a_challenger_no_worse
     serving = {"week": "2022-01-16", "model_version": "4", "model_type": "lightgbm", **as_named(stuck),
                "trained_until": "2021-12-26"}
     challenger = {"algo": "lightgbm", "valid_metrics": {"macro_f1": 0.7}, **as_named(good)}
-    gate = steps._challenger_gate(serving, challenger, window, applications, outcomes, COLUMNS,
+    gate = register_module._challenger_gate(serving, challenger, window, applications, outcomes, COLUMNS,
                                   {**GATE, "margin": 0.9}, {**POOLING, "resamples": 100}, ["performance"], 1)
     # a margin no challenger clears, yet the serving model has stopped ranking: it gives way
     assert gate["serving_single_class"] and gate["passed"] and gate["p_value"] > 0.05
@@ -297,12 +304,12 @@ def test_a_window_bigger_than_the_reference_sample_is_sampled_evenly(tmp_path, m
     write_json(decision, {"retrain": True, "training_window": {"weeks": weeks, "train_weeks": weeks[:2],
                                                                "valid_weeks": weeks[2:]}})
     files = [week_files(tmp_path, w, rows=3_000) for w in weeks]
-    record = steps.train(
+    record = train_step(
         algo="lightgbm", week="2022-01-23", decision=str(decision),
         window_applications=[f["applications"] for f in files], window_outcomes=[f["outcomes"] for f in files],
         candidate=str(tmp_path / "candidate.json"), model=str(tmp_path / "model"), columns=COLUMNS,
         hyper=PARAMS["train"]["lightgbm"], fitting=FITTING, seed=1, threads=1,
     )
-    reference = read_json(tmp_path / "model" / steps.REFERENCE)
+    reference = read_json(tmp_path / "model" / REFERENCE)
     assert record["train_rows"] == 6_000 and reference["rows"] == 2_000
     assert max(record["newest_week_psi"]["features"].values()) < 0.05  # sampling noise only

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from test_models import COLUMNS, HYPER, labelled
 
-from weekly import models, steps
-from weekly.algorithms import ALGORITHMS, TRUSTED_SKOPS_TYPES, algorithm
+from weekly.modelling import models
+from weekly.workflow.steps.common import serving_model
+from weekly.modelling.algorithms import ALGORITHMS, TRUSTED_SKOPS_TYPES, algorithm
 from weekly.errors import StateError
-from weekly.serving import LocalContext, ProbabilityModel
+from weekly.modelling.serving import LocalContext, ProbabilityModel
 
 
 class Payload:
@@ -170,7 +171,7 @@ def test_the_serving_model_of_a_tracker_without_digest_is_refused(saved):
     _, path, _ = saved["lightgbm"]
     state = {"model_path": str(path), "model_type": "lightgbm", "model_version": "3"}
     with pytest.raises(StateError) as exc:
-        steps._serving_model(state, "week 2022-01-16 (weeks/2022-01-16/tracker.json)")
+        serving_model(state, "week 2022-01-16 (weeks/2022-01-16/tracker.json)")
     said = one_line(exc)
     assert "the tracker of week 2022-01-16 (weeks/2022-01-16/tracker.json) records no model_sha256" in said
     assert str(path) in said
@@ -182,12 +183,12 @@ def test_the_serving_model_is_checked_before_it_is_loaded(saved, tmp_path):
     path.write_bytes(original.read_bytes())
     state = {"model_path": str(path), "model_type": "hist_gradient_boosting", "model_version": "3",
              "model_sha256": digest}
-    assert steps._serving_model(state, "week 2022-01-16") is not None
+    assert serving_model(state, "week 2022-01-16") is not None
     marker = tmp_path / "ran"
     planted = plant(path, marker)
     os.utime(path, ns=(1, 1))  # a new mtime: the model loaded before is not reused
     with pytest.raises(StateError) as exc:
-        steps._serving_model(state, "week 2022-01-16")
+        serving_model(state, "week 2022-01-16")
     said = one_line(exc)
     assert f"{path}, the model serving week 2022-01-16, is not the file registered as version 3" in said
     assert f"sha256 {sha256(planted)[:12]}... instead of {digest[:12]}..." in said

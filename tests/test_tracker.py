@@ -1,4 +1,4 @@
-from weekly.tracker import after_retraining, carry_over
+from weekly.lifecycle.tracker import after_retraining, carry_over
 
 ORIGINAL_FIELDS = {"last_retraining_date", "model_name", "model_version", "model_type", "macro_f1_score", "registration_date"}
 
@@ -33,7 +33,7 @@ def test_carry_over_keeps_the_serving_model_and_marks_the_week():
 
 
 def test_a_decision_on_evidence_starts_a_new_epoch_even_when_the_model_stays():
-    from weekly.tracker import carry_over, epoch
+    from weekly.lifecycle.tracker import carry_over, epoch
 
     serving = {"week": "2022-03-06", "model_version": "2", "last_retraining_date": "2022-02-06", "retrained": False}
     assert epoch(serving) == "2022-02-06"  # a tracker of before epochs: its last retraining

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from weekly import weeks
+from weekly.lifecycle import weeks
 
 
 def test_chain_is_inclusive_and_weekly():

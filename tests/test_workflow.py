@@ -13,7 +13,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from helpers import (TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, make_project, next_week, registry_client,
                      run, snakemake)
-from weekly.algorithms import algorithm
+from weekly.modelling.algorithms import algorithm
 
 CLASSES = ["Poor", "Standard", "Good"]
 

@@ -124,7 +124,7 @@ def _check_tracking_uri(params: dict, source: str) -> None:
 
 def _check_generated_columns(params: dict, source: str) -> None:
     # The embedded generator makes the schema's default columns (tests/test_generate.py holds
-    # them to weekly.generate.DEFAULT_COLUMNS, which this module does not import: pandas).
+    # them to weekly.inputs.generate.DEFAULT_COLUMNS, which this module does not import: pandas).
     made = {k: v["default"] for k, v in _schema()["properties"]["data"]["properties"]["columns"]["properties"].items()}
     cols = params["data"]["columns"]
     for role in ("id", "date", "target"):

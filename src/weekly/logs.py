@@ -4,8 +4,9 @@ Jobs run as threads inside the Snakemake process (two trainers at once), so a jo
 handler takes only the records of the thread that runs the job. A failing step writes
 its error to its log before the exception leaves it: the one-line message for an
 expected error (`WeeklyError`), the traceback for anything else. Every handler installed
-here, and Snakemake's own (its console and .snakemake/log file), writes its lines with
-their secrets masked (weekly.secrets.redact): a password in MLFLOW_TRACKING_URI, a token.
+here, and Snakemake's own (its console and .snakemake/log file, through the logger plugin
+snakemake_logger_plugin_weekly), writes its lines with their secrets masked
+(weekly.secrets.redact): a password in MLFLOW_TRACKING_URI, a token.
 """
 from __future__ import annotations
 
@@ -109,8 +110,10 @@ def logged(step: Callable) -> Callable:
     return run
 
 
-class _Console(logging.Formatter):
-    # An expected error reads "error: <the message>"; the rest is the bare message.
+class Console(logging.Formatter):
+    """The console's line of a record: "error: <the message>" for an expected error (a
+    record with `short`), else the record as the format says."""
+
     def format(self, record: logging.LogRecord) -> str:
         short = getattr(record, "short", None)
         return f"error: {short}" if short else super().format(record)
@@ -127,7 +130,7 @@ def to_console(name: str = "weekly", stream=None) -> None:
     logger = logging.getLogger(name)
     if not any(getattr(h, "_weekly_console", False) for h in logger.handlers):
         handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(Redacting(_Console("%(message)s")))
+        handler.setFormatter(Redacting(Console("%(message)s")))
         handler.addFilter(_NoBookkeeping())
         handler._weekly_console = True
         logger.addHandler(handler)
@@ -156,47 +159,67 @@ class _NotFrom(logging.Filter):
         return record.name not in self.loggers
 
 
-# Snakemake's records about single jobs; the week lines replace them on the console.
-_JOB_EVENTS = {"job_info", "job_started", "job_finished", "progress", "resources_info", "group_info"}
-_JOB_MESSAGES = ("Select jobs to execute...",)
+# What a record holds besides the fields of every LogRecord: Snakemake's events carry their
+# text there (a job's files, the message of its rule, the command line).
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
-class _WeeksNotJobs(logging.Filter):
-    def __init__(self, workflow) -> None:
-        super().__init__()
-        self.workflow = workflow
+def _masked(value):
+    # Plain text and the plain containers Snakemake builds; an event (a StrEnum) and a
+    # Namedlist (wildcards, resources) keep their types.
+    if type(value) is str:
+        return redact(value)
+    if type(value) in (list, tuple):
+        return type(value)(redact(v) if type(v) is str else v for v in value)
+    if type(value) is dict:
+        return {k: redact(v) if type(v) is str else v for k, v in value.items()}
+    return value
+
+
+class RedactingRecords(logging.Filter):
+    """Masks the secrets of every record a logger passes on, before any of its handlers
+    sees it: the message with its arguments, and the text of the record's other fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # Asked when the record comes: a dry run is known only once the run has started.
-        if self.workflow.dryrun or self.workflow.output_settings.verbose:
+        message = record.msg
+        if message is not None:  # Snakemake's job records carry none: their text is in the fields
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # arguments that do not fit the message: shown as given
+                message = str(message)
+        fields = {name: value for name, value in vars(record).items() if name not in _RECORD_FIELDS}
+        # One pass over the record's whole text first: most records hold no secret, and a
+        # Snakemake job's record has a score of fields.
+        text = "\x00".join(_texts([message, *fields.values()]))
+        if redact(text) == text:
             return True
-        event = str(getattr(record, "event", "") or "")
-        return event not in _JOB_EVENTS and record.getMessage() not in _JOB_MESSAGES
+        if message is not None:
+            record.msg, record.args = redact(message), None
+        for name, value in fields.items():
+            setattr(record, name, _masked(value))
+        return True
 
 
-def redact_snakemake(snakemake_logger: logging.Logger | None = None) -> None:
-    """Mask the secrets in what Snakemake's console and log file (.snakemake/log/) show: an
-    exception a job raised, as Snakemake prints it, may quote a library's message holding
-    a URI. Once per handler; the sooner the Snakefile calls it, the more it covers."""
-    logger = snakemake_logger or logging.getLogger("snakemake.logging")
-    for handler in logger.handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, Redacting):
-            handler.setFormatter(Redacting(handler.formatter))
+def _texts(values) -> list[str]:
+    out = []
+    for value in values:
+        if type(value) is str:
+            out.append(value)
+        elif type(value) in (list, tuple):
+            out.extend(v for v in value if type(v) is str)
+        elif type(value) is dict:
+            out.extend(v for v in value.values() if type(v) is str)
+    return out
 
 
-def weeks_on_console(workflow, snakemake_logger: logging.Logger | None = None) -> None:
-    """The backfill's console: one line per finished week instead of Snakemake's lines per job.
-
-    Only the console handlers are filtered: Snakemake's log file under .snakemake/log/
-    keeps every job. Errors, warnings and summaries stay on the console too. A dry run,
-    or a run with --verbose, shows Snakemake's lines as usual. Snakemake's lines, on the
-    console and in its file, have their secrets masked (redact_snakemake). Called by the
-    Snakefile.
-    """
-    to_console(PROGRESS)
-    logger = snakemake_logger or logging.getLogger("snakemake.logging")
-    redact_snakemake(logger)
-    for handler in logger.handlers:
-        console = isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
-        if console and not any(isinstance(f, _WeeksNotJobs) for f in handler.filters):
-            handler.addFilter(_WeeksNotJobs(workflow))
+def redact_records(logger: logging.Logger) -> RedactingRecords:
+    """Mask the secrets in whatever `logger` writes, through any handler, now or added later
+    (Snakemake's console and its log file under .snakemake/log/): an exception a job raised,
+    as Snakemake prints it, may quote a library's message holding a URI. Once per logger;
+    returns the filter (logger.removeFilter takes it off)."""
+    for existing in logger.filters:
+        if isinstance(existing, RedactingRecords):
+            return existing
+    masking = RedactingRecords()
+    logger.addFilter(masking)
+    return masking

@@ -9,19 +9,19 @@ TRACKER = "weeks/{week}/tracker.json"
 PREDS = "weeks/{week}/preds.parquet"
 EVALUATION = "weeks/{week}/eval.json"
 DRIFT = "weeks/{week}/drift.json"  # the week's applications against the serving model's training rows
-EVIDENCE = "weeks/{week}/evidence.parquet"  # the labelled rows of the week's evidence window (weekly.evidence)
+EVIDENCE = "weeks/{week}/evidence.parquet"  # the labelled rows of the week's evidence window (weekly.lifecycle.evidence)
 CANDIDATE = "weeks/{week}/candidates/{algo}.json"  # what a trainer did for the week, trained or not
 MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model (fitted on the training weeks), on retraining weeks
 WINNER_DIR = "models/{week}/winner"  # the promoted winner refitted on the whole window: what serves from the week on
 WEEKLY_REPORT = "reports/weekly.csv"
 SUMMARY = "reports/summary.json"
-LIFECYCLE_REPORT = "reports/lifecycle.html"  # the weeks at a glance, self-contained (weekly.lifecycle)
+LIFECYCLE_REPORT = "reports/lifecycle.html"  # the weeks at a glance, self-contained (weekly.reporting.page)
 POLICIES_TABLE = "reports/policies.csv"  # the policy comparison (`weekly policies`), when it was made
 POLICIES_PLOT = "reports/policies.svg"
 PORTFOLIOS_TABLE = "reports/portfolios.csv"  # the portfolios side by side (`weekly portfolios`), when they ran
 LATEST_TRACKER = "models/last_retraining_date.json"
-ALERT_EVENTS = "reports/alerts.json"  # the chain's alerts, derived from its weeks' files (weekly.alerts)
-ALERT_LOG = "reports/alerts.jsonl"  # append-only: every alert sent, when and where it went (weekly.senders)
+ALERT_EVENTS = "reports/alerts.json"  # the chain's alerts, derived from its weeks' files (weekly.alerting.alerts)
+ALERT_LOG = "reports/alerts.jsonl"  # append-only: every alert sent, when and where it went (weekly.alerting.senders)
 
 
 def applications(raw_dir: str) -> str:

@@ -1,0 +1,122 @@
+"""Step predict: the week's applications scored by the serving model (checked against the registry first), and the week's drift; `score_batch` scores any table the same way."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from weekly.inputs.data import (
+    application_columns,
+    labels,
+    range_findings,
+    read_applications,
+)
+from weekly.io import read_json, write_csv, write_json, write_parquet
+from weekly.lifecycle import drift as stability
+from weekly.lifecycle import tracker as tracker_logic
+from weekly.lifecycle.weeks import parse_week
+from weekly.modelling import models
+from weekly.workflow.steps.common import REFERENCE, read_optional, serving_model
+
+log = logging.getLogger(__name__)
+
+
+
+
+def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, max_weeks: int) -> list[dict]:
+    """The weeks whose applications pool into this week's drift test, newest first: this
+    week, then the previous week's pool (same serving model, so the same reference bins,
+    and the same epoch: see weekly.lifecycle.evidence), until retrain.drift.min_rows rows, at most
+    evaluate.max_weeks weeks."""
+    chosen = [this]
+    same = previous and str(previous["model_version"]) == version and previous.get("epoch") == this["epoch"]
+    older = previous["pool"] if same else []
+    for part in older:
+        if sum(p["rows"] for p in chosen) >= policy["min_rows"] or len(chosen) >= max_weeks:
+            break
+        chosen.append(part)
+    return chosen
+
+
+def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, columns: dict, drift_policy: dict,
+            max_weeks: int, seed: int, previous_drift: str | None = None, registry: dict | None = None,
+            ranges: dict | None = None) -> pd.DataFrame:
+    """Score the week's applications with the model that serves the week; write them to
+    `preds`, and their population stability against the model's training rows to `drift`:
+    the week's own PSI of every feature and of the score (the probability of the first
+    class), and the drift test of the newest applications pooled back to
+    retrain.drift.min_rows (`drift_policy`; this week and the pool of `previous_drift`,
+    see weekly.lifecycle.drift.pooled_drift), with the missing-share findings.
+
+    No outcome is read: a week is scored as soon as its applications are there. A week
+    with no application gives an empty `preds`. With `registry`, the registry's serving
+    version is checked against the tracker first (registry.verify_serving): a moved alias
+    stops the week before it scores. Values outside the plausible `ranges` of
+    params.yaml (data.ranges) are recorded as `out_of_range` findings (a data alert).
+    """
+    state = read_json(tracker)
+    if registry is not None:
+        from weekly.tracking import registry as mlflow_registry
+
+        mlflow_registry.verify_serving(registry=registry, state=state)
+    frame = read_applications(applications, week, columns)
+    model = serving_model(state, f"week {week} ({tracker})")
+    scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
+    ref = read_json(Path(state["model_path"]).parent / REFERENCE)
+    score = scored[f"proba_{labels(columns)[0]}"].to_numpy()
+    binned = stability.counts(ref, frame, score)
+    shift = stability.stability_of_counts(ref, binned)
+    version = str(state["model_version"])
+    epoch = tracker_logic.epoch(state)
+    pool = _drift_pool({"week": week, "epoch": epoch, **binned}, read_optional(previous_drift), version, drift_policy,
+                       max_weeks)
+    pooled = stability.add_counts(pool)
+    rows = pooled["rows"]
+    why_not = None if rows >= drift_policy["min_rows"] else (
+        f"{rows} applications over {len(pool)} week(s), fewer than retrain.drift.min_rows {drift_policy['min_rows']}")
+    tests, seen = {}, None
+    if why_not is None:
+        tests = stability.pooled_drift(ref, pooled, drift_policy, [seed, parse_week(week).toordinal()])
+        if "newest" in ref and (any(t["moved"] for t in tests["features"].values()) or tests["score"]["moved"]):
+            # what had already moved by the newest weeks the model learned from
+            seen = stability.pooled_drift(ref, ref["newest"], drift_policy, [seed, 0])
+    write_parquet(preds, scored)
+    write_json(drift, {
+        "week": week, "model_version": version, "epoch": epoch, **shift,
+        "pooled": {"weeks": [p["week"] for p in pool], "rows": rows, "judged": why_not is None, "why_not": why_not,
+                   **tests},
+        "seen": seen,
+        "out_of_range": range_findings(frame, ranges or {}),
+        "pool": pool,
+    })
+    log.info("week %s: scored %d rows with %s version %s", week, len(scored), state["model_type"], state["model_version"])
+    return scored
+
+
+def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str | None = None) -> pd.DataFrame:
+    """Score any table of applications with the model of a week's tracker; write `out` (.csv or .parquet).
+
+    The table needs the id, date and feature columns; other columns (a label) are ignored.
+    """
+    from weekly.inputs.data import DataError
+    from weekly.inputs.importing import features, read_table
+
+    state = read_json(tracker)
+    path = Path(table)
+    raw = read_table(path, columns, sep).reset_index(drop=True)
+    missing = [c for c in application_columns(columns) if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
+    try:
+        dates = pd.to_datetime(raw[columns["date"]])
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: column '{columns['date']}' does not read as dates: {exc}") from None
+    frame = pd.DataFrame({columns["id"]: raw[columns["id"]], columns["date"]: dates}).join(
+        features(raw, columns, str(path)))
+    model = serving_model(state, f"week {state['week']} ({tracker})")
+    scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
+    (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
+    scored.attrs["model"] = f"{state['model_type']} version {state['model_version']} (week {state['week']})"
+    log.info("%s: scored %d applications with %s -> %s", path, len(scored), scored.attrs["model"], out)
+    return scored
