@@ -126,7 +126,7 @@ def main(argv=None) -> None:
 
 
 def markdown(results: dict) -> str:
-    """The results as the README's table."""
+    """The results as the table of docs/evidence.md."""
     lines = ["| portfolio | decisions | performance fired | drift fired | either | retrainings (calendar) | "
              "judged weeks | single-class windows | the 2023-03-05 shock |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

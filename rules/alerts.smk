@@ -3,8 +3,6 @@
 # it is no output: it only grows). A failed run, or a raw file of your own data that has not
 # arrived, alerts from the logger plugin (snakemake_logger_plugin_weekly).
 from weekly.alerting import alerts as alert_logic
-from weekly.alerting import senders
-from weekly.workflow.jobs import step_arguments
 
 
 rule alerts:
@@ -21,8 +19,8 @@ rule alerts:
         rules=alert_logic.settings(config),
         channels=config["alerts"]["channels"],
         registry=config["registry"],
-        code=provenance.code_of("weekly.alerting.senders"),
+        code=step_code("alerts"),
     log:
         paths.log("alerts"),
     run:
-        senders.alerts(log=log[0], **step_arguments(wildcards, input, output, params))
+        run_step(rule, wildcards, input, output, params, log, threads)

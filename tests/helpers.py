@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -170,3 +171,36 @@ def imported(module: str) -> bool:
 def write_past_stdout(text: str) -> int:
     """Write to descriptor 1 itself, as a library's C code may (the side-process tests)."""
     return os.write(1, text.encode())
+
+
+REPLAY = """
+import json, sys
+from weekly.commands.command import _one_line, _quiet_steps
+from weekly.errors import WeeklyError
+from weekly.workflow import jobs
+_quiet_steps()
+try:
+    jobs.run(sys.argv[1], **json.loads(sys.argv[2]))
+except (WeeklyError, RuntimeError, OSError) as exc:  # as `weekly step --outside` says it: one line
+    sys.exit(f"error: {_one_line(exc)}")
+"""
+
+
+def replay(root: Path, rule: str, week: str, overrides: dict | None = None, env: dict | None = None,
+           wait: bool = True) -> subprocess.Popen | subprocess.CompletedProcess:
+    """`rule`'s job of `week` in the project `root` run again outside Snakemake, in a process
+    of its own, with the arguments the backfill gave it (its job log) and `overrides`
+    (e.g. other outputs, so that several run at once); started, or waited for."""
+    from weekly.workflow import by_hand
+    from weekly.workflow.jobs import recorded_arguments
+
+    arguments = recorded_arguments((root / by_hand.job_log(rule, week=week)).read_text())
+    arguments.pop("threads", None)
+    arguments.update(overrides or {})
+    process = subprocess.Popen([sys.executable, "-c", REPLAY, rule, json.dumps(arguments)], cwd=root,
+                               env={**tool_env(), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    if not wait:
+        return process
+    out, err = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)

@@ -5,33 +5,23 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, registry_client, run, snakemake, tool_env
-
-
-def window_arguments(root, week):
-    window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
-    return ["--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
-            "--window-outcomes", *[f"data/raw/outcomes/{w}.parquet" for w in window]]
+from helpers import TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, registry_client, replay, run, snakemake
 
 
 def register(root, repo_root, week, out="out.json", previous=None, env=None, wait=True):
-    """scripts/register.py for `week` of a finished tiny project (its candidates and window)."""
-    args = ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
-            "--decision", f"weeks/{week}/decision.json",
-            "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
-            "--out", out, "--winner-model", f"winner-{out}", *window_arguments(root, week),
-            *(["--previous-tracker", f"weeks/{previous}/tracker.json"] if previous else [])]
-    process = subprocess.Popen(args, cwd=root, env={**tool_env(), **(env or {})}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    if not wait:
-        return process
-    out, err = process.communicate(timeout=300)
-    return subprocess.CompletedProcess(args, process.returncode, out, err)
+    """The register job of `week` of a finished tiny project run again by hand, outside
+    Snakemake (its arguments from the backfill's job log, the registry's as params.yaml
+    says now), into other outputs."""
+    from weekly.config import load_params
+
+    overrides = {"tracker": out, "winner_model": f"winner-{out}",
+                 "previous_tracker": f"weeks/{previous}/tracker.json" if previous else None,
+                 "registry": load_params(root / "params.yaml")["registry"]}
+    return replay(root, "register", week, overrides, env=env, wait=wait)
 
 
 def one_line(result, said):
@@ -161,10 +151,10 @@ def test_a_moved_project_reads_its_own_artifacts(backfill, tmp_path):
     import sqlite3
 
     first = clone(backfill[0], tmp_path / "first")
-    snakemake(first, "-n", "all_weeks")  # a run in the copy points its store at the copy's artifacts
+    snakemake(first, "--forcerun", "alerts", "all_weeks")  # a run in the copy points its store at the copy's artifacts
     moved = tmp_path / "moved"
     shutil.move(first, moved)  # the folder it came from is gone
-    snakemake(moved, "-n", "all_weeks")
+    snakemake(moved, "--forcerun", "alerts", "all_weeks")
     client = registry_client(moved)
     here = (moved / "mlartifacts").as_uri()
     assert client.get_experiment_by_name("credit-scoring-weekly").artifact_location == here

@@ -50,7 +50,7 @@ def test_a_lost_mlflow_store_stops_the_run_and_the_chain_registers_again_as_told
 
     root = clone(backfill[0], tmp_path / "lost")
     (root / "mlflow.db").unlink()
-    result = snakemake(root, "-n", "all_weeks", check=False)
+    result = snakemake(root, "--forcerun", "alerts", "all_weeks", check=False)
     said = result.stdout + result.stderr
     assert result.returncode != 0
     assert "the MLflow store sqlite:///mlflow.db" in said and "is missing" in said and "--forcerun register" in said

@@ -188,21 +188,19 @@ def test_snakemakes_and_a_librarys_console_handlers_are_redacted(tmp_path):
     console_handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     logger.handlers = [console_handler, file]
     try:
-        logs.redact_snakemake(logger)
-        logs.redact_snakemake(logger)  # once per handler
+        logs.redact_records(logger)
+        logs.redact_records(logger)  # once per logger
         logs.off_console("weekly.test_secrets.snakemake")
         logger.error("RegistryError: server http://alice:%s@host is unreachable", PLANTED)
     finally:
         file.close()
     assert console.getvalue() == "ERROR RegistryError: server http://alice:***@host is unreachable\n"
     assert (tmp_path / "snakemake.log").read_text() == "RegistryError: server http://alice:***@host is unreachable\n"
-    assert isinstance(console_handler.formatter, logs.Redacting)
-    assert not isinstance(console_handler.formatter.inner, logs.Redacting)
+    assert [type(f) for f in logger.filters] == [logs.RedactingRecords]
 
 
 def test_a_failure_alert_posts_and_records_no_secret(tmp_path, monkeypatch, webhook):
-    """The failure alert reads Snakemake's log and the job's: what it records and posts is
-    redacted."""
+    """The failure alert reads the job's log: what it records and posts is redacted."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(WEBHOOK_ENV, webhook.url)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "another-secret-9")
@@ -210,11 +208,8 @@ def test_a_failure_alert_posts_and_records_no_secret(tmp_path, monkeypatch, webh
     (tmp_path / "logs" / "register" / "2022-01-16.log").write_text(
         f"2026 ERROR weekly.job: register failed: MLflow tracking server http://alice:{PLANTED}@127.0.0.1:1 "
         f"is unreachable (another-secret-9)\n")
-    main = tmp_path / "snakemake.log"
-    main.write_text(f"Error in rule register:\n    jobid: 7\n    output: weeks/2022-01-16/tracker.json\n"
-                    f"    log: logs/register/2022-01-16.log (check log file(s) for error details)\n"
-                    f"RegistryError: http://alice:{PLANTED}@127.0.0.1:1\n")
-    records = senders.alert_failed_run(str(main), validate_params({}))
+    records = senders.alert_failures([senders.job_failure("register", "2022-01-16", ["logs/register/2022-01-16.log"])],
+                                     validate_params({}))
     assert len(records) == 1 and records[0]["figures"]["rule"] == "register"
     assert records[0]["message"].endswith("MLflow tracking server http://alice:***@127.0.0.1:1 is unreachable (***)")
     assert records[0]["delivery"]["webhook"]["delivered"] and len(webhook.received) == 1

@@ -314,16 +314,15 @@ def test_two_chains_registering_the_same_training_at_once_on_a_server_leave_one_
 
 
 def _register(root: Path, repo_root: Path, week: str, tag: str, env: dict) -> subprocess.Popen:
-    """scripts/register.py of `week` in the project `root`, started (not waited for)."""
-    window = json.loads((root / "weeks" / week / "decision.json").read_text())["training_window"]["weeks"]
-    return subprocess.Popen(
-        ["python", str(repo_root / "scripts" / "register.py"), "--week", week,
-         "--decision", f"weeks/{week}/decision.json",
-         "--candidates", f"weeks/{week}/candidates/lightgbm.json", f"weeks/{week}/candidates/catboost.json",
-         "--out", f"out-{tag}.json", "--winner-model", f"winner-{tag}",
-         "--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
-         "--window-outcomes", *[f"data/raw/outcomes/{w}.parquet" for w in window]],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The register job of `week` in the project `root` run again by hand (its arguments from
+    the backfill's job log) into outputs of its own, started (not waited for)."""
+    from helpers import replay
+    from weekly.config import load_params
+
+    return replay(root, "register", week, {"tracker": f"out-{tag}.json", "winner_model": f"winner-{tag}",
+                                           "previous_tracker": None,
+                                           "registry": load_params(root / "params.yaml")["registry"]},
+                  env=env, wait=False)
 
 
 @pytest.mark.slow

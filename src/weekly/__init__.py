@@ -1,4 +1,4 @@
-"""Weekly ML lifecycle of a credit-scoring classifier (see the README)."""
+"""Weekly ML lifecycle of a credit-scoring classifier (see the README and docs/)."""
 import os
 
 # MLflow 3 sends usage events to its makers, and fetches their settings over the network,

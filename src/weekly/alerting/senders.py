@@ -36,7 +36,7 @@ from weekly import paths
 from weekly.errors import WeeklyError
 from weekly.io import read_json, write_json
 from weekly.lifecycle import weeks as week_calendar
-from weekly.logs import PROGRESS, logged
+from weekly.logs import PROGRESS
 from weekly.secrets import redact_data
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,6 @@ def _channels(channels: dict) -> dict:
     return alert_logic.file_only(channels) if os.environ.get("DVC_EXP_NAME") else channels
 
 
-@logged
 def alerts(
     *, decisions: list[str], trackers: list[str], drifts: list[str], evaluations: list[str], events: str,
     alert_log: str, rules: dict, channels: dict, registry: dict, lifecycle: str | None = None,

@@ -236,7 +236,7 @@ def _http_problem(shown: str, code: int, sent: bool) -> str:
                 "environment to a user of the server; the week's files are unchanged")
     if code == 403:
         return (f"MLflow tracking server {shown} refused this user (403): the server's admin grants it EDIT (or MANAGE) "
-                "on the registered model (README, the team registry); the week's files are unchanged")
+                "on the registered model (docs/server.md); the week's files are unchanged")
     if code in (502, 503, 504):
         return (f"MLflow tracking server {shown} answers {code}: the server runs but its backend store (the database "
                 "behind it) does not answer; check the database and the server's log, then run again")

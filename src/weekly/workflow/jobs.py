@@ -70,7 +70,7 @@ def run(rule: str, *, log: str | None = None, threads: int = 1, **arguments) -> 
     if rule in MLFLOW_STEPS:
         _quiet_mlflow()
     with job_log(log, rule):
-        logging.getLogger("weekly.job").info("%s%s", ARGUMENTS, json.dumps(arguments, sort_keys=True, default=str))
+        logging.getLogger("weekly.job").info("%s%s", ARGUMENTS, json.dumps(arguments, default=str))
         try:
             return step(**arguments)
         finally:
