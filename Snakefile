@@ -29,7 +29,7 @@ spare_the_collector()
 read_yaml("params.yaml")
 configfile: "params.yaml"
 # `snakemake --report report.html`: this text opens it; the lifecycle's outputs are in it.
-report: "report/workflow.rst"
+report: "rules/captions/workflow.rst"
 
 
 # `--config end=...` alone stops the chain at `end`: `week` (the week `dvc repro` builds;

@@ -4,8 +4,8 @@ rule report:
         drifts=every_week(paths.DRIFT),
         evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
     output:
-        weekly=report(paths.WEEKLY_REPORT, caption="../report/weekly.rst", category="Lifecycle"),
-        summary=report(paths.SUMMARY, caption="../report/summary.rst", category="Lifecycle"),
+        weekly=report(paths.WEEKLY_REPORT, caption="captions/weekly.rst", category="Lifecycle"),
+        summary=report(paths.SUMMARY, caption="captions/summary.rst", category="Lifecycle"),
     params:
         registry=config["registry"],
         models=config["train"]["models"],
@@ -41,7 +41,7 @@ rule lifecycle_report:
         awaiting=[PREDS.format(week=week) for week in WEEKS if week not in EVALUATED],
         summary=paths.SUMMARY,
     output:
-        lifecycle=report(paths.LIFECYCLE_REPORT, caption="../report/lifecycle.rst", category="Lifecycle"),
+        lifecycle=report(paths.LIFECYCLE_REPORT, caption="captions/lifecycle.rst", category="Lifecycle"),
     params:
         columns=config["data"]["columns"],
         code=step_code("lifecycle_report"),

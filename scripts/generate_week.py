@@ -12,7 +12,7 @@ Example:
 """
 import sys
 
-from weekly.workflow.by_hand import main
+from weekly.commands.command import step_script
 
 if __name__ == "__main__":
-    sys.exit(main("generate_week", __doc__))
+    sys.exit(step_script("generate_week", __doc__))

@@ -9,7 +9,7 @@ Example:
 """
 import sys
 
-from weekly.workflow.by_hand import main
+from weekly.commands.command import step_script
 
 if __name__ == "__main__":
-    sys.exit(main("publish_tracker", __doc__))
+    sys.exit(step_script("publish_tracker", __doc__))

@@ -14,7 +14,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ["Snakefile", "grid.smk", "rules", "profiles", "report", "dvc.yaml", ".dvcignore", ".gitignore", "src", "scripts"]
+WORKFLOW_FILES = ["Snakefile", "grid.smk", "rules", "profiles", "dvc.yaml", ".dvcignore", ".gitignore", "src", "scripts"]
 
 # 8 weeks, retraining every 21 days: weeks 1 (initial), 4 and 7 retrain (every winner is
 # promoted: the challenger gate has its own test).

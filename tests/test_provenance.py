@@ -97,7 +97,7 @@ def test_a_steps_code_digest_follows_the_code_it_imports_and_nothing_else(tmp_pa
     copy = tmp_path / "weekly"
     shutil.copytree(os.path.dirname(weekly.__file__), copy, ignore=shutil.ignore_patterns("__pycache__"))
     steps = ("generate_week", "decide", "train", "register", "predict", "evaluate", "report", "publish_tracker",
-             "lifecycle_report")
+             "lifecycle_report", "alerts")
 
     def digests():
         provenance._digest.cache_clear()
@@ -114,19 +114,21 @@ def test_a_steps_code_digest_follows_the_code_it_imports_and_nothing_else(tmp_pa
         before.update(digests())
         return changed
 
-    # code that computes nothing for a week: no step re-runs
-    for module in ("logs", "workflow/jobs", "workflow/by_hand", "workflow/runtime", "commands/command",
-                   "commands/queries", "alerting/alerts", "alerting/senders", "paths"):
+    # code that computes nothing: no step re-runs
+    for module in ("workflow/jobs", "workflow/by_hand", "workflow/runtime", "commands/command", "commands/queries"):
         assert edit(module.replace("/", ".")) == set(), module
+    # logging and the alerts: the alerts only, no step of the chain
+    for module in ("logs", "alerting/alerts", "alerting/senders"):
+        assert edit(module.replace("/", ".")) == {"alerts"}, module
     # the page: only its own step
     assert edit("reporting.page") == {"lifecycle_report"}
     # one step's own code: that step only
     assert edit("workflow.steps.predict") == {"predict"}
     assert edit("inputs.generate") == {"generate_week"}
     # the fit: the steps that fit, and every step reading a model's files
-    assert edit("modelling.algorithms") == {"train", "register", "predict", "report"}
+    assert edit("modelling.algorithms") == {"train", "register", "predict", "report", "alerts"}
     # the trigger logic: the decision only
-    assert edit("lifecycle.decision") == {"decide"}
+    assert edit("lifecycle.decision") == {"decide", "alerts"}
 
 
 def test_a_challenger_that_does_not_beat_the_serving_model_is_kept_out(tmp_path):

@@ -450,6 +450,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def step_script(rule: str, doc: str, argv: list[str] | None = None) -> int:
+    """The command line of scripts/<rule>.py: the rule's wildcards, --outside, --cores."""
+    from weekly.workflow import by_hand
+
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in by_hand.RULES[rule][1]:
+        p.add_argument(f"--{name}", required=True, help="the job's week (YYYY-MM-DD)" if name == "week"
+                       else "the candidate algorithm (params.yaml train.models)")
+    by_hand.add_options(p)
+    p.add_argument("--params", default="params.yaml", help="parameters file (default: %(default)s)")
+    args = p.parse_args(argv)
+    return main(["step", rule, *(f"--{n}={getattr(args, n)}" for n in by_hand.RULES[rule][1]),
+            *(["--outside"] if args.outside else []), f"--cores={args.cores}", f"--params={args.params}"])
+
+
 def main_exit() -> None:
     """The console entry point: `weekly ...`."""
     try:

@@ -64,7 +64,7 @@ def check_store(registry: dict, latest_tracker: str) -> None:
     is there) but its embedded store is gone: the trackers would name versions that exist
     nowhere, and a re-run week would register its model as version 1 again. A store that
     came with a copied or moved project is pointed at this project's artifact folder. Cheap
-    (no MLflow import); a tracking server is checked by the steps that use it."""
+    (no MLflow import); a tracking server's sign-in is checked here too (check_server)."""
     uri = tracking_uri(registry)
     db = _sqlite_file(uri)
     registered = os.path.exists(latest_tracker) and os.environ.get(REGISTER_AGAIN) != "1"

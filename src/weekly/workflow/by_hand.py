@@ -8,7 +8,7 @@ written as in a backfill, and the next run of the chain knows the job is done.
 `--outside` runs the step outside the workflow, in this process, with the arguments the
 job's last run was given (the first record of its log, weekly.workflow.jobs): the same
 step, the same keywords, no Snakemake. The scripts in scripts/ are this command, one per
-rule; the benchmark's plain loop replays a backfill's jobs the same way.
+rule (weekly.commands.command.step_script); the benchmark's plain loop replays a backfill's jobs the same way.
 """
 from __future__ import annotations
 
@@ -88,23 +88,6 @@ def outside(rule: str, threads: int = 1, **given: str | None) -> Any:
 def by_snakemake(rule: str, raw_dir: str, cores: int = 1, **given: str | None) -> int:
     """Run `rule`'s one job with Snakemake; its exit status (Snakemake says why on the console)."""
     return subprocess.run(snakemake_command(rule, raw_dir, cores, **given)).returncode
-
-
-def main(rule: str, doc: str, argv: list[str] | None = None) -> int:
-    """The command line of scripts/<rule>.py: the rule's wildcards, --outside, --cores."""
-    import argparse
-
-    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name in RULES[rule][1]:
-        p.add_argument(f"--{name}", required=True, help="the job's week (YYYY-MM-DD)" if name == "week"
-                       else "the candidate algorithm (params.yaml train.models)")
-    add_options(p)
-    p.add_argument("--params", default="params.yaml", help="parameters file (default: %(default)s)")
-    args = p.parse_args(argv)
-    from weekly.commands.command import main as weekly
-
-    return weekly(["step", rule, *(f"--{n}={getattr(args, n)}" for n in RULES[rule][1]),
-                   *(["--outside"] if args.outside else []), f"--cores={args.cores}", f"--params={args.params}"])
 
 
 def add_options(parser) -> None:

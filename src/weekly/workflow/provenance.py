@@ -15,6 +15,7 @@ import ast
 import functools
 import hashlib
 import json
+import re
 from importlib.metadata import version
 from pathlib import Path
 
@@ -42,11 +43,23 @@ def _source(module: str, root: Path) -> Path | None:
     return None
 
 
-def _imports(path: Path, module: str) -> set[str]:
-    """The package's modules that the source of `module` imports (at any depth of its code)."""
+_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+\S+[ \t]+import|import)[ \t]+(?:\([^)]*\)|[^\n]*)", re.MULTILINE)
+
+
+@functools.cache
+def _imports(path: Path, module: str) -> frozenset[str]:
+    """The package's modules that the source of `module` imports (at any depth of its code):
+    its import statements, each parsed alone (parsing whole modules cost a second a run; a
+    line of prose that reads like one is no statement and is left out)."""
     found = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+    nodes = []
+    for match in _STATEMENT.finditer(path.read_bytes()):
+        try:
+            nodes.extend(ast.parse(match.group(0).strip()).body)
+        except SyntaxError:
+            continue
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -56,7 +69,7 @@ def _imports(path: Path, module: str) -> set[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import module`
-    return {name for name in found if name.split(".")[0] == PACKAGE}
+    return frozenset(name for name in found if name.split(".")[0] == PACKAGE)
 
 
 def closure(module: str, root: Path | None = None) -> list[str]:
