@@ -16,19 +16,7 @@ Examples:
 """
 import sys
 
-from weekly.commands.command import main
-
-
-def translate(argv: list[str]) -> list[str]:
-    """This script's options as `weekly import`'s: the table is its first argument there."""
-    argv = list(argv)
-    if "--table" in argv:
-        at = argv.index("--table")
-        table = argv[at + 1]
-        del argv[at:at + 2]
-        return ["import", table, *argv]
-    return ["import", *argv]
-
+from weekly.commands.command import table_script
 
 if __name__ == "__main__":
-    sys.exit(main(translate(sys.argv[1:])))
+    sys.exit(table_script("import", sys.argv[1:]))

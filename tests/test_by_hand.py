@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TINY_WEEKS, clone, run
+from helpers import TINY_WEEKS, clone, run, tool_env
 from weekly.workflow import by_hand
 from weekly.workflow.jobs import recorded_arguments
 
@@ -101,6 +101,6 @@ def test_the_plain_loop_replays_the_backfill_with_the_same_results(backfill, tmp
     if not counted.get("generate_week"):  # the raw weeks were there before the backfill
         shutil.copytree(raw, loop_dir / "data")
     subprocess.run([sys.executable, str(repo_root / "benchmarks" / "backfill.py"), "--loop", str(loop_dir), str(snake)],
-                   check=True, capture_output=True, text=True, timeout=900)
+                   check=True, capture_output=True, text=True, timeout=900, env=tool_env())
     for report in ("reports/summary.json", "reports/weekly.csv", f"weeks/{TINY_WEEKS[-1]}/preds.parquet"):
         assert digest(loop_dir / report) == digest(snake / report), report

@@ -70,7 +70,7 @@ def test_changed_training_code_makes_a_new_version_whose_artifact_is_the_served_
     env = {"PYTHONPATH": str(root / "src")}  # the project's own copy of the package, edited below
     assert snakemake(root, "-n", "all_weeks", env=env).stdout.count("Nothing to be done") == 1
 
-    adapters = root / "src" / "weekly" / "algorithms.py"
+    adapters = root / "src" / "weekly" / "modelling" / "algorithms.py"
     text = adapters.read_text()
     assert '"deterministic": True,' in text
     adapters.write_text(text.replace('"deterministic": True,', '"deterministic": True,\n            "lambda_l2": 5.0,'))

@@ -264,7 +264,8 @@ def test_four_projects_on_one_model_name_at_once_all_succeed_without_duplicates(
         consoles.append(out)
     from test_secrets import find_secret
 
-    assert find_secret(USERS["alice"], roots[0], console=consoles[0]) == []
+    leaked = [line for line in consoles[0].splitlines() if USERS["alice"] in line]
+    assert find_secret(USERS["alice"], roots[0], console=consoles[0]) == [], leaked[:5]
     with signed_in("alice"):
         client = client_of(server)
         versions = client.search_model_versions("name = 'shared-model'")

@@ -272,36 +272,19 @@ def test_every_step_script_has_help(repo_root):
         assert "usage:" in result.stdout and "--params" in result.stdout, script.name
 
 
-def test_steps_run_by_hand_give_the_workflows_files(backfill, tmp_path, repo_root):
-    root = backfill[0]
-    week = TINY_RETRAIN_WEEKS[1]
-    prev = TINY_WEEKS[TINY_WEEKS.index(week) - 1]
-    window = read(root, f"weeks/{week}/decision.json")["training_window"]["weeks"]
-    outcomes = [f"data/raw/outcomes/{w}.parquet" for w in window]
-    run(["python", str(repo_root / "scripts" / "decide.py"), "--week", week,
-         "--tracker", f"weeks/{prev}/tracker.json", "--evaluations", f"weeks/{prev}/eval.json",
-         "--drift", f"weeks/{prev}/drift.json",
-         "--window-outcomes", *outcomes, "--out", str(tmp_path / "decision.json")], root)
-    assert read(tmp_path, "decision.json") == read(root, f"weeks/{week}/decision.json")
-    result = run(["python", str(repo_root / "scripts" / "train.py"), "--algo", "catboost", "--week", week,
-                  "--decision", str(tmp_path / "decision.json"),
-                  "--window-applications", *[f"data/raw/applications/{w}.parquet" for w in window],
-                  "--window-outcomes", *outcomes,
-                  "--model-dir", str(tmp_path / "model"), "--out", str(tmp_path / "candidate.json")], root)
-    assert "catboost trained" in result.stderr  # the step's log, on the console
-    by_hand, workflow = read(tmp_path, "candidate.json"), read(root, f"weeks/{week}/candidates/catboost.json")
-    for key in ("fingerprint", "model_sha256", "valid_metrics", "training_code"):
-        assert by_hand[key] == workflow[key], key
-
-
-def test_a_step_run_by_hand_fails_with_its_message(backfill, tmp_path, repo_root):
-    root = backfill[0]
-    result = run(["python", str(repo_root / "scripts" / "predict.py"), "--week", TINY_WEEKS[0],
-                  "--tracker", f"weeks/{TINY_WEEKS[0]}/tracker.json", "--applications", "data/raw/missing.parquet", "--drift", str(tmp_path / "drift.json"),
-                  "--out", str(tmp_path / "preds.parquet")], root, check=False)
-    assert result.returncode == 1
-    assert f"data/raw/missing.parquet (week {TINY_WEEKS[0]}): missing week file" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "preds.parquet").exists()
+def test_a_step_run_by_hand_fails_with_its_message(backfill, tmp_path):
+    root = clone(backfill[0], tmp_path / "missing")
+    week = TINY_WEEKS[0]
+    (root / f"data/raw/applications/{week}.parquet").unlink()
+    preds = root / f"weeks/{week}/preds.parquet"
+    preds.unlink()
+    for outside in ([], ["--outside"]):  # Snakemake's job, or the step here
+        result = run(["python", "scripts/predict.py", "--week", week, *outside], root, check=False)
+        assert result.returncode == 1
+        said = result.stdout + result.stderr
+        assert (f"data/raw/applications/{week}.parquet (week {week}): missing week file" in said if outside
+                else "MissingInputException" in said or "Missing input files" in said), said
+        assert "Traceback" not in result.stderr and not preds.exists()
 
 
 def test_workflow_passes_snakemake_lint(tmp_path):

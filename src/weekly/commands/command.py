@@ -465,6 +465,16 @@ def step_script(rule: str, doc: str, argv: list[str] | None = None) -> int:
             *(["--outside"] if args.outside else []), f"--cores={args.cores}", f"--params={args.params}"])
 
 
+def table_script(command: str, argv: list[str]) -> int:
+    """The command line of scripts/score_batch.py and scripts/import_table.py: `weekly
+    COMMAND`'s, with the table given as --table instead of first."""
+    argv = list(argv)
+    if "--table" in argv:
+        at = argv.index("--table")
+        argv = [*argv[at + 1:at + 2], *argv[:at], *argv[at + 2:]]
+    return main([command, *argv])
+
+
 def main_exit() -> None:
     """The console entry point: `weekly ...`."""
     try:

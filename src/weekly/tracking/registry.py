@@ -248,6 +248,9 @@ def _open_store(registry: dict) -> Iterator[tuple[Any, bool]]:
     """MLflow pointed at the chain's store, under its lock: a client, and whether the store
     is the embedded one of params.yaml."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow prints each run's address to stdout, credentials of the URI included: the
+    # chain's console is the week lines (the runs are in MLflow and the job logs).
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     uri = tracking_uri(registry)
     if uri.startswith(("http://", "https://")):
         check_server(uri)
