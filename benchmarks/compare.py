@@ -24,8 +24,10 @@ FIGURES = [("ratio", "backfill ratio (Snakemake / loop)"), ("snakemake_seconds",
            ("loop_seconds", "plain loop, s"), ("quiet_week_seconds_snakemake", "a week without retraining adds, s"),
            ("noop_seconds", "no-op all_weeks, s (median)"), ("new_week_seconds", "one new week, s (median)"),
            ("peak_gib_snakemake", "peak memory of Snakemake, GiB")]
-# Fields that name the code: they differ between two checkouts by construction.
-CODE_FIELDS = {"training_code", "fingerprint", "registration_key", "model_uri", "run_id"}
+# Fields that name the code, and a fit's measured seconds: they differ between two
+# checkouts by construction. reports/alerts.jsonl records when each alert was sent.
+CODE_FIELDS = {"training_code", "fingerprint", "registration_key", "model_uri", "run_id", "fit_seconds"}
+NOT_COMPARED = {"reports/alerts.jsonl"}
 
 
 def benchmark(repo: Path, python: str, out: Path, extra: list[str]) -> dict:
@@ -49,6 +51,8 @@ def differing(before: Path, after: Path) -> list[str]:
     files = sorted({p.relative_to(root) for root in (before, after) for part in ("weeks", "models", "reports")
                     for p in (root / part).rglob("*") if p.is_file()})
     for name in files:
+        if str(name) in NOT_COMPARED:
+            continue
         a, b = before / name, after / name
         if not (a.exists() and b.exists()):
             found.append(f"{name} (only {'after' if b.exists() else 'before'})")
