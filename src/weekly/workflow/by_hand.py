@@ -23,7 +23,7 @@ from weekly.errors import WeeklyError
 # Each rule that runs a step: an output it makes (the job's target) and its wildcards, in
 # the order of its log's path (paths.log).
 RULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "generate_week": ("{raw_dir}/applications/{week}.parquet", ("week",)),
+    "generate_week": (paths.applications("{raw_dir}"), ("week",)),  # raw_dir filled in by `target`
     "decide": (paths.DECISION, ("week",)),
     "train": (paths.CANDIDATE, ("algo", "week")),
     "register": (paths.TRACKER, ("week",)),
