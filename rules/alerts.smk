@@ -11,6 +11,9 @@ rule alerts:
         trackers=every_week(TRACKER),
         drifts=every_week(paths.DRIFT),
         evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
+        # the pending weeks' estimates, when the performance trigger reads them
+        estimates=[paths.ESTIMATE.format(week=week) for week in sorted(set(WEEKS) - set(EVALUATED))]
+        if config["retrain"]["performance"]["use_estimate"] else [],
         lifecycle=paths.LIFECYCLE_REPORT,
     output:
         events=paths.ALERT_EVENTS,

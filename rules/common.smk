@@ -37,23 +37,29 @@ def chain_week(wildcards):
 
 
 def previous_week_state(wildcards):
-    """What the decision of a week reads: the previous week's tracker and drift (none for
-    the first week) and the newest evaluation known at the start of the week (none
+    """What the decision of a week reads: the previous week's tracker and drift, and its
+    estimate with retrain.performance.use_estimate (none for the first week) and the newest evaluation known at the start of the week (none
     before the first of the chain is known); it carries its pooled evidence window."""
     week = chain_week(wildcards)
     state = {}
     if week != WEEKS[0]:
         state["tracker"] = TRACKER.format(week=week_calendar.previous(week))
         state["drift"] = paths.DRIFT.format(week=week_calendar.previous(week))
+        if config["retrain"]["performance"]["use_estimate"]:
+            state["estimate"] = paths.ESTIMATE.format(week=week_calendar.previous(week))
     newest = week_calendar.newest_labelled(week, LABEL_DELAY)
     state["evaluations"] = [EVALUATION.format(week=newest)] if newest >= WEEKS[0] else []
     return state
 
 
-def previous_drift(wildcards):
-    """The previous week's drift, whose pool this week's drift test extends; none for the first week."""
+def previous_scoring(wildcards):
+    """The previous week's drift and estimate, whose pools this week's drift test and
+    estimate extend; none for the first week."""
     week = wildcards.week
-    return {"previous_drift": paths.DRIFT.format(week=week_calendar.previous(week))} if week != WEEKS[0] else {}
+    if week == WEEKS[0]:
+        return {}
+    previous = week_calendar.previous(week)
+    return {"previous_drift": paths.DRIFT.format(week=previous), "previous_estimate": paths.ESTIMATE.format(week=previous)}
 
 
 def previous_evidence(wildcards):

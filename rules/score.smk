@@ -1,15 +1,16 @@
 rule predict:
     input:
-        unpack(previous_drift),
+        unpack(previous_scoring),
         tracker=TRACKER,
         applications=APPLICATIONS,
     output:
         preds=PREDS,
         drift=paths.DRIFT,
+        estimate=paths.ESTIMATE,
     params:
         columns=config["data"]["columns"],
         drift_policy=config["retrain"]["drift"],
-        max_weeks=config["evaluate"]["max_weeks"],
+        pooling=config["evaluate"],
         seed=config["seed"],
         registry=config["registry"],  # its serving version is checked before the week scores
         ranges=config["data"]["ranges"],
@@ -27,6 +28,7 @@ rule evaluate:
         tracker=TRACKER,
         preds=PREDS,
         drift=paths.DRIFT,
+        estimate=paths.ESTIMATE,
         outcomes=OUTCOMES,
     output:
         evaluation=EVALUATION,

@@ -158,8 +158,9 @@ def test_an_empty_week_is_scored_and_evaluated(tmp_path):
         pd.read_parquet(files[kind]).iloc[0:0].to_parquet(files[kind], index=False)
     preds = str(tmp_path / "preds.parquet")
     scored = predict_step(week=WEEK, tracker=str(tmp_path / "tracker.json"), applications=files["applications"],
-                           preds=preds, drift=str(tmp_path / "drift.json"), columns=COLUMNS,
-                           drift_policy=DRIFT_POLICY, max_weeks=26, seed=1)
+                           preds=preds, drift=str(tmp_path / "drift.json"),
+                           estimate=str(tmp_path / "estimate.json"), columns=COLUMNS,
+                           drift_policy=DRIFT_POLICY, pooling=POOLING, seed=1)
     assert read_json(tmp_path / "drift.json")["score"] is None
     assert scored.empty and list(scored.columns)[:3] == ["application_id", "application_date", "prediction"]
     result = evaluate(tmp_path, files, preds)
@@ -175,7 +176,7 @@ def test_a_failing_step_writes_its_error_to_its_log(tmp_path):
     log = tmp_path / "logs" / "predict.log"
     with pytest.raises(Exception):
         jobs.run("predict", week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", drift="z",
-                 columns=COLUMNS, drift_policy=DRIFT_POLICY, max_weeks=26, seed=1, log=str(log))
+                 estimate="e", columns=COLUMNS, drift_policy=DRIFT_POLICY, pooling=POOLING, seed=1, log=str(log))
     text = log.read_text()
     assert "predict started" in text and "predict failed with an unexpected error" in text
     assert "Traceback" in text and "FileNotFoundError" in text  # unexpected: the whole traceback
@@ -189,8 +190,8 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
     raw.write_bytes(b"not parquet")
     with pytest.raises(DataError):
         jobs.run("predict", week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
-                 drift=str(tmp_path / "drift.json"), columns=COLUMNS, drift_policy=DRIFT_POLICY,
-                 max_weeks=26, seed=1, log=str(log))
+                 drift=str(tmp_path / "drift.json"), estimate=str(tmp_path / "estimate.json"), columns=COLUMNS,
+                 drift_policy=DRIFT_POLICY, pooling=POOLING, seed=1, log=str(log))
     text = log.read_text()
     assert f"ERROR weekly.job: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text
     assert "Traceback" not in text

@@ -9,6 +9,7 @@ TRACKER = "weeks/{week}/tracker.json"
 PREDS = "weeks/{week}/preds.parquet"
 EVALUATION = "weeks/{week}/eval.json"
 DRIFT = "weeks/{week}/drift.json"  # the week's applications against the serving model's training rows
+ESTIMATE = "weeks/{week}/estimate.json"  # the week's performance expected from its probabilities (weekly.lifecycle.estimate)
 EVIDENCE = "weeks/{week}/evidence.parquet"  # the labelled rows of the week's evidence window (weekly.lifecycle.evidence)
 CANDIDATE = "weeks/{week}/candidates/{algo}.json"  # what a trainer did for the week, trained or not
 MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model (fitted on the training weeks), on retraining weeks

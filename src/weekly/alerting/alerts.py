@@ -43,6 +43,13 @@ def settings(params: dict) -> dict:
             "alpha": performance["alpha"],
             "min_single_class_rows": performance["min_single_class_rows"],
         },
+        # the pending weeks' estimate, read by the performance trigger with use_estimate
+        "performance (estimated)": {
+            "enabled": bool(conditions["performance"]["enabled"] and performance["use_estimate"]),
+            "metric": own(conditions["performance"]["metric"], performance["metric"]),
+            "floor": own(conditions["performance"]["floor"], performance["floor"]),
+            "alpha": performance["alpha"],
+        },
         "drift": {
             "enabled": conditions["drift"]["enabled"],
             "threshold": own(conditions["drift"]["threshold"], drift["threshold"]),
@@ -82,6 +89,22 @@ def _performance(week: dict, rule: dict) -> State:
         "floor": rule["floor"], "weeks": f"{pooled['first_week']}..{pooled['last_week']}", "rows": pooled["rows"],
         **({"predicts_one_class": pooled["predicted_classes"]} if single else {}),
     }
+
+
+def _performance_estimated(week: dict, rule: dict) -> State:
+    # A week whose outcomes are pending, on its estimate (estimate.json, pooled: weekly.lifecycle.estimate):
+    # under the floor beyond its interval. Its outcomes landing clear it: the evaluation speaks then.
+    estimate = week.get("estimate")
+    if week.get("evaluation") is not None:
+        return False, {"metric": rule["metric"], "outcomes": "landed"}
+    pooled = (estimate or {}).get("pooled")
+    if not pooled or not pooled.get("judged") or (pooled.get(rule["metric"]) or {}).get("value") is None:
+        return None
+    figure = pooled[rule["metric"]]
+    low = rule["floor"] is not None and evidence.below(figure, rule["floor"], rule["alpha"])
+    return bool(low), {"metric": rule["metric"], "value": round(figure["value"], 4),
+                       "interval": [_round(figure["low"]), _round(figure["high"])], "floor": rule["floor"],
+                       "weeks": f"{pooled['weeks'][-1]}..{pooled['weeks'][0]}", "rows": pooled["rows"]}
 
 
 def _drift(week: dict, rule: dict) -> State:
@@ -169,6 +192,12 @@ def _describe_performance(f: dict, model: dict) -> str:
             f"({_model(model)} serving, {over})")
 
 
+def _describe_estimated(f: dict, model: dict) -> str:
+    return (f"estimated {f['metric']} {f['value']:.4f}{_interval(f)} under its floor {f['floor']} while the outcomes are "
+            f"pending ({_model(model)} serving, over {f['weeks']}, {f['rows']} scored rows; from the calibrated "
+            f"probabilities: blind to a change of P(y|x))")
+
+
 def _describe_drift(f: dict, model: dict) -> str:
     moved = ", ".join(f"{name} {psi:.2f}" for name, psi in f["features_over"].items()) or "none"
     return (f"PSI beyond sampling error and over {f['threshold']} against {_model(model)}'s training rows: {moved}; "
@@ -187,11 +216,13 @@ CONDITIONS: dict[str, Condition] = {
     "promotion": Condition("info", _describe_promotion, event=_promotion),
     "challenger": Condition("info", lambda f, m: f["kept_because"], event=_challenger),
     "performance": Condition("warning", _describe_performance, state=_performance),
+    "performance (estimated)": Condition("warning", _describe_estimated, state=_performance_estimated),
     "drift": Condition("warning", _describe_drift, state=_drift),
     "data": Condition("warning", lambda f, m: "; ".join(f["problems"]), state=_data),
 }
 CLEARED = {
     "performance": "back over its floor",
+    "performance (estimated)": "outcomes landed, or the estimate back over its floor",
     "drift": "no feature drifting any more",
     "data": "data fit to judge again",
 }

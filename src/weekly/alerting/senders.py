@@ -255,15 +255,18 @@ def _channels(channels: dict) -> dict:
 def alerts(
     *, decisions: list[str], trackers: list[str], drifts: list[str], evaluations: list[str], events: str,
     alert_log: str, rules: dict, channels: dict, registry: dict, lifecycle: str | None = None,
+    estimates: list[str] = (),
 ) -> list[dict]:
     """Derive the chain's alerts from its weeks' files (in week order; evaluations of the
     weeks whose outcomes are known), write them all to `events`, and send those not yet in
     `alert_log` as one digest, appended there; open failures are cleared (the chain ran
     through). `rules`: alerts.settings(params). `lifecycle`: the page the alerts point to,
-    drawn before they are sent."""
+    drawn before they are sent. `estimates`: the weeks' estimate.json, read for the
+    estimated performance of the weeks whose outcomes are pending (with use_estimate)."""
     evaluated = {e["week"]: e for e in map(read_json, evaluations)}
+    estimated = {e["week"]: e for e in map(read_json, estimates)}
     weeks = [{"week": t["week"], "tracker": t, "decision": read_json(d), "drift": read_json(f),
-              "evaluation": evaluated.get(t["week"])}
+              "evaluation": evaluated.get(t["week"]), "estimate": estimated.get(t["week"])}
              for t, d, f in zip(map(read_json, trackers), decisions, drifts)]
     derived = redact_data(alert_logic.events(weeks, rules), names=secret_names(channels))
     write_json(events, {"chain": _chain(registry), "events": derived})

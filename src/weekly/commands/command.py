@@ -55,6 +55,25 @@ def _notes(lines: list[str]) -> list[str]:
     return [f"note: {line}" for line in lines]
 
 
+def _figure(f: dict | None) -> str:
+    if not f or f.get("value") is None:
+        return "n/a"
+    return f"{f['value']:.3f} [{f['low']:.3f}, {f['high']:.3f}]"
+
+
+def _estimate_lines(estimates: dict) -> list[str]:
+    """The pending weeks' estimated performance, labelled as estimated."""
+    lines = []
+    for week, e in estimates.items():
+        if e is None:
+            continue
+        level = f"{e['confidence']:.0%} " if e.get("confidence") else ""
+        lines.append(f"  {week} ESTIMATED (outcomes pending, from calibrated probabilities; {level}interval): "
+                     f"macro F1 {_figure(e['macro_f1'])}, AUC {_figure(e['auc'])} on {e['rows']} scored rows, "
+                     f"version {e['model_version']}")
+    return lines
+
+
 def status_text(answer: dict) -> str:
     """`weekly status` as a person reads it."""
     lines = [f"chain {answer['start']} .. {answer['end']}: {answer['done']} of {answer['weeks']} weeks done"]
@@ -63,6 +82,7 @@ def status_text(answer: dict) -> str:
         lines.append(f"pending: {len(answer['pending'])} weeks, {answer['pending'][0]} .. {answer['pending'][-1]}")
     if answer["awaiting_outcomes"]:
         lines.append(f"awaiting outcomes: {', '.join(answer['awaiting_outcomes'])}")
+        lines += _estimate_lines(answer.get("estimates") or {})
     if answer["serving"] is None:
         lines.append("nothing has run yet: `snakemake --cores all all_weeks` backfills the chain")
         return "\n".join(lines)

@@ -81,6 +81,8 @@ def status(params: dict) -> dict:
         "awaiting_outcomes": [w for w in done if w not in set(evaluated)],
         "last_done": done[-1] if done else None, "serving": None, "next_week": None,
         "not_from_params": foreign_files(params, done),
+        "estimates": {w: _estimate_line(_json(paths.ESTIMATE.format(week=w)))
+                      for w in done if w not in set(evaluated)},
     }
     if not done:
         return answer
@@ -92,13 +94,25 @@ def status(params: dict) -> dict:
     return answer
 
 
+def _estimate_line(estimate: dict | None) -> dict | None:
+    """A pending week's estimated figures (estimate.json): the week alone and its pooled window."""
+    if not estimate:
+        return None
+    alone, pooled = estimate.get("week_alone") or {}, estimate.get("pooled") or {}
+    return {"model_version": estimate.get("model_version"), "rows": alone.get("rows"),
+            "confidence": alone.get("confidence"), "macro_f1": alone.get("macro_f1"), "auc": alone.get("auc"),
+            "pooled_weeks": len(pooled.get("weeks") or []), "pooled_macro_f1": pooled.get("macro_f1")}
+
+
 def next_decision(params: dict, week: str, tracker: dict) -> dict:
     """What the decision of `week` looks at, from the files there now, and what its triggers say."""
     k, retrain = params["data"]["label_delay_weeks"], params["retrain"]
     newest = calendar.newest_labelled(week, k)
     seen = [newest] if newest >= params["start"] else []
     known = {"tracker": tracker, "drift": _json(paths.DRIFT.format(week=calendar.previous(week))),
-             "evaluations": [e for e in (_json(paths.EVALUATION.format(week=w)) for w in seen) if e is not None]}
+             "evaluations": [e for e in (_json(paths.EVALUATION.format(week=w)) for w in seen) if e is not None],
+             "estimate": _json(paths.ESTIMATE.format(week=calendar.previous(week)))
+             if retrain["performance"]["use_estimate"] else None}
     window = decision_logic.training_window(week, params["train"]["window_weeks"], params["train"]["valid_weeks"], k)
     verdict = decision_logic.decide(week, retrain, known, window)
     return {"week": week, "in_chain": week <= params["end"], "evaluations_it_sees": seen,

@@ -33,18 +33,40 @@ def _validation_figure(tracker: dict, metric: str) -> dict | None:
     return {"value": value, "se": errors.get(metric)} if value is not None else None
 
 
+def pending_estimate(policy: dict, known: dict, version) -> dict | None:
+    """With retrain.performance.use_estimate: the newest scored week's estimate
+    (estimate.json, `known["estimate"]`), pooled, as a pooled evaluation reads, when that
+    week's outcomes are still pending (it is newer than the newest evaluation) and the
+    serving model scored it; else None (the evaluation is read)."""
+    estimate = known.get("estimate")
+    newest = known["evaluations"][-1] if known["evaluations"] else None
+    if not (policy.get("use_estimate") and estimate and str(estimate.get("model_version")) == str(version)):
+        return None
+    if newest is not None and newest["week"] >= estimate["week"]:
+        return None
+    pooled = estimate["pooled"]
+    expected = pooled.get("expected_class_rows") or {}
+    several = sum(1 for n in expected.values() if n >= 1) > 1
+    return {**pooled, "single_class": bool(several and len(pooled.get("predicted_classes") or []) == 1),
+            "predicted_classes": pooled.get("predicted_classes")}
+
+
 def performance_trigger(week: str, policy: dict, known: dict) -> dict:
     """Fires when the evidence says the serving model does badly: over the newest pooled
     evaluation window of the model serving now (weekly.lifecycle.evidence), `metric` lies below
     `floor` beyond its sampling error, or more than `max_drop` below the model's own
     validation score beyond the sampling error of both (one-sided, at `alpha`); or the
     model predicts a single class over a pooled window holding several. A window too
-    small to judge never fires: it says so.
+    small to judge never fires: it says so. With `use_estimate`, a window whose outcomes
+    are pending is judged on its estimate instead (pending_estimate; `source` says which).
     """
     tracker = known["tracker"]
     version = tracker["model_version"] if tracker else None
     newest = known["evaluations"][-1] if known["evaluations"] else None
     pooled = newest.get("pooled") if newest and str(newest["model_version"]) == str(version) else None
+    estimated = pending_estimate(policy, known, version)
+    if estimated is not None:
+        pooled, newest = estimated, {"week": known["estimate"]["week"]}
     figure = pooled[policy["metric"]] if pooled else {}
     judged = bool(pooled and pooled["judged"] and figure.get("value") is not None)
     validation = _validation_figure(tracker, policy["metric"]) if tracker else None
@@ -56,6 +78,7 @@ def performance_trigger(week: str, policy: dict, known: dict) -> dict:
     return {
         "enabled": policy["enabled"],
         "inputs": {"metric": policy["metric"], "evaluation": newest["week"] if newest else None,
+                   "source": "estimate" if estimated is not None else "evaluation",
                    "weeks": pooled["weeks"] if pooled else [], "rows": pooled["rows"] if pooled else 0,
                    "judged": judged, "why_not": (pooled or {}).get("why_not") if pooled else
                    ("no evaluation of the serving model yet" if tracker else None),
@@ -244,7 +267,8 @@ def reading(name: str, trigger: dict) -> str:
             return f"{verdict}: not judged ({inputs.get('why_not') or 'no evaluation yet'})"
         weeks = inputs["weeks"]
         validation = inputs.get("validation") or {}
-        text = (f"{verdict}: {inputs['metric']} {_number(inputs['value'])} [{_number(inputs['low'])}, "
+        estimated = "ESTIMATED (outcomes pending) " if inputs.get("source") == "estimate" else ""
+        text = (f"{verdict}: {estimated}{inputs['metric']} {_number(inputs['value'])} [{_number(inputs['low'])}, "
                 f"{_number(inputs['high'])}] over {weeks[-1]}..{weeks[0]} ({len(weeks)} week(s), {inputs['rows']} rows); "
                 f"floor {limits['floor'] if limits.get('floor') is not None else 'none'}"
                 f"{' (below it)' if inputs['below_floor'] else ''}, validation {_number(validation.get('value'))} "

@@ -40,6 +40,9 @@ def after_retraining(week: str, winner: dict, selection: dict, registration: dic
         "validation_se": winner["valid_metrics"].get("se"),
         "valid_weeks": winner.get("valid_weeks"),
         "threshold": winner.get("threshold"),  # binary: the decision threshold chosen on validation
+        "calibration": winner.get("calibration"),  # its probabilities' maps (weekly.modelling.calibration)
+        # on its validation rows, raw and calibrated: log loss and expected calibration error
+        "calibration_check": winner["valid_metrics"].get("calibration_check"),
         "newest_week_psi": winner.get("newest_week_psi"),
         "registration_date": week,
         "epoch": week,  # its evidence windows start here (weekly.lifecycle.evidence)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from weekly.lifecycle import stats
+from weekly.modelling import calibration as calibration_logic
 from weekly.modelling.algorithms import algorithm
 from weekly.inputs.data import feature_names, labels
 from weekly.errors import StateError
@@ -87,15 +88,24 @@ def predict_proba(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> 
 
 
 def score(algo: str, model: Any, frame: pd.DataFrame, columns: dict, version: str,
-          threshold: float | None = None) -> pd.DataFrame:
+          threshold: float | None = None, calibration: dict | None = None) -> pd.DataFrame:
     """One row per application: id, date, predicted class (binary: the event from the
     model's decision `threshold` on), one probability per class, model version and type."""
-    proba = predict_proba(algo, model, frame, columns)
+    return scored_frame(frame, predict_proba(algo, model, frame, columns), columns, algo, version, threshold,
+                        calibration)
+
+
+def scored_frame(frame: pd.DataFrame, raw: np.ndarray, columns: dict, algo: str, version: str,
+                 threshold: float | None = None, calibration: dict | None = None) -> pd.DataFrame:
+    """The scored rows of `frame` from the model's raw probabilities `raw`: the predicted
+    class is the model's decision on them; the probabilities written are calibrated
+    (weekly.modelling.calibration; the raw ones for a model without calibration)."""
     classes = labels(columns)
+    proba = calibration_logic.apply(raw, calibration, classes)
     return pd.DataFrame({
         columns["id"]: frame[columns["id"]].to_numpy(),
         columns["date"]: frame[columns["date"]].to_numpy(),
-        "prediction": predicted_labels(proba, classes, threshold),
+        "prediction": predicted_labels(raw, classes, threshold),
         **{f"proba_{c}": proba[:, i] for i, c in enumerate(classes)},
         "model_version": str(version),
         "model_type": algo,
@@ -199,7 +209,14 @@ def validation_metrics(algo: str, model: Any, valid: pd.DataFrame, columns: dict
     if threshold is not None and f1:
         report["macro_f1_tuned"], report["macro_f1"] = report["macro_f1"], f1["value"]
     auc = evidence.macro_auc_interval(y, proba, len(classes), 0.95) if len(y) else {}
-    return {**report, "threshold": threshold, "se": {"macro_f1": f1["se"] if f1 else None, "auc": auc.get("se")}}
+    fitted = calibration_logic.fit(proba, y, classes)
+    calibrated = calibration_logic.apply(proba, fitted, classes)
+    check = {"raw": {"log_loss": risk_report(valid[columns["target"]].tolist(), proba, classes)["log_loss"],
+                     "ece": calibration_logic.expected_calibration_error(proba, y)},
+             "calibrated": {"log_loss": risk_report(valid[columns["target"]].tolist(), calibrated, classes)["log_loss"],
+                            "ece": calibration_logic.expected_calibration_error(calibrated, y)}} if len(y) else None
+    return {**report, "threshold": threshold, "se": {"macro_f1": f1["se"] if f1 else None, "auc": auc.get("se")},
+            "calibration": fitted, "calibration_check": check}
 
 
 def fit_and_validate(

@@ -1,5 +1,6 @@
 """The registered model: a pyfunc that takes raw application rows and returns class
-probabilities and the predicted class (binary: at the decision threshold saved with it).
+probabilities (calibrated on the model's validation weeks, see weekly.modelling.calibration)
+and the predicted class (binary: at the decision threshold saved with it).
 
 Logged as code (`pyfunc_model.py`) with this package, the native model file as artifact
 and the algorithm, column roles and the native file's sha256 as model config (the file is
@@ -12,7 +13,7 @@ from __future__ import annotations
 import mlflow.pyfunc
 import pandas as pd
 
-from weekly.modelling import models
+from weekly.modelling import calibration, models
 from weekly.inputs.data import categorical_values, labels
 
 
@@ -23,6 +24,7 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
         self.algo = context.model_config["algo"]
         self.columns = context.model_config["columns"]
         self.threshold = context.model_config.get("threshold")
+        self.calibration = context.model_config.get("calibration")
         self.model = models.load(self.algo, context.artifacts["native_model"], context.model_config.get("model_sha256"))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
@@ -31,10 +33,10 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
         for col in self.columns["categorical"]:
             frame[col] = categorical_values(frame[col])
-        proba = models.predict_proba(self.algo, self.model, frame, self.columns)
+        raw = models.predict_proba(self.algo, self.model, frame, self.columns)
         classes = labels(self.columns)
-        result = pd.DataFrame(proba, columns=[f"proba_{c}" for c in classes])
-        result["prediction"] = models.predicted_labels(proba, classes, self.threshold)
+        result = pd.DataFrame(calibration.apply(raw, self.calibration, classes), columns=[f"proba_{c}" for c in classes])
+        result["prediction"] = models.predicted_labels(raw, classes, self.threshold)  # the model's own decision
         return result
 
 
@@ -42,6 +44,7 @@ class LocalContext:
     """The context MLflow hands to load_context, built from local values (to infer a signature)."""
 
     def __init__(self, native_model: str, algo: str, columns: dict, threshold: float | None = None, *,
-                 model_sha256: str):
+                 model_sha256: str, calibration: dict | None = None):
         self.artifacts = {"native_model": native_model}
-        self.model_config = {"algo": algo, "columns": columns, "threshold": threshold, "model_sha256": model_sha256}
+        self.model_config = {"algo": algo, "columns": columns, "threshold": threshold, "model_sha256": model_sha256,
+                             "calibration": calibration}

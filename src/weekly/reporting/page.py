@@ -33,6 +33,7 @@ CLASS_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9
 MODEL_COLOURS = {"catboost": "#3f6fae", "lightgbm": "#7d4e9f", "hist_gradient_boosting": "#a8730f"}
 OTHER_MODEL = "#5f6b76"
 F1_COLOUR, AUC_COLOUR, FLOOR_COLOUR = "#0b4f8a", "#8a8f96", "#c0392b"
+ESTIMATE_COLOUR = "#b35900"  # estimated performance (before the outcomes): weekly.lifecycle.estimate
 OUTCOME_COLOURS = {"retrained": "#1b7837", "kept out": "#e08a00", "blocked": "#c0392b"}
 FIRED = "#2c3e50"
 # PSI colour scale, piecewise linear between these stops (0.1: moderate shift, 0.25: significant).
@@ -47,12 +48,12 @@ def _number(value) -> float | None:
 
 
 def week_records(trackers: list[dict], decisions: list[dict], evaluations: dict[str, dict], drifts: list[dict],
-                 predicted_mix: dict[str, dict] | None = None) -> list[dict]:
+                 predicted_mix: dict[str, dict] | None = None, estimates: dict[str, dict] | None = None) -> list[dict]:
     """One record per week, in the trackers' order: the serving model, what the decision did
     and why, the week's figures once its outcomes are known (those of reports/weekly.csv),
     the class mix of its predictions (from its evaluation, or `predicted_mix` by week for
     weeks awaiting outcomes) and of its outcomes, and its PSI (None where there is none)."""
-    rows = weekly_rows(trackers, evaluations).to_dict("records")
+    rows = weekly_rows(trackers, evaluations, estimates=estimates).to_dict("records")
     decided = {d["week"]: d for d in decisions}
     drifted = {d["week"]: d for d in drifts}
     records = []
@@ -99,6 +100,8 @@ def week_records(trackers: list[dict], decisions: list[dict], evaluations: dict[
             "psi": {name: _number(value) for name, value in (drift.get("features") or {}).items()},
             "score_psi": _number(drift.get("score")),
             "drift_window": drift.get("pooled") or {},
+            "estimated": {key: _number(row[f"estimated_{key}"]) for key in ("macro_f1", "low", "high", "auc")},
+            "estimate_error": _number(row["estimate_error"]),
         })
     return records
 
@@ -238,6 +241,8 @@ def performance_chart(records: list[dict], floor: float | None = None) -> str:
     f1, auc = _pooled_series(records, "macro_f1"), _pooled_series(records, "auc")
     low, high = _pooled_series(records, "macro_f1", "low"), _pooled_series(records, "macro_f1", "high")
     values = [v for v in (*f1, *auc, *low, *high) if v is not None] + [r["macro_f1"] for r in judged]
+    values += [r["estimated"][k] for r in records for k in ("macro_f1", "low", "high")
+               if r["estimated"][k] is not None and (k == "macro_f1" or not r["evaluated"])]
     values += [floor] if floor is not None else []
     lo = math.floor((min(values) - 0.02) * 20) / 20 if values else 0.5
     hi = math.ceil((max(values) + 0.01) * 20) / 20 if values else 1.0
@@ -277,6 +282,15 @@ def performance_chart(records: list[dict], floor: float | None = None) -> str:
             dashed = f' stroke-dasharray="{dash}"' if dash else ""
             body.append(f'<polyline points="{" ".join(_run_points(series, a, b, n, y))}" fill="none" stroke="{colour}" '
                         f'stroke-width="{width}" stroke-linejoin="round"{dashed}/>')
+    estimated = [r["estimated"]["macro_f1"] for r in records]
+    for a, b in charts.runs([v is not None for v in estimated]):
+        body.append(f'<polyline points="{" ".join(_run_points(estimated, a, b, n, y))}" fill="none" '
+                    f'stroke="{ESTIMATE_COLOUR}" stroke-width="1.4" stroke-dasharray="1 3" stroke-linecap="round"/>')
+    for i, r in enumerate(records):  # a week awaiting outcomes: its estimate's interval
+        e = r["estimated"]
+        if not r["evaluated"] and e["low"] is not None and e["high"] is not None:
+            x = _x(i + 0.5, n)
+            body.append(charts.line(x, y(max(lo, e["low"])), x, y(min(hi, e["high"])), ESTIMATE_COLOUR, 1.6))
     radius = 2.6 if step >= 8 else 1.8
     body += [charts.circle(_x(i + 0.5, n), y(r["macro_f1"]), radius, "#fff", stroke=F1_COLOUR, stroke_width="1.2")
              for i, r in enumerate(records) if r["judged"]]
@@ -296,6 +310,10 @@ def performance_chart(records: list[dict], floor: float | None = None) -> str:
              (f'<circle cx="8" cy="0" r="3" fill="#fff" stroke="{F1_COLOUR}" stroke-width="1.2"/>',
               "macro F1 of the week alone"),
              (charts.swatch_line(AUC_COLOUR, 1.6, "5 3"), "AUC, pooled")]
+    if any(r["estimated"]["macro_f1"] is not None for r in records):
+        items.append((charts.swatch_line(ESTIMATE_COLOUR, 1.4, "1 3"),
+                      "ESTIMATED macro F1 of the week alone, from its calibrated probabilities when scored "
+                      "(a bar: its interval, while the outcomes are pending)"))
     items.append((charts.swatch_vertical("#2b2f33", "4 3"), "retraining (new model serves from that week)"))
     if any(r["outcome"] == "kept out" for r in records):
         items.append((charts.swatch_vertical(OUTCOME_COLOURS["kept out"], "2 2"), "challenger kept out"))
@@ -365,6 +383,11 @@ def _performance_tooltip(r: dict) -> str:
         parts.append(f"retrained ({', '.join(r['reasons'])})")
     elif r["outcome"]:
         parts.append(r["why"] or f"{r['outcome']} ({', '.join(r['reasons'])})")
+    e = r["estimated"]
+    if e["macro_f1"] is not None:
+        interval = f" [{_f(e['low'])}, {_f(e['high'])}]" if e["low"] is not None else ""
+        error = f", off by {r['estimate_error']:+.3f}" if r["estimate_error"] is not None else ""
+        parts.append(f"ESTIMATED when scored: macro F1 {_f(e['macro_f1'])}{interval}, AUC {_f(e['auc'])}{error}")
     if not r["evaluated"]:
         parts.append("awaiting outcomes")
     else:
@@ -909,7 +932,49 @@ def _decisions_table(records: list[dict]) -> str:
     return html
 
 
-def _calibration_section(records: list[dict], evaluations: dict[str, dict], classes: list[str]) -> str:
+def _estimate_section(records: list[dict], summary: dict) -> str:
+    """Estimated beside realized: how far the estimates were from the outcomes once they
+    landed, and the weeks still awaiting theirs, each with its estimate."""
+    pending = [r for r in records if not r["evaluated"] and r["estimated"]["macro_f1"] is not None]
+    checked = summary.get("estimated_weeks") or 0
+    if not pending and not checked:
+        return ""
+    sub = ("Each week is scored before its outcomes are known; its macro F1 and AUC are then ESTIMATED from the "
+           "model's calibrated probabilities (confidence-based performance estimation: the expected confusion matrix "
+           "at the model's decision), with the interval where the realized figure should fall. Once the outcomes land, "
+           "the evaluation records the realized figure beside it. The estimate cannot see a change of how outcomes "
+           "follow from unchanged applications (concept drift): only the outcomes show that.")
+    parts = [f'<section id="estimate-section"><h2>Estimated and realized performance</h2><p class="sub">{escape(sub)}</p>']
+    if checked:
+        mae, coverage = summary.get("estimate_mae_macro_f1"), summary.get("estimate_coverage")
+        parts.append(f'<p id="estimate-check">Over the {checked} week(s) whose outcomes landed (judged alone): mean '
+                     f"absolute error of the estimated macro F1 {_f(mae)}; the interval held the realized figure in "
+                     f"{_pct(coverage)} of them.</p>")
+    if pending:
+        rows = "".join(
+            f"<tr><td>{escape(r['week'])}</td><td>{escape(_serving(r))}</td><td>{_f(r['estimated']['macro_f1'])}</td>"
+            f"<td>{_f(r['estimated']['low'])} – {_f(r['estimated']['high'])}</td><td>{_f(r['estimated']['auc'])}</td>"
+            f"<td>{r['applications'] if r['applications'] is not None else ''}</td></tr>" for r in pending)
+        parts.append('<table id="estimate-table"><thead><tr><th>week (outcomes pending)</th><th>serving</th>'
+                     "<th>ESTIMATED macro F1</th><th>its interval</th><th>ESTIMATED AUC</th><th>applications</th>"
+                     f"</tr></thead><tbody>{rows}</tbody></table>")
+    return "".join(parts) + "</section>"
+
+
+def _calibration_check_text(tracker: dict | None) -> str:
+    """The serving model's calibration on its validation weeks: raw and calibrated."""
+    check = (tracker or {}).get("calibration_check")
+    if not check:
+        return ""
+    raw, cal = check["raw"], check["calibrated"]
+    return (f" Calibrated on its validation weeks (Platt scaling per class; the predicted class is unchanged): "
+            f"calibration error (ECE) {_f(raw['ece'])} raw → {_f(cal['ece'])} calibrated, log loss "
+            f"{_f(raw['log_loss'])} → {_f(cal['log_loss'])}, on those rows. The chart and table: its calibrated "
+            f"probabilities against the outcomes of the weeks it served.")
+
+
+def _calibration_section(records: list[dict], evaluations: dict[str, dict], classes: list[str],
+                         trackers: list[dict] = ()) -> str:
     version, weeks = calibration_weeks(records)
     head = "<h2>Calibration of the latest model</h2>"
     if version is None:
@@ -923,7 +988,8 @@ def _calibration_section(records: list[dict], evaluations: dict[str, dict], clas
            "applications "
            "binned by predicted probability (0.1 wide); a well calibrated model's dots lie on the diagonal. "
            + ("Binary problem: the probability of the event, the second class. " if binary else "")
-           + "Below the diagonal: the model over-predicts the class.")
+           + "Below the diagonal: the model over-predicts the class."
+           + _calibration_check_text(next((t for t in trackers if str(t["model_version"]) == version), None)))
     rows = []
     for cls in [c for c in classes if c in pooled] + [c for c in pooled if c not in classes]:
         table = pooled[cls]
@@ -994,13 +1060,14 @@ def performance_floor(decisions: list[dict]) -> float | None:
 
 def page(*, trackers: list[dict], decisions: list[dict], evaluations: dict[str, dict], drifts: list[dict],
          summary: dict, classes: list[str], predicted_mix: dict[str, dict] | None = None,
-         policies: pd.DataFrame | None = None, policies_svg: str | None = None) -> str:
+         policies: pd.DataFrame | None = None, policies_svg: str | None = None,
+         estimates: dict[str, dict] | None = None) -> str:
     """The whole page: a header with the chain's span and key figures, then performance and
     serving model, triggers, class mix, drift heat map, calibration of the latest model,
     the serving history and, when given, the policy comparison (its table and plot)."""
     if not trackers:
         raise ValueError("the lifecycle page needs at least one week")
-    records = week_records(trackers, decisions, evaluations, drifts, predicted_mix)
+    records = week_records(trackers, decisions, evaluations, drifts, predicted_mix, estimates)
     first, last = records[0]["week"], records[-1]["week"]
     model_name = trackers[-1].get("model_name", "")
     floor = performance_floor(decisions)
@@ -1048,7 +1115,8 @@ def page(*, trackers: list[dict], decisions: list[dict], evaluations: dict[str, 
     ]
     for section_id, title, sub, chart in sections:
         html.append(f'<section id="{section_id}"><h2>{escape(title)}</h2><p class="sub">{escape(sub)}</p>{chart}</section>')
-    html.append(_calibration_section(records, evaluations, classes))
+    html.append(_estimate_section(records, summary))
+    html.append(_calibration_section(records, evaluations, classes, trackers))
     html.append('<section id="history-section"><h2>Serving history</h2><p class="sub">Every model that served, '
                 "the weeks it served and how it did on them.</p>" + _history_table(records) + "</section>")
     html.append(_policies_section(policies, policies_svg))

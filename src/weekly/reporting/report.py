@@ -9,15 +9,35 @@ from weekly.lifecycle.metrics import macro_auc
 
 COLUMNS = ["week", "macro_f1", "auc", "accuracy", "rows", "applications", "evaluated", "too_small",
            "judged", "pooled_macro_f1", "pooled_low", "pooled_high", "pooled_weeks", "pooled_rows",
-           "model_version", "model_type", "retrained"]
+           "model_version", "model_type", "retrained",
+           # expected when the week was scored, from the calibrated probabilities (estimate.json):
+           # the only figures of a week awaiting its outcomes; beside the realized ones once they land
+           "estimated_macro_f1", "estimated_low", "estimated_high", "estimated_auc", "estimate_error",
+           "estimate_covered"]
 
 
-def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications: dict[str, int] | None = None) -> pd.DataFrame:
+def _estimated(ev: dict | None, pending: dict | None) -> dict:
+    """A week's estimated macro F1 (interval) and AUC: recorded in its evaluation once its
+    outcomes landed (with the error, estimated - realized, and whether the interval held the
+    realized figure), else its estimate.json (the week alone)."""
+    if ev is not None and ev.get("estimate"):
+        f1, auc = ev["estimate"]["macro_f1"], ev["estimate"]["auc"]
+        return {"estimated_macro_f1": f1["estimated"], "estimated_low": f1.get("low"), "estimated_high": f1.get("high"),
+                "estimated_auc": auc["estimated"], "estimate_error": f1["error"], "estimate_covered": f1["covered"]}
+    alone = (pending or {}).get("week_alone") or {}
+    f1, auc = alone.get("macro_f1") or {}, alone.get("auc") or {}
+    return {"estimated_macro_f1": f1.get("value"), "estimated_low": f1.get("low"), "estimated_high": f1.get("high"),
+            "estimated_auc": auc.get("value"), "estimate_error": None, "estimate_covered": None}
+
+
+def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications: dict[str, int] | None = None,
+                estimates: dict[str, dict] | None = None) -> pd.DataFrame:
     """One row per week: the serving model, whether the week retrained, the applications
     scored (`applications` by week), and, once its outcomes are known, its macro F1, AUC
     (binary, or the mean one-vs-rest AUC of the classes), accuracy and labelled rows
-    (`evaluations` by week)."""
-    applications = applications or {}
+    (`evaluations` by week); and its estimated macro F1 and AUC (_estimated; `estimates`:
+    the estimate.json of the weeks awaiting outcomes, by week)."""
+    applications, estimates = applications or {}, estimates or {}
     unknown = sorted(set(evaluations) - {tr["week"] for tr in trackers})
     if unknown:
         raise ValueError(f"evaluation of week {unknown[0]} has no tracker")
@@ -45,6 +65,7 @@ def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications
             "model_version": str(tr["model_version"]),
             "model_type": tr["model_type"],
             "retrained": bool(tr["retrained"]),
+            **_estimated(ev, estimates.get(tr["week"])),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -90,6 +111,19 @@ def summarise(rows: pd.DataFrame, models: list[str] = ()) -> dict:
         "last_week_macro_f1": _number(last_evaluated["macro_f1"]) if last_evaluated is not None else None,
         "last_week_model_version": str(last["model_version"]),
         "last_week_model_type": str(last["model_type"]),
+        **estimate_summary(rows),
+    }
+
+
+def estimate_summary(rows: pd.DataFrame) -> dict:
+    """How the estimates did once the outcomes landed, over the weeks judged alone: mean
+    absolute error of the estimated macro F1 and the share of weeks whose interval held
+    the realized figure."""
+    checked = rows[rows["evaluated"] & (rows["too_small"] == False) & rows["estimate_error"].notna()]  # noqa: E712
+    return {
+        "estimated_weeks": int(len(checked)),
+        "estimate_mae_macro_f1": _number(checked["estimate_error"].astype(float).abs().mean()) if len(checked) else None,
+        "estimate_coverage": _number(checked["estimate_covered"].astype(float).mean()) if len(checked) else None,
     }
 
 

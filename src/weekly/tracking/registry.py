@@ -404,7 +404,8 @@ def _log_candidate(
         })
         wrapper = ProbabilityModel()
         wrapper.load_context(LocalContext(candidate["model_path"], algo, columns, candidate.get("threshold"),
-                                          model_sha256=candidate["model_sha256"]))
+                                          model_sha256=candidate["model_sha256"],
+                                          calibration=candidate.get("calibration")))
         signature = _accepting_codes(infer_signature(example, wrapper.predict(None, example)), columns)
         # Explicit requirements: inferring them costs seconds per logged model.
         pinned = (*algorithm(algo).distributions, "pandas", "numpy", "mlflow")
@@ -414,7 +415,7 @@ def _log_candidate(
             python_model=str(Path(weekly.__file__).parent / "modelling" / "pyfunc_model.py"),
             artifacts={"native_model": candidate["model_path"]},
             model_config={"algo": algo, "columns": columns, "threshold": candidate.get("threshold"),
-                          "model_sha256": candidate["model_sha256"]},
+                          "model_sha256": candidate["model_sha256"], "calibration": candidate.get("calibration")},
             code_paths=[str(Path(weekly.__file__).parent)],
             signature=signature,
             input_example=example,

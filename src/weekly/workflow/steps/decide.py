@@ -33,7 +33,7 @@ def _labelled_weeks(outcome_files: list[str], columns: dict, count: int) -> list
 # A `pooled` section is read only when the file has one, and a drift test's features and
 # score only when its pool was judged.
 _DECIDE_READS = {"tracker": ("model_version", "last_retraining_date"), "evaluation": ("week", "model_version"),
-                 "drift": ("week", "model_version")}
+                 "drift": ("week", "model_version"), "estimate": ("week", "model_version", "pooled")}
 _POOLED_EVIDENCE = ("weeks", "rows", "judged", "single_class", "predicted_classes")
 _DRIFT_TESTS = {"features": ("psi", "critical", "significant", "moved"), "score": ("psi", "significant")}
 _JSON_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false",
@@ -45,7 +45,7 @@ def _lacking(kind: str, record: dict, metric: str) -> list[str]:
     are not there, or are not JSON objects where decide reads keys inside them."""
     lacking = [key for key in _DECIDE_READS[kind] if key not in record]
     pooled = record.get("pooled")
-    if kind == "tracker" or not pooled:
+    if kind in ("tracker", "estimate") or not pooled:
         return lacking
     if not isinstance(pooled, dict):
         return [*lacking, "pooled (not an object)"]
@@ -105,12 +105,14 @@ def decide(
     tracker: str | None = None,
     evaluations: list[str] = (),
     drift: str | None = None,
+    estimate: str | None = None,
     new_raw_files: list[str] = (),
 ) -> dict:
     """Take the retraining decision of `week` (written to `decision`) from what is known at
     its start: the previous week's tracker, the newest evaluation (with its pooled
     evidence window) and the previous week's drift, each checked to hold what the triggers
-    read (a StateError naming the file otherwise). (`new_raw_files` are not read here:
+    read (a StateError naming the file otherwise). With retrain.performance.use_estimate,
+    the previous week's `estimate` is read too, for a window whose outcomes are pending. (`new_raw_files` are not read here:
     the rule lists the window's files that the week before's did not hold, so that a
     corrected one re-runs the decision and what follows it.)
 
@@ -123,7 +125,8 @@ def decide(
     metric = retrain["performance"]["metric"]
     known = {"tracker": _previous_state(tracker, "tracker", week, metric) if tracker else None,
              "evaluations": [_previous_state(p, "evaluation", week, metric) for p in evaluations],
-             "drift": _previous_state(drift, "drift", week, metric) if drift else None}
+             "drift": _previous_state(drift, "drift", week, metric) if drift else None,
+             "estimate": _previous_state(estimate, "estimate", week, metric) if estimate else None}
     result = decision_logic.decide(week, retrain, known, window)
     if result["reasons"]:
         classes = labels(columns)

@@ -14,7 +14,7 @@ from weekly.inputs.data import (
 from weekly.io import read_json, write_json, write_parquet
 from weekly.lifecycle import evidence as evidence_logic
 from weekly.lifecycle import tracker as tracker_logic
-from weekly.lifecycle.metrics import class_mix, classification_report, risk_report
+from weekly.lifecycle.metrics import class_mix, classification_report, macro_auc, risk_report
 from weekly.lifecycle.weeks import parse_week
 from weekly.reporting import report as report_logic
 
@@ -58,6 +58,25 @@ def _pooled(rows: pd.DataFrame, week: str, epoch: str, classes: list[str], pooli
     return {**figures, "model_versions": versions}, window
 
 
+def checked_estimate(expected: dict, realized: dict) -> dict:
+    """The week's estimate (estimate.json, the week alone) beside its realized figures: for
+    macro F1, accuracy and AUC the estimated value and interval, the realized value, the
+    error (estimated - realized) and whether the interval held it."""
+    alone = expected.get("week_alone") or {}
+    found = {"macro_f1": realized.get("macro_f1"), "accuracy": realized.get("accuracy"),
+             "auc": macro_auc(realized["risk"]) if realized.get("risk") else None}
+    checked = {}
+    for name, value in found.items():
+        guess = alone.get(name) or {}
+        if guess.get("value") is None or value is None:
+            checked[name] = {"estimated": guess.get("value"), "realized": value, "error": None, "covered": None}
+            continue
+        checked[name] = {"estimated": guess["value"], "low": guess["low"], "high": guess["high"], "realized": value,
+                         "error": round(guess["value"] - value, 6), "covered": bool(guess["low"] <= value <= guess["high"])}
+    return {"model_version": expected.get("model_version"), "rows": alone.get("rows", 0),
+            "confidence": alone.get("confidence"), **checked}
+
+
 def evaluate(
     *,
     week: str,
@@ -71,6 +90,7 @@ def evaluate(
     columns: dict,
     pooling: dict,
     seed: int,
+    estimate: str | None = None,
     previous_evidence: str | None = None,
 ) -> dict:
     """Evaluate the serving model on the week's outcomes, from its predictions; write
@@ -83,6 +103,10 @@ def evaluate(
     scored. A week with fewer than evaluate.min_rows outcomes is marked too_small alone;
     its pooled figures judge it. Also says on the console how the week went (see
     report.week_line).
+
+    `estimate` is what was expected of the week when it was scored (predict): its figures
+    are recorded beside the realized ones, with the error and whether the interval held
+    the realized figure (`estimate`).
     """
     scored = pd.read_parquet(preds)
     known = read_outcomes(outcomes, week, columns)
@@ -120,6 +144,8 @@ def evaluate(
         "psi": {key: value for key, value in read_json(drift).items() if key in ("features", "score")},
         "pooled": pooled,
     }
+    if estimate is not None:
+        result["estimate"] = checked_estimate(read_json(estimate), result)
     write_parquet(evidence, window)
     write_json(evaluation, result)
     log.info("week %s: macro F1 %s on %d labelled rows; pooled over %d week(s) %s", week, result["macro_f1"],

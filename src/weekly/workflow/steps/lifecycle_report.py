@@ -28,13 +28,15 @@ def lifecycle_report(
     lifecycle: str,
     columns: dict,
     awaiting: list[str] = (),
+    estimates: list[str] = (),
     policies_table: str | None = None,
     policies_plot: str | None = None,
 ) -> str:
     """Draw the lifecycle page, `lifecycle` (self-contained HTML), from every week's
     decision, tracker and drift (in week order), the evaluations made so far and the
     `summary`; the predictions of the weeks awaiting outcomes (`awaiting`, in week order)
-    give their class mix. The policy comparison's table and plot join it when given."""
+    give their class mix, and their estimate.json (`estimates`) their estimated
+    performance. The policy comparison's table and plot join it when given."""
     from weekly.io import write_text
     from weekly.reporting import page as lifecycle_page
 
@@ -54,6 +56,7 @@ def lifecycle_report(
         summary=read_json(summary),
         classes=classes,
         predicted_mix=mixes,
+        estimates={e["week"]: e for e in map(read_json, estimates)},
         policies=pd.read_csv(policies_table) if policies_table else None,
         policies_svg=Path(policies_plot).read_text() if policies_plot else None,
     )

@@ -1,9 +1,10 @@
-"""Step predict: the week's applications scored by the serving model (checked against the registry first), and the week's drift; `score_batch` scores any table the same way."""
+"""Step predict: the week's applications scored by the serving model (checked against the registry first), the week's drift, and its performance estimated before its outcomes arrive; `score_batch` scores any table the same way."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from weekly.inputs.data import (
@@ -14,6 +15,7 @@ from weekly.inputs.data import (
 )
 from weekly.io import read_json, write_csv, write_json, write_parquet
 from weekly.lifecycle import drift as stability
+from weekly.lifecycle import estimate as estimating
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.weeks import parse_week
 from weekly.modelling import models
@@ -39,8 +41,49 @@ def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, m
     return chosen
 
 
-def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, columns: dict, drift_policy: dict,
-            max_weeks: int, seed: int, previous_drift: str | None = None, registry: dict | None = None,
+def _estimate_pool(this: dict, previous: dict | None, classes: list[str], pooling: dict) -> list[dict]:
+    """The scored weeks whose sums pool into this week's estimate, newest first: this week,
+    then the previous week's pool (same serving model and epoch), until they hold
+    evaluate.min_rows rows and evaluate.min_class_rows expected rows of every class, at
+    most evaluate.max_weeks weeks: the evaluation's evidence window, before its outcomes."""
+    chosen = [this]
+    same = previous and str(previous["model_version"]) == this["model_version"] and previous.get("epoch") == this["epoch"]
+    for part in previous["pool"] if same else []:
+        sums = estimating.add([p["sums"] for p in chosen], len(classes))
+        expected = estimating.expected_class_rows(sums, classes).values()
+        if (sums["rows"] >= pooling["min_rows"] and min(expected) >= pooling["min_class_rows"]) \
+                or len(chosen) >= pooling["max_weeks"]:
+            break
+        chosen.append(part)
+    return chosen
+
+
+def estimate_week(week: str, proba: np.ndarray, predicted: np.ndarray, version: str, epoch: str, classes: list[str],
+                  pooling: dict, seed: int, previous: dict | None) -> dict:
+    """A scored week's estimate (weekly.lifecycle.estimate): the week alone, and pooled as
+    its evidence window will be (_estimate_pool)."""
+    k = len(classes)
+    this = {"week": week, "model_version": version, "epoch": epoch, "sums": estimating.week_sums(proba, predicted, k)}
+    pool = _estimate_pool(this, previous, classes, pooling)
+    level, draws = pooling["estimate_confidence"], pooling["resamples"]
+    day = parse_week(week).toordinal()
+    sums = estimating.add([p["sums"] for p in pool], k)
+    expected = estimating.expected_class_rows(sums, classes).values()
+    judged = sums["rows"] >= pooling["min_rows"] and min(expected) >= pooling["min_class_rows"]
+    return {
+        "week": week, "model_version": version, "epoch": epoch,
+        "week_alone": estimating.figures(this["sums"], classes, level, draws, [seed, day, 1]),
+        "pooled": {"weeks": [p["week"] for p in pool], "judged": bool(judged),
+                   "why_not": None if judged else (f"{sums['rows']} scored rows over {len(pool)} week(s) expected to "
+                                                   f"hold fewer than evaluate.min_rows or min_class_rows"),
+                   **estimating.figures(sums, classes, level, draws, [seed, day, 2])},
+        "pool": pool,
+    }
+
+
+def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, estimate: str, columns: dict,
+            drift_policy: dict, pooling: dict, seed: int, previous_drift: str | None = None,
+            previous_estimate: str | None = None, registry: dict | None = None,
             ranges: dict | None = None) -> pd.DataFrame:
     """Score the week's applications with the model that serves the week; write them to
     `preds`, and their population stability against the model's training rows to `drift`:
@@ -54,6 +97,12 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     version is checked against the tracker first (registry.verify_serving): a moved alias
     stops the week before it scores. Values outside the plausible `ranges` of
     params.yaml (data.ranges) are recorded as `out_of_range` findings (a data alert).
+
+    The probabilities written are the model's calibrated ones; the drift of the score is
+    that of its raw probability, as its training rows were binned. `estimate` holds the
+    week's performance expected from those probabilities (estimate_week), pooled with the
+    scored weeks of `previous_estimate` as its evidence window will be (params.yaml
+    evaluate as `pooling`): it exists as soon as the week is scored, outcomes or not.
     """
     state = read_json(tracker)
     if registry is not None:
@@ -62,15 +111,18 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
         mlflow_registry.verify_serving(registry=registry, state=state)
     frame = read_applications(applications, week, columns)
     model = serving_model(state, f"week {week} ({tracker})")
-    scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
+    classes = labels(columns)
+    raw = models.predict_proba(state["model_type"], model, frame, columns)
+    scored = models.scored_frame(frame, raw, columns, state["model_type"], state["model_version"],
+                                 state.get("threshold"), state.get("calibration"))
     ref = read_json(Path(state["model_path"]).parent / REFERENCE)
-    score = scored[f"proba_{labels(columns)[0]}"].to_numpy()
+    score = raw[:, 0]
     binned = stability.counts(ref, frame, score)
     shift = stability.stability_of_counts(ref, binned)
     version = str(state["model_version"])
     epoch = tracker_logic.epoch(state)
     pool = _drift_pool({"week": week, "epoch": epoch, **binned}, read_optional(previous_drift), version, drift_policy,
-                       max_weeks)
+                       pooling["max_weeks"])
     pooled = stability.add_counts(pool)
     rows = pooled["rows"]
     why_not = None if rows >= drift_policy["min_rows"] else (
@@ -81,7 +133,12 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
         if "newest" in ref and (any(t["moved"] for t in tests["features"].values()) or tests["score"]["moved"]):
             # what had already moved by the newest weeks the model learned from
             seen = stability.pooled_drift(ref, ref["newest"], drift_policy, [seed, 0])
+    index = {c: i for i, c in enumerate(classes)}
+    expected = estimate_week(week, scored[[f"proba_{c}" for c in classes]].to_numpy(dtype=float),
+                             scored["prediction"].map(index).to_numpy(dtype=np.int64), version, epoch, classes, pooling,
+                             seed, read_optional(previous_estimate))
     write_parquet(preds, scored)
+    write_json(estimate, expected)
     write_json(drift, {
         "week": week, "model_version": version, "epoch": epoch, **shift,
         "pooled": {"weeks": [p["week"] for p in pool], "rows": rows, "judged": why_not is None, "why_not": why_not,
@@ -115,7 +172,8 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str |
     frame = pd.DataFrame({columns["id"]: raw[columns["id"]], columns["date"]: dates}).join(
         features(raw, columns, str(path)))
     model = serving_model(state, f"week {state['week']} ({tracker})")
-    scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"))
+    scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"),
+                          state.get("calibration"))
     (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
     scored.attrs["model"] = f"{state['model_type']} version {state['model_version']} (week {state['week']})"
     log.info("%s: scored %d applications with %s -> %s", path, len(scored), scored.attrs["model"], out)

@@ -14,7 +14,7 @@ progress = logging.getLogger("weekly.progress")  # the console's one line per we
 
 def report(
     *, trackers: list[str], drifts: list[str], evaluations: list[str], weekly: str, summary: str, registry: dict,
-    models: list[str] = (), made_with: dict | None = None,
+    models: list[str] = (), made_with: dict | None = None, estimates: list[str] = (),
 ) -> dict:
     """The `weekly` CSV (one row per week) and the backfill's `summary`, from the weeks'
     trackers and drifts (in week order) and the evaluations made so far (weeks whose
@@ -22,13 +22,15 @@ def report(
     history go to MLflow as the chain's monitoring run. `models`: the configured candidates
     (train.models), each listed in the summary's wins. `made_with` (start, seed, data of
     params.yaml) is recorded in the summary as `params`: `weekly status` says when the files
-    on disk come from other data."""
+    on disk come from other data. `estimates`: the estimate.json of the weeks awaiting their
+    outcomes (an evaluated week's estimate is in its evaluation)."""
     from weekly.tracking import registry as mlflow_registry
 
     evaluated = {e["week"]: e for e in map(read_json, evaluations)}
     scored = {d["week"]: d["rows"] for d in map(read_json, drifts)}
     states = [read_json(p) for p in trackers]
-    rows = report_logic.weekly_rows(states, evaluated, scored)
+    pending = {e["week"]: e for e in map(read_json, estimates)}
+    rows = report_logic.weekly_rows(states, evaluated, scored, pending)
     figures = report_logic.summarise(rows, models)
     write_csv(weekly, rows)
     write_json(summary, {**figures, **({"params": made_with} if made_with is not None else {})})

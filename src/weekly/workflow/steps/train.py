@@ -101,6 +101,7 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
         "example_path": str(Path(model) / "input_example.parquet"),
         "valid_metrics": fit_metrics["valid"],
         "threshold": fit_metrics["valid"]["threshold"],  # binary: chosen on the validation weeks
+        "calibration": fit_metrics["valid"]["calibration"],  # fitted on the validation weeks too
         "train_rows": fit_metrics["train_rows"],
         "valid_rows": fit_metrics["valid_rows"],
         "hyperparameters": hyper,
