@@ -96,7 +96,7 @@ def test_a_fresh_clone_compares_then_reproduces_its_commit(tmp_path):
     run(["dvc", "repro"], clone)
     assert json.loads(run(["dvc", "metrics", "diff", "--json"], clone).stdout) == {}
     tracked = ["dvc.lock", "reports/summary.json", "reports/weekly.csv"]
-    assert run(["git", "status", "--porcelain", "--", *tracked], clone).stdout == ""  # the same reports, the same lock
+    assert run(["git", "status", "--porcelain", "--", *tracked], clone).stdout == "", run(["git", "diff", "--", *tracked], clone).stdout  # the same reports, the same lock
     assert "up to date" in run(["dvc", "status"], clone).stdout
 
 

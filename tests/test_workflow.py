@@ -13,6 +13,9 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from helpers import (TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, make_project, next_week, registry_client,
                      run, snakemake)
+from weekly.config import load_params
+from weekly.inputs.data import read_applications
+from weekly.modelling import calibration, models
 from weekly.modelling.algorithms import algorithm
 
 CLASSES = ["Poor", "Standard", "Good"]
@@ -106,7 +109,14 @@ def test_predictions_and_evaluation_match_the_serving_model(backfill):
                                        "proba_Poor", "proba_Standard", "proba_Good", "model_version", "model_type"]
         proba = preds[[f"proba_{c}" for c in CLASSES]].to_numpy()
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
-        assert (preds["prediction"] == np.asarray(CLASSES)[proba.argmax(axis=1)]).all()
+        # the probabilities are the serving model's, calibrated; the class is its own decision on its raw ones
+        params = load_params(root / "params.yaml")
+        frame = read_applications(root / "data" / "raw" / "applications" / f"{week}.parquet", week,
+                                  params["data"]["columns"])
+        model = models.load(tracker["model_type"], root / tracker["model_path"], tracker["model_sha256"])
+        raw_proba = models.predict_proba(tracker["model_type"], model, frame, params["data"]["columns"])
+        np.testing.assert_allclose(proba, calibration.apply(raw_proba, tracker["calibration"], CLASSES), rtol=1e-9)
+        assert (preds["prediction"] == np.asarray(CLASSES)[raw_proba.argmax(axis=1)]).all()
         assert set(preds["model_version"]) == {tracker["model_version"]}
         ev = read(root, f"weeks/{week}/eval.json")
         assert ev["model_version"] == tracker["model_version"] and ev["model_type"] == tracker["model_type"]

@@ -33,7 +33,7 @@ CLASS_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9
 MODEL_COLOURS = {"catboost": "#3f6fae", "lightgbm": "#7d4e9f", "hist_gradient_boosting": "#a8730f"}
 OTHER_MODEL = "#5f6b76"
 F1_COLOUR, AUC_COLOUR, FLOOR_COLOUR = "#0b4f8a", "#8a8f96", "#c0392b"
-ESTIMATE_COLOUR = "#b35900"  # estimated performance (before the outcomes): weekly.lifecycle.estimate
+ESTIMATE_COLOUR = "#16806b"  # estimated performance (before the outcomes): weekly.lifecycle.estimate
 OUTCOME_COLOURS = {"retrained": "#1b7837", "kept out": "#e08a00", "blocked": "#c0392b"}
 FIRED = "#2c3e50"
 # PSI colour scale, piecewise linear between these stops (0.1: moderate shift, 0.25: significant).
