@@ -12,7 +12,7 @@ rule alerts:
         drifts=every_week(paths.DRIFT),
         evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
         # the pending weeks' estimates, when the performance trigger reads them
-        estimates=[paths.ESTIMATE.format(week=week) for week in sorted(set(WEEKS) - set(EVALUATED))]
+        estimates=[paths.ESTIMATE.format(week=week) for week in AWAITING]
         if config["retrain"]["performance"]["use_estimate"] else [],
         lifecycle=paths.LIFECYCLE_REPORT,
     output:

@@ -38,8 +38,9 @@ def chain_week(wildcards):
 
 def previous_week_state(wildcards):
     """What the decision of a week reads: the previous week's tracker and drift, and its
-    estimate with retrain.performance.use_estimate (none for the first week) and the newest evaluation known at the start of the week (none
-    before the first of the chain is known); it carries its pooled evidence window."""
+    estimate with retrain.performance.use_estimate (none for the first week), and the
+    newest evaluation known at the start of the week (none before the first of the chain
+    is known); it carries its pooled evidence window."""
     week = chain_week(wildcards)
     state = {}
     if week != WEEKS[0]:
@@ -125,6 +126,7 @@ def evaluated_weeks():
 
 
 EVALUATED = evaluated_weeks()
+AWAITING = sorted(set(WEEKS) - set(EVALUATED))  # scored weeks whose outcomes are not known yet
 
 
 def history_weeks():

@@ -4,7 +4,7 @@ rule report:
         drifts=every_week(paths.DRIFT),
         evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
         # the estimated performance of the weeks still awaiting their outcomes
-        estimates=[paths.ESTIMATE.format(week=week) for week in sorted(set(WEEKS) - set(EVALUATED))],
+        estimates=[paths.ESTIMATE.format(week=week) for week in AWAITING],
     output:
         weekly=report(paths.WEEKLY_REPORT, caption="captions/weekly.rst", category="Lifecycle"),
         summary=report(paths.SUMMARY, caption="captions/summary.rst", category="Lifecycle"),
@@ -40,8 +40,8 @@ rule lifecycle_report:
         drifts=every_week(paths.DRIFT),
         evaluations=[EVALUATION.format(week=week) for week in EVALUATED],
         # the class mix of the weeks still awaiting their outcomes
-        awaiting=[PREDS.format(week=week) for week in sorted(set(WEEKS) - set(EVALUATED))],
-        estimates=[paths.ESTIMATE.format(week=week) for week in sorted(set(WEEKS) - set(EVALUATED))],
+        awaiting=[PREDS.format(week=week) for week in AWAITING],
+        estimates=[paths.ESTIMATE.format(week=week) for week in AWAITING],
         summary=paths.SUMMARY,
     output:
         lifecycle=report(paths.LIFECYCLE_REPORT, caption="captions/lifecycle.rst", category="Lifecycle"),

@@ -81,9 +81,8 @@ def status(params: dict) -> dict:
         "awaiting_outcomes": [w for w in done if w not in set(evaluated)],
         "last_done": done[-1] if done else None, "serving": None, "next_week": None,
         "not_from_params": foreign_files(params, done),
-        "estimates": {w: _estimate_line(_json(paths.ESTIMATE.format(week=w)))
-                      for w in done if w not in set(evaluated)},
     }
+    answer["estimates"] = {w: _estimate_line(_json(paths.ESTIMATE.format(week=w))) for w in answer["awaiting_outcomes"]}
     if not done:
         return answer
     last = _json(paths.TRACKER.format(week=done[-1]))

@@ -31,14 +31,11 @@ import warnings
 
 import numpy as np
 
+from weekly.lifecycle import stats
+
 # Bins of a class's probability for the AUC, equal on the log-odds scale: a rare event's
 # probabilities (0.005-0.1) spread over many of them.
 EDGES = np.concatenate([[-np.inf], np.linspace(-8.0, 8.0, 401), [np.inf]])
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
 
 
 def week_sums(proba: np.ndarray, predicted: np.ndarray, k: int) -> dict:
@@ -54,7 +51,7 @@ def week_sums(proba: np.ndarray, predicted: np.ndarray, k: int) -> dict:
         cov[j] = np.diag(mean[j]) - p.T @ p
     bins = []
     for c in range(k):
-        which = np.searchsorted(EDGES, _logit(proba[:, c]), side="right") - 1
+        which = np.searchsorted(EDGES, stats.logit(proba[:, c]), side="right") - 1
         n = np.bincount(which, minlength=len(EDGES) - 1)
         s = np.bincount(which, weights=proba[:, c], minlength=len(EDGES) - 1)
         v = np.bincount(which, weights=proba[:, c] * (1 - proba[:, c]), minlength=len(EDGES) - 1)
@@ -92,7 +89,8 @@ def expected_class_rows(sums: dict, classes: list[str]) -> dict[str, float]:
 
 
 def _f1s(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-class F1 and accuracy of confusion matrices (..., predicted, true)."""
+    """Per-class F1 and accuracy of confusion matrices (..., predicted, true); their macro
+    F1 is stats.macro_f1_from_confusions', over the classes present as the evaluation's."""
     tp = np.diagonal(matrix, axis1=-2, axis2=-1)
     predicted = matrix.sum(axis=-1)
     true = matrix.sum(axis=-2)
@@ -157,7 +155,7 @@ def figures(sums: dict, classes: list[str], confidence: float, resamples: int, s
         "rows": int(sums["rows"]),
         "predicted_classes": [c for c, n in zip(classes, mean.sum(axis=1)) if n > 0],
         "expected_class_rows": {c: round(v, 3) for c, v in expected_class_rows(sums, classes).items()},
-        "macro_f1": figure(f1.mean(), f1_draws.mean(axis=1)),
+        "macro_f1": figure(stats.macro_f1_from_confusions(mean[None])[0], stats.macro_f1_from_confusions(draws)),
         "accuracy": figure(accuracy, accuracy_draws),
         "f1": {c: figure(f1[i], f1_draws[:, i]) for i, c in enumerate(classes)},
         "auc": figure(auc_value, auc_spread),

@@ -48,6 +48,12 @@ def psi(expected: list[float], actual: list[float]) -> float:
 _CHUNK = 8_000_000
 
 
+def logit(p: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """log(p / (1 - p)), with p clipped to [eps, 1 - eps]."""
+    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
+    return np.log(p) - np.log1p(-p)
+
+
 def normal_quantile(p: float) -> float:
     """The standard normal quantile at `p` (stdlib, so no scipy is needed for a z value)."""
     return NormalDist().inv_cdf(p)

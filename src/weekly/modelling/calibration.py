@@ -21,13 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-EPS = 1e-6
+from weekly.lifecycle.stats import logit
+
 IDENTITY = {"a": 1.0, "b": 0.0}
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
-    return np.log(p) - np.log1p(-p)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -42,7 +38,7 @@ def platt(p: np.ndarray, positive: np.ndarray, iterations: int = 50) -> dict:
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
         return dict(IDENTITY)
-    z = _logit(p)
+    z = logit(p)
     t = np.where(positive, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
     a, b = 1.0, 0.0
     for _ in range(iterations):
@@ -78,10 +74,10 @@ def apply(proba: np.ndarray, calibration: dict | None, classes: list[str]) -> np
     maps = calibration["maps"]
     if len(classes) == 2:
         m = maps[classes[1]]
-        event = _sigmoid(m["a"] * _logit(proba[:, 1]) + m["b"])
+        event = _sigmoid(m["a"] * logit(proba[:, 1]) + m["b"])
         return np.column_stack([1 - event, event])
     out = np.column_stack([
-        _sigmoid(maps[c]["a"] * _logit(proba[:, k]) + maps[c]["b"]) if c in maps else proba[:, k]
+        _sigmoid(maps[c]["a"] * logit(proba[:, k]) + maps[c]["b"]) if c in maps else proba[:, k]
         for k, c in enumerate(classes)
     ])
     return out / out.sum(axis=1, keepdims=True)

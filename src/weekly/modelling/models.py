@@ -211,8 +211,7 @@ def validation_metrics(algo: str, model: Any, valid: pd.DataFrame, columns: dict
     auc = evidence.macro_auc_interval(y, proba, len(classes), 0.95) if len(y) else {}
     fitted = calibration_logic.fit(proba, y, classes)
     calibrated = calibration_logic.apply(proba, fitted, classes)
-    check = {"raw": {"log_loss": risk_report(valid[columns["target"]].tolist(), proba, classes)["log_loss"],
-                     "ece": calibration_logic.expected_calibration_error(proba, y)},
+    check = {"raw": {"log_loss": report["log_loss"], "ece": calibration_logic.expected_calibration_error(proba, y)},
              "calibrated": {"log_loss": risk_report(valid[columns["target"]].tolist(), calibrated, classes)["log_loss"],
                             "ece": calibration_logic.expected_calibration_error(calibrated, y)}} if len(y) else None
     return {**report, "threshold": threshold, "se": {"macro_f1": f1["se"] if f1 else None, "auc": auc.get("se")},

@@ -16,6 +16,7 @@ from weekly.inputs.data import (
 from weekly.io import read_json, write_csv, write_json, write_parquet
 from weekly.lifecycle import drift as stability
 from weekly.lifecycle import estimate as estimating
+from weekly.lifecycle import evidence
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.weeks import parse_week
 from weekly.modelling import models
@@ -42,40 +43,34 @@ def _drift_pool(this: dict, previous: dict | None, version: str, policy: dict, m
 
 
 def _estimate_pool(this: dict, previous: dict | None, classes: list[str], pooling: dict) -> list[dict]:
-    """The scored weeks whose sums pool into this week's estimate, newest first: this week,
-    then the previous week's pool (same serving model and epoch), until they hold
-    evaluate.min_rows rows and evaluate.min_class_rows expected rows of every class, at
-    most evaluate.max_weeks weeks: the evaluation's evidence window, before its outcomes."""
-    chosen = [this]
-    same = previous and str(previous["model_version"]) == this["model_version"] and previous.get("epoch") == this["epoch"]
-    for part in previous["pool"] if same else []:
-        sums = estimating.add([p["sums"] for p in chosen], len(classes))
-        expected = estimating.expected_class_rows(sums, classes).values()
-        if (sums["rows"] >= pooling["min_rows"] and min(expected) >= pooling["min_class_rows"]) \
-                or len(chosen) >= pooling["max_weeks"]:
-            break
-        chosen.append(part)
-    return chosen
+    """The scored weeks whose sums pool into this week's estimate, newest first: this week
+    and the previous week's pool, chosen as its evidence window will be
+    (evidence.pool_weeks, params.yaml evaluate as `pooling`), with each week's expected
+    rows of every class for its outcomes."""
+    parts = [this, *((previous or {}).get("pool") or [])]
+    newest_first = [{"week": part["week"], "epoch": part["epoch"], "rows": part["sums"]["rows"],
+                     "class_rows": estimating.expected_class_rows(part["sums"], classes)} for part in parts]
+    chosen = evidence.pool_weeks(newest_first, classes, pooling)
+    return parts[:len(chosen)]
 
 
 def estimate_week(week: str, proba: np.ndarray, predicted: np.ndarray, version: str, epoch: str, classes: list[str],
                   pooling: dict, seed: int, previous: dict | None) -> dict:
     """A scored week's estimate (weekly.lifecycle.estimate): the week alone, and pooled as
-    its evidence window will be (_estimate_pool)."""
+    its evidence window will be (_estimate_pool); judged when the pooled rows are expected
+    to hold enough outcomes (evidence.enough)."""
     k = len(classes)
     this = {"week": week, "model_version": version, "epoch": epoch, "sums": estimating.week_sums(proba, predicted, k)}
     pool = _estimate_pool(this, previous, classes, pooling)
     level, draws = pooling["estimate_confidence"], pooling["resamples"]
     day = parse_week(week).toordinal()
     sums = estimating.add([p["sums"] for p in pool], k)
-    expected = estimating.expected_class_rows(sums, classes).values()
-    judged = sums["rows"] >= pooling["min_rows"] and min(expected) >= pooling["min_class_rows"]
+    why = evidence.enough(sums["rows"], estimating.expected_class_rows(sums, classes), pooling)
     return {
         "week": week, "model_version": version, "epoch": epoch,
         "week_alone": estimating.figures(this["sums"], classes, level, draws, [seed, day, 1]),
-        "pooled": {"weeks": [p["week"] for p in pool], "judged": bool(judged),
-                   "why_not": None if judged else (f"{sums['rows']} scored rows over {len(pool)} week(s) expected to "
-                                                   f"hold fewer than evaluate.min_rows or min_class_rows"),
+        "pooled": {"weeks": [p["week"] for p in pool], "judged": why is None,
+                   "why_not": None if why is None else f"expected from the probabilities: {why}",
                    **estimating.figures(sums, classes, level, draws, [seed, day, 2])},
         "pool": pool,
     }
@@ -133,9 +128,8 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
         if "newest" in ref and (any(t["moved"] for t in tests["features"].values()) or tests["score"]["moved"]):
             # what had already moved by the newest weeks the model learned from
             seen = stability.pooled_drift(ref, ref["newest"], drift_policy, [seed, 0])
-    index = {c: i for i, c in enumerate(classes)}
     expected = estimate_week(week, scored[[f"proba_{c}" for c in classes]].to_numpy(dtype=float),
-                             scored["prediction"].map(index).to_numpy(dtype=np.int64), version, epoch, classes, pooling,
+                             models.encode_target(scored["prediction"], classes), version, epoch, classes, pooling,
                              seed, read_optional(previous_estimate))
     write_parquet(preds, scored)
     write_json(estimate, expected)
