@@ -83,6 +83,13 @@ class Algorithm:
         """One column per configured class, rows summing to 1."""
         raise NotImplementedError
 
+    def contributions(self, model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray | None:
+        """Each feature's exact contribution to each row's raw score (TreeSHAP, the library's
+        own), rows x score columns (binary: 1, the event's log-odds; else one per class) x
+        (features + 1: the last is the expected value); they sum to the raw score. None when
+        the library has none."""
+        return None
+
     def save(self, model: Any, path: Path) -> None:
         """Write the native file; the same fit gives the same bytes."""
         model.save_model(str(path))
@@ -125,6 +132,10 @@ class LightGBM(Algorithm):
             proba = np.column_stack([1.0 - proba, proba])
         return proba
 
+    def contributions(self, model, X, n_classes):
+        values = np.asarray(model.predict(X, pred_contrib=True))
+        return values.reshape(len(X), 1 if n_classes == 2 else n_classes, X.shape[1] + 1)
+
     def loads(self, data):
         import lightgbm as lgb
 
@@ -159,6 +170,13 @@ class CatBoost(Algorithm):
 
     def predict_proba(self, model, X, n_classes):
         return np.asarray(model.predict_proba(X))
+
+    def contributions(self, model, X, n_classes):
+        from catboost import Pool
+
+        pool = Pool(X, cat_features=model.get_cat_feature_indices())
+        values = np.asarray(model.get_feature_importance(data=pool, type="ShapValues"))
+        return values.reshape(len(X), 1 if n_classes == 2 else n_classes, X.shape[1] + 1)
 
     def save(self, model, path):
         # A random guid and the finish time would make every fit's file differ: the same
