@@ -180,8 +180,9 @@ def every_model_dir():
 
 def fitting_settings():
     """How a candidate is fitted and validated: recency weights, the refit, the decision
-    threshold of a binary problem (train.threshold) and the bootstrap resamples of its
-    validation score's standard error (evaluate.resamples)."""
+    threshold of a binary problem (train.threshold), the bootstrap resamples of its
+    validation score's standard error (evaluate.resamples) and its score bands (score.bands)."""
     train = config["train"]
     return {"recency_half_life_weeks": train["recency_half_life_weeks"], "refit": train["refit"],
-            "threshold": train["threshold"], "resamples": config["evaluate"]["resamples"]}
+            "threshold": train["threshold"], "resamples": config["evaluate"]["resamples"],
+            "bands": config["score"]["bands"]}

@@ -14,6 +14,8 @@ rule register:
         challenger=config["train"]["challenger"],
         minimums=config["evaluate"],
         selection_metric=config["train"]["selection"]["metric"],
+        scoring=config["score"],
+        fairness_band=config["alerts"]["conditions"]["fairness"]["band"],
         seed=config["seed"],
         code=step_code("register"),
     log:

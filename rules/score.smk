@@ -11,6 +11,7 @@ rule predict:
         columns=config["data"]["columns"],
         drift_policy=config["retrain"]["drift"],
         pooling=config["evaluate"],
+        scoring=config["score"],
         seed=config["seed"],
         registry=config["registry"],  # its serving version is checked before the week scores
         ranges=config["data"]["ranges"],
@@ -36,6 +37,8 @@ rule evaluate:
     params:
         columns=config["data"]["columns"],
         pooling=config["evaluate"],
+        scoring=config["score"],
+        fairness_band=config["alerts"]["conditions"]["fairness"]["band"],
         seed=config["seed"],
         code=step_code("evaluate"),
     log:

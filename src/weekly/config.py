@@ -133,6 +133,13 @@ def _check_generated_columns(params: dict, source: str) -> None:
                 f"{source}: key 'data.columns.{role}': {cols[role]!r} is not the column the embedded generator makes "
                 f"(data.generate is true): it is {made[role]!r}; set data.generate: false to bring your own data"
             )
+    segments = [*cols["segments"], *([cols["protected"]] if cols["protected"] else [])]
+    unmade = [c for c in segments if c not in made["numeric"] + made["categorical"]]
+    if unmade:
+        raise ConfigError(
+            f"{source}: key 'data.columns.segments': column(s) {', '.join(map(repr, unmade))} not made by the embedded "
+            "generator (data.generate is true); set data.generate: false to bring your own data"
+        )
     for role in ("numeric", "categorical"):
         unknown = [c for c in cols[role] if c not in made[role]]
         if unknown:
@@ -141,6 +148,22 @@ def _check_generated_columns(params: dict, source: str) -> None:
                 f"embedded generator (data.generate is true); it makes {role} {', '.join(made[role])}; set "
                 "data.generate: false to bring your own data"
             )
+
+
+def _check_segments(cols: dict, source: str) -> None:
+    """A segment is no id, date or label; band edges ascend and cut a number, never a categorical."""
+    for name, edges in cols["segments"].items():
+        if name in (cols["id"], cols["date"], cols["target"]):
+            raise ConfigError(f"{source}: key 'data.columns.segments.{name}': the id, date or label is no segment")
+        if edges is None:
+            continue
+        if name in cols["categorical"]:
+            raise ConfigError(f"{source}: key 'data.columns.segments.{name}': a categorical column takes no band edges "
+                              "(leave it empty: one group per value)")
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ConfigError(f"{source}: key 'data.columns.segments.{name}': band edges {edges} must ascend")
+    if cols["protected"] in (cols["id"], cols["date"], cols["target"]):
+        raise ConfigError(f"{source}: key 'data.columns.protected': the id, date or label is no protected attribute")
 
 
 def _check_ranges(params: dict, source: str) -> None:
@@ -238,6 +261,7 @@ def validate_params(raw: dict | None, source: str = "params.yaml", *, week_follo
     repeated = sorted({c for c in roles if roles.count(c) > 1})
     if repeated:
         raise ConfigError(f"{source}: 'data.columns' gives column(s) {repeated} more than one role")
+    _check_segments(cols, source)
     if params["data"]["generate"]:
         _check_generated_columns(params, source)
     _check_ranges(params, source)

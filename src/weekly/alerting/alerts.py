@@ -143,6 +143,20 @@ def _data(week: dict, rule: dict) -> State:
     return bool(problems), {"problems": problems, **({"rows": evaluation["rows"]} if evaluation else {})}
 
 
+def _fairness(week: dict, rule: dict) -> State:
+    # The protected attribute's groups over the week's evidence window (eval.json pooled
+    # fairness, weekly.lifecycle.fairness.compare): a group whose approval-rate ratio to
+    # overall lies outside the band beyond sampling error.
+    pooled = ((week.get("evaluation") or {}).get("pooled")) or {}
+    found = pooled.get("fairness")
+    if not found or not pooled.get("judged"):
+        return None
+    outside = {g: [_round(found["groups"][g]["approval_ratio"]["low"]), _round(found["groups"][g]["approval_ratio"]["high"])]
+               for g in found["groups_outside"]}
+    return bool(outside), {"column": found["column"], "outside": outside, "band": found["band"],
+                           "weeks": f"{pooled['weeks'][-1]}..{pooled['weeks'][0]}", "rows": pooled["rows"]}
+
+
 def _promotion(week: dict, rule: dict) -> dict | None:
     tracker = week["tracker"]
     if not tracker.get("retrained"):
@@ -204,6 +218,12 @@ def _describe_drift(f: dict, model: dict) -> str:
             f"score PSI {f['score_psi']:.3f} ({f['rows']} applications over {f['weeks']} week(s))")
 
 
+def _describe_fairness(f: dict, model: dict) -> str:
+    groups = "; ".join(f"{g} [{low:.2f}, {high:.2f}]" for g, (low, high) in f["outside"].items())
+    return (f"approval-rate ratio to overall outside {f['band']} beyond sampling error for {f['column']} {groups} "
+            f"({_model(model)} serving, over {f['weeks']}, {f['rows']} rows)")
+
+
 def _describe_promotion(f: dict, model: dict) -> str:
     replaced = f" replacing {f['replaced']}" if f.get("replaced") else ""
     why = ", ".join(f["reasons"]) or "retrained"
@@ -218,12 +238,14 @@ CONDITIONS: dict[str, Condition] = {
     "performance": Condition("warning", _describe_performance, state=_performance),
     "performance (estimated)": Condition("warning", _describe_estimated, state=_performance_estimated),
     "drift": Condition("warning", _describe_drift, state=_drift),
+    "fairness": Condition("warning", _describe_fairness, state=_fairness),
     "data": Condition("warning", lambda f, m: "; ".join(f["problems"]), state=_data),
 }
 CLEARED = {
     "performance": "back over its floor",
     "performance (estimated)": "outcomes landed, or the estimate back over its floor",
     "drift": "no feature drifting any more",
+    "fairness": "every group's approval-rate ratio back within the band",
     "data": "data fit to judge again",
 }
 

@@ -1,5 +1,5 @@
 """`weekly`: ask the chain questions, score applications, import a table, compare policies,
-run several portfolios, redraw the lifecycle page.
+run several portfolios, redraw the lifecycle page, show a registered version's model card.
 
 Run it in the project folder (where params.yaml is). Each subcommand has --help; --json
 prints one JSON document instead of text. An error is one line on stderr and exit status
@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   weekly policies                        backfill the policies of policies.yaml side by side
   weekly portfolios --profile profiles/slurm   the portfolios of portfolios.yaml, one SLURM job each
   weekly lifecycle                       rebuild reports/lifecycle.html from the chain's files
+  weekly card champion --open            the serving version's model card, in the browser
   weekly step train --week 2023-03-12 --algo catboost   run one job of the chain again, by hand
 """
 
@@ -223,8 +224,9 @@ def _score(args: argparse.Namespace) -> tuple[dict, str]:
     tracker, _ = serving_tracker(params, args.week, Path.cwd())
     from weekly.workflow.steps.predict import score_batch as score_batch_step
 
+    reasons = params["score"]["reasons"] if args.reasons is None else args.reasons
     scored = score_batch_step(table=args.table, tracker=tracker, out=args.out, columns=params["data"]["columns"],
-                              sep=args.sep)
+                              reasons=reasons, sep=args.sep)
     answer = {"scored": len(scored), "model": scored.attrs["model"], "out": args.out}
     return answer, f"scored {len(scored)} applications with {scored.attrs['model']} -> {args.out}"
 
@@ -358,6 +360,82 @@ def _lifecycle(args: argparse.Namespace) -> tuple[dict, str]:
     return {"lifecycle": page}, f"lifecycle page -> {page}"
 
 
+CARD_JSON, CARD_HTML = "card.json", "card.html"  # a registered version's model card, beside its model
+
+
+def card_folder(project: Path, version: str) -> tuple[str, str, Path]:
+    """Where the model card of `version` (a registered version's number, or `champion`: the
+    newest week's) lies: the folder of the model its trackers (weeks/<week>/tracker.json)
+    name. Returns the version, the week it registered (the first week it served) and the
+    folder, relative to the project as the trackers write it."""
+    import re
+
+    from weekly import paths
+
+    if version != "champion" and not version.isdigit():
+        raise WeeklyError(f"{version!r} is not a version: give a registered version's number, or champion")
+    pattern = paths.TRACKER.format(week="*")
+    found = sorted(p for p in project.glob(pattern) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.parent.name))
+    if not found:
+        raise WeeklyError(f"no week has run here (no {pattern} under {project}): "
+                          "`snakemake --cores all all_weeks` runs the chain")
+    trackers = []
+    for path in found:
+        where = path.relative_to(project)
+        try:
+            tracker = json.loads(path.read_text())
+            trackers.append((str(tracker["model_version"]), tracker.get("week") or path.parent.name,
+                             Path(tracker["model_path"]), bool(tracker.get("retrained"))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WeeklyError(f"{where} is not a tracker the chain wrote ({exc.__class__.__name__}: {exc}): re-run "
+                              f"the week: delete {where} and run `snakemake --cores all all_weeks`") from None
+    version = trackers[-1][0] if version == "champion" else str(int(version))
+    served = [t for t in trackers if t[0] == version]
+    if not served:
+        known = ", ".join(sorted({t[0] for t in trackers}, key=lambda v: (len(v), v)))
+        raise WeeklyError(f"no week's tracker names version {version} (versions here: {known})")
+    # the week it registered: the one that retrained to it, else the first it served
+    _, week, model, _ = next((t for t in served if t[3]), served[0])
+    if not (project / model).resolve().is_relative_to((project / "models").resolve()):
+        raise WeeklyError(f"the trackers of version {version} name a model outside the project's models/ folder "
+                          f"({model}): re-run its week {week}")
+    return version, week, model.parent
+
+
+def _card(args: argparse.Namespace) -> tuple[dict, str]:
+    from weekly.reporting import card as cards
+
+    project = Path.cwd()
+    version, week, folder = card_folder(project, args.version)
+    card_file, page = folder / CARD_JSON, folder / CARD_HTML
+    if not (project / card_file).is_file():
+        raise WeeklyError(f"version {version} has no model card ({card_file} is missing): cards are written when a "
+                          f"version registers; a store made before model cards: re-run week {week} to write it")
+    try:
+        card = json.loads((project / card_file).read_text())
+        if not isinstance(card, dict):
+            raise TypeError(f"a {type(card).__name__}, not an object")
+    except (ValueError, TypeError) as exc:
+        raise WeeklyError(f"{card_file} is not a card the registration wrote ({exc.__class__.__name__}: {exc}): "
+                          f"re-run week {week}") from None
+    if str(card.get("version")) != version:
+        raise WeeklyError(f"{card_file} is the card of version {card.get('version')}, not of version {version} "
+                          f"whose model lies beside it: re-run week {week}")
+    answer = {"version": version, "week": week, "card_json": str(card_file), "card_html": str(page), "card": card}
+    if not (args.html or args.open):
+        return answer, cards.text(card)
+    if not (project / page).is_file():
+        raise WeeklyError(f"{page} is missing (its {CARD_JSON} is there): re-run week {week}, or read the card "
+                          f"as text: `weekly card {version}`")
+    if args.open:
+        import webbrowser
+
+        answer["opened"] = bool(webbrowser.open((project / page).resolve().as_uri()))
+        if not answer["opened"]:
+            return answer, f"{page}\nnote: no browser could be started here: open the file above by hand"
+    return answer, str(page)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of `weekly` and its subcommands."""
     from weekly import paths
@@ -383,6 +461,9 @@ def parser() -> argparse.ArgumentParser:
                                       "weeks/<week>/tracker.json (default: the latest week's)")
     score.add_argument("--out", default="scored.csv", help="predictions to write, .csv or .parquet (default: %(default)s)")
     score.add_argument("--sep", help="CSV separator (default: ,)")
+    score.add_argument("--reasons", type=int, metavar="K",
+                       help="reason codes per application: the K features that pushed its score most toward the "
+                            "adverse class (default: params.yaml score.reasons; 0: none)")
     imp = command("import", _import, "split a table of applications (and outcomes) into the weekly raw files; "
                   "when the chain's files on disk (weeks/, models/, reports/) come from the embedded synthetic data, "
                   "says so: the next `snakemake --cores all all_weeks` replaces them")
@@ -421,6 +502,11 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--algo", help="the candidate algorithm, for rule train")
     by_hand.add_options(step)
     command("lifecycle", _lifecycle, "rebuild reports/lifecycle.html, the weeks at a glance, from the chain's files")
+    card = command("card", _card, "a registered version's model card (the validation document written beside its "
+                   "model when it registered): as text, or its HTML page")
+    card.add_argument("version", help="a registered model version's number, or champion: the newest week's")
+    card.add_argument("--html", action="store_true", help="print the path of the card's HTML page instead")
+    card.add_argument("--open", action="store_true", help="open the HTML page in the default browser, print its path")
     return p
 
 

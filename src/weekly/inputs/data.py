@@ -28,6 +28,34 @@ def feature_names(columns: dict) -> list[str]:
     return [*columns["numeric"], *columns["categorical"]]
 
 
+def segment_names(columns: dict) -> list[str]:
+    """The segment columns (data.columns.segments, then the protected attribute when it is
+    not one of them): their groups get their own figures (weekly.lifecycle.fairness)."""
+    names = list(columns.get("segments") or {})
+    protected = columns.get("protected")
+    return names + ([protected] if protected and protected not in names else [])
+
+
+def segment_edges(columns: dict, name: str) -> list[float] | None:
+    """A segment column's band edges (a numeric column), or None: one group per value."""
+    return (columns.get("segments") or {}).get(name)
+
+
+def carried_names(columns: dict) -> list[str]:
+    """The segment columns that are no feature: carried in the applications to be grouped
+    by, never learned from (a protected attribute, a product, a region)."""
+    features = set(feature_names(columns))
+    return [c for c in segment_names(columns) if c not in features]
+
+
+def carried_values(values: pd.Series, edges: list[float] | None) -> pd.Series:
+    """A carried segment column as the weekly files hold it: numbers (banded by `edges`) as
+    floats, other groups as strings (as categorical features)."""
+    if edges is not None:
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    return categorical_values(values)
+
+
 def _whole_numbers_as_integers(values: pd.Series) -> pd.Series:
     # A column of integer codes with a gap is read as floats: 3.0 must read "3", as 3 does.
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
@@ -49,8 +77,9 @@ def categorical_values(values: pd.Series) -> pd.Series:
 
 
 def application_columns(columns: dict) -> list[str]:
-    """The columns of a week's applications file, no more, no less."""
-    return [columns["id"], columns["date"], *feature_names(columns)]
+    """The columns of a week's applications file, no more, no less: id, date, the features
+    and the carried segment columns."""
+    return [columns["id"], columns["date"], *feature_names(columns), *carried_names(columns)]
 
 
 def outcome_columns(columns: dict) -> list[str]:
@@ -126,6 +155,8 @@ def check_applications(frame: pd.DataFrame, columns: dict, source: str, week: st
         _first_bad_row(pd.Series(np.isinf(out[col].to_numpy())), out[col], col, where, "is not a finite number")
     for col in columns["categorical"]:
         out[col] = categorical_values(out[col])
+    for col in carried_names(columns):
+        out[col] = carried_values(out[col], segment_edges(columns, col))
     out[columns["id"]] = _ids(out[columns["id"]], columns["id"], where)
     return out.reset_index(drop=True)
 

@@ -13,6 +13,9 @@ import pandas as pd
 from weekly.inputs.data import (
     DataError,
     application_columns,
+    carried_names,
+    carried_values,
+    segment_edges,
     categorical_values,
     check_applications,
     check_outcomes,
@@ -66,6 +69,8 @@ def features(table: pd.DataFrame, columns: dict, source: str, weeks: pd.Series |
         out[col] = values
     for col in columns["categorical"]:
         out[col] = categorical_values(table[col])
+    for col in carried_names(columns):
+        out[col] = carried_values(table[col], segment_edges(columns, col))
     return out
 
 

@@ -83,11 +83,15 @@ class Algorithm:
         """One column per configured class, rows summing to 1."""
         raise NotImplementedError
 
+    def raw_score(self, model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
+        """The raw scores (log-odds) the probabilities come from: rows x score columns
+        (binary: 1, the event's; else one per class)."""
+        raise NotImplementedError
+
     def contributions(self, model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray | None:
-        """Each feature's exact contribution to each row's raw score (TreeSHAP, the library's
-        own), rows x score columns (binary: 1, the event's log-odds; else one per class) x
-        (features + 1: the last is the expected value); they sum to the raw score. None when
-        the library has none."""
+        """Each feature's exact contribution to each row's raw score (TreeSHAP), rows x score
+        columns (as raw_score) x (features + 1: the last is the expected value); they sum to
+        the raw score (weekly.modelling.reasons checks it). None when there is none."""
         return None
 
     def save(self, model: Any, path: Path) -> None:
@@ -132,6 +136,9 @@ class LightGBM(Algorithm):
             proba = np.column_stack([1.0 - proba, proba])
         return proba
 
+    def raw_score(self, model, X, n_classes):
+        return np.asarray(model.predict(X, raw_score=True)).reshape(len(X), 1 if n_classes == 2 else n_classes)
+
     def contributions(self, model, X, n_classes):
         values = np.asarray(model.predict(X, pred_contrib=True))
         return values.reshape(len(X), 1 if n_classes == 2 else n_classes, X.shape[1] + 1)
@@ -171,6 +178,10 @@ class CatBoost(Algorithm):
     def predict_proba(self, model, X, n_classes):
         return np.asarray(model.predict_proba(X))
 
+    def raw_score(self, model, X, n_classes):
+        raw = np.asarray(model.predict(X, prediction_type="RawFormulaVal"))
+        return raw.reshape(len(X), 1 if n_classes == 2 else n_classes)
+
     def contributions(self, model, X, n_classes):
         from catboost import Pool
 
@@ -202,7 +213,7 @@ class HistGradientBoosting(Algorithm):
 
     name = "hist_gradient_boosting"
     native_file = "model.skops"
-    distributions = ("scikit-learn", "skops")
+    distributions = ("scikit-learn", "skops", "shap")
 
     features = staticmethod(_as_categories)
 
@@ -223,6 +234,33 @@ class HistGradientBoosting(Algorithm):
             proba = model.predict_proba(X)
         return _full_proba(proba, model.classes_, n_classes)
 
+    def raw_score(self, model, X, n_classes):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            raw = np.asarray(model.decision_function(X))
+        return raw.reshape(len(X), -1)
+
+    def contributions(self, model, X, n_classes):
+        # scikit-learn has no TreeSHAP of its own: shap's TreeExplainer reads the fitted trees.
+        # It misreads their categorical splits (its sums then miss the raw score by whole
+        # log-odds, measured): reasons.raw_contributions checks the sums and drops them.
+        if len(model.classes_) != n_classes:  # a window that lacked a class: columns would not line up
+            return None
+        import shap
+        from threadpoolctl import threadpool_limits
+
+        explainer = shap.TreeExplainer(model)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            values = np.asarray(explainer.shap_values(X.apply(_codes_as_numbers)))
+        base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+        if values.ndim == 2:  # binary: rows x features
+            values = values[:, None, :]
+        else:  # rows x features x classes
+            values = values.transpose(0, 2, 1)
+        expected = np.broadcast_to(base[None, :, None], (len(X), values.shape[1], 1))
+        return np.concatenate([values, expected], axis=2)
+
     def save(self, model, path):
         import skops.io as sio
 
@@ -232,6 +270,14 @@ class HistGradientBoosting(Algorithm):
         import skops.io as sio
 
         return sio.loads(data, trusted=list(TRUSTED_SKOPS_TYPES))
+
+
+def _codes_as_numbers(column: pd.Series) -> pd.Series:
+    # shap reads numbers only: a category column as the codes scikit-learn bins it by (missing: NaN)
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return column
+    codes = column.cat.codes
+    return codes.where(codes >= 0).astype("float64")
 
 
 def _reproducible_skops(data: bytes) -> bytes:

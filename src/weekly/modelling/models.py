@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from weekly.lifecycle import stats
+from weekly.lifecycle import gains, stats
 from weekly.modelling import calibration as calibration_logic
+from weekly.modelling import reasons as reasons_logic
 from weekly.modelling.algorithms import algorithm
-from weekly.inputs.data import feature_names, labels
+from weekly.inputs.data import feature_names, labels, segment_names
 from weekly.errors import StateError
 from weekly.lifecycle.metrics import classification_report, macro_auc, risk_report
 from weekly.lifecycle.weeks import WEEK, parse_week
@@ -88,21 +89,42 @@ def predict_proba(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> 
 
 
 def score(algo: str, model: Any, frame: pd.DataFrame, columns: dict, version: str,
-          threshold: float | None = None, calibration: dict | None = None) -> pd.DataFrame:
+          threshold: float | None = None, calibration: dict | None = None, *, edges: list[float] | None = None,
+          reasons: int = 0) -> pd.DataFrame:
     """One row per application: id, date, predicted class (binary: the event from the
-    model's decision `threshold` on), one probability per class, model version and type."""
-    return scored_frame(frame, predict_proba(algo, model, frame, columns), columns, algo, version, threshold,
-                        calibration)
+    model's decision `threshold` on), one probability per class, model version and type;
+    its score band and its `reasons` top reason codes (see scored_frame)."""
+    raw = predict_proba(algo, model, frame, columns)
+    why = reason_codes(algo, model, frame, columns, reasons) if reasons else None
+    return scored_frame(frame, raw, columns, algo, version, threshold, calibration, edges=edges, reasons=why)
+
+
+def reason_codes(algo: str, model: Any, frame: pd.DataFrame, columns: dict, k: int) -> pd.DataFrame:
+    """The top `k` reason codes of every row of `frame` (weekly.modelling.reasons): the
+    features that pushed its score most toward the adverse class, with their values."""
+    X = features_for(algo, frame, columns) if len(frame) else frame[feature_names(columns)]
+    contributions = reasons_logic.raw_contributions(algo, model, X, labels(columns))
+    return reasons_logic.top_reasons(contributions, X, k).reset_index(drop=True)
+
+
+def risk_score(raw: np.ndarray, classes: list[str]) -> np.ndarray:
+    """The model's raw probability of the adverse class (weekly.modelling.reasons): what its
+    score bands (the gains table's) are cut on."""
+    return raw[:, reasons_logic.adverse_index(classes)]
 
 
 def scored_frame(frame: pd.DataFrame, raw: np.ndarray, columns: dict, algo: str, version: str,
-                 threshold: float | None = None, calibration: dict | None = None) -> pd.DataFrame:
+                 threshold: float | None = None, calibration: dict | None = None, *, edges: list[float] | None = None,
+                 reasons: pd.DataFrame | None = None) -> pd.DataFrame:
     """The scored rows of `frame` from the model's raw probabilities `raw`: the predicted
     class is the model's decision on them; the probabilities written are calibrated
-    (weekly.modelling.calibration; the raw ones for a model without calibration)."""
+    (weekly.modelling.calibration; the raw ones for a model without calibration). With the
+    model's band `edges`, `score_band`: its band of the adverse class's raw probability (1
+    the riskiest, weekly.lifecycle.gains); the segment columns of params.yaml
+    (data.columns.segments) as the applications hold them; then the `reasons` columns."""
     classes = labels(columns)
     proba = calibration_logic.apply(raw, calibration, classes)
-    return pd.DataFrame({
+    scored = pd.DataFrame({
         columns["id"]: frame[columns["id"]].to_numpy(),
         columns["date"]: frame[columns["date"]].to_numpy(),
         "prediction": predicted_labels(raw, classes, threshold),
@@ -110,6 +132,13 @@ def scored_frame(frame: pd.DataFrame, raw: np.ndarray, columns: dict, algo: str,
         "model_version": str(version),
         "model_type": algo,
     })
+    if edges is not None:
+        scored["score_band"] = gains.band_number(gains.assign(risk_score(raw, classes), edges), len(edges) + 1)
+    for column in segment_names(columns):
+        scored[column] = frame[column].to_numpy()
+    if reasons is not None:
+        scored = pd.concat([scored, reasons.reset_index(drop=True)], axis=1)
+    return scored
 
 
 def predicted_labels(proba: np.ndarray, classes: list[str], threshold: float | None = None) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The registered model: a pyfunc that takes raw application rows and returns class
 probabilities (calibrated on the model's validation weeks, see weekly.modelling.calibration)
-and the predicted class (binary: at the decision threshold saved with it).
+and the predicted class (binary: at the decision threshold saved with it); asked with
+`params={"reasons": k}`, each row's top k reason codes too.
 
 Logged as code (`pyfunc_model.py`) with this package, the native model file as artifact
 and the algorithm, column roles and the native file's sha256 as model config (the file is
@@ -28,6 +29,8 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
         self.model = models.load(self.algo, context.artifacts["native_model"], context.model_config.get("model_sha256"))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        """Calibrated probabilities and the predicted class of each row; with params
+        {"reasons": k}, its top k reason codes too (weekly.modelling.reasons)."""
         frame = model_input.copy()
         for col in self.columns["numeric"]:
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
@@ -37,6 +40,9 @@ class ProbabilityModel(mlflow.pyfunc.PythonModel):
         classes = labels(self.columns)
         result = pd.DataFrame(calibration.apply(raw, self.calibration, classes), columns=[f"proba_{c}" for c in classes])
         result["prediction"] = models.predicted_labels(raw, classes, self.threshold)  # the model's own decision
+        k = int((params or {}).get("reasons") or 0)
+        if k:
+            result = pd.concat([result, models.reason_codes(self.algo, self.model, frame, self.columns, k)], axis=1)
         return result
 
 

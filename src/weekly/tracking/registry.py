@@ -406,7 +406,9 @@ def _log_candidate(
         wrapper.load_context(LocalContext(candidate["model_path"], algo, columns, candidate.get("threshold"),
                                           model_sha256=candidate["model_sha256"],
                                           calibration=candidate.get("calibration")))
-        signature = _accepting_codes(infer_signature(example, wrapper.predict(None, example)), columns)
+        # params reasons: k reason codes per row (0, none), as preds.parquet carries them
+        signature = _accepting_codes(infer_signature(example, wrapper.predict(None, example), params={"reasons": 0}),
+                                     columns)
         # Explicit requirements: inferring them costs seconds per logged model.
         pinned = (*algorithm(algo).distributions, "pandas", "numpy", "mlflow")
         requirements = [f"{dist}=={version(dist)}" for dist in pinned]
@@ -432,7 +434,7 @@ def _accepting_codes(signature: Any, columns: dict) -> Any:
 
     loose = set(columns["categorical"]) | set(columns["numeric"])
     inputs = [ColSpec(AnyType(), c.name, required=False) if c.name in loose else c for c in signature.inputs.inputs]
-    return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs)
+    return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs, params=signature.params)
 
 
 def register_week(
@@ -522,6 +524,17 @@ def register_week(
         "reused": reused,
         "promoted": True,
     }
+
+
+def attach_card(registry: dict, registration: dict, files: list[Path]) -> None:
+    """A registered version's model card (card.json, card.html), logged to the version's run
+    under card/ and named by the version's tag `model_card`: the MLflow version carries it.
+    A re-run week logs the same bytes again."""
+    name, version, run_id = registration["model_name"], registration["version"], registration["run_id"]
+    with _open_store(registry) as (client, _):
+        for path in files:
+            client.log_artifact(run_id, str(path), "card")
+        client.set_model_version_tag(name, version, "model_card", f"runs:/{run_id}/card/{Path(files[-1]).name}")
 
 
 def verify_serving(registry: dict, state: dict) -> None:

@@ -9,15 +9,20 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from weekly.errors import StateError, StepError
 from weekly.inputs.data import (
+    labels,
     read_training_window,
+    segment_edges,
+    segment_names,
 )
 from weekly.io import atomic_dir, read_json, write_json, write_parquet
 from weekly.lifecycle import drift as stability
-from weekly.modelling import models
+from weekly.lifecycle import fairness, gains
+from weekly.modelling import models, reasons
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +73,51 @@ def window_parts(applications: list[str], outcomes: list[str], weeks: dict,
 
 
 def save_model(algo: str, fitted: Any, newest: pd.DataFrame, train_part: pd.DataFrame, weeks: dict, columns: dict,
-                folder: str, fit_metrics: dict, example: pd.DataFrame) -> dict:
+               folder: str, fit_metrics: dict, example: pd.DataFrame, bands: int,
+               validation_bands: dict | None = None) -> dict:
     """Put a fitted model in `folder` (in one rename): its native file, metrics, input example
-    and reference distributions (its training rows' bins, what drift.json compares with).
-    Returns how far the `newest` week it learned from had moved from its training rows."""
+    and reference distributions (its training rows' bins, what drift.json compares with),
+    with its score bands (score_bands). Returns how far the `newest` week it learned from
+    had moved from its training rows."""
     rows = stability.reference_rows(train_part)
-    ref = stability.reference(rows, columns, models.predict_proba(algo, fitted, rows, columns)[:, 0])
-    newest_score = models.predict_proba(algo, fitted, newest, columns)[:, 0]
+    raw = models.predict_proba(algo, fitted, rows, columns)
+    ref = stability.reference(rows, columns, raw[:, 0])
+    newest_raw = models.predict_proba(algo, fitted, newest, columns)
+    newest_score = newest_raw[:, 0]
     newest_psi = stability.stability(ref, newest, newest_score)
     # the newest weeks it learned from (the validation weeks) in its reference's bins: what
     # had already moved when it was trained (the drift trigger does not count it again)
     ref["newest"] = {"weeks": weeks["valid_weeks"], **stability.counts(ref, newest, newest_score)}
+    ref["bands"] = score_bands(rows, raw, newest, newest_raw, columns, bands, validation_bands)
     with atomic_dir(folder) as tmp:
         models.save(algo, fitted, tmp)
         write_json(tmp / "metrics.json", fit_metrics)
         write_json(tmp / REFERENCE, ref)
         write_parquet(tmp / "input_example.parquet", example)
     return {"week": weeks["weeks"][-1], "features": newest_psi["features"], "score": newest_psi["score"]}
+
+
+def score_bands(rows: pd.DataFrame, raw: np.ndarray, valid: pd.DataFrame, valid_raw: np.ndarray, columns: dict,
+                bands: int, validation: dict | None = None) -> dict:
+    """A model's score bands, fixed with it (weekly.lifecycle.gains): `edges` at the
+    quantiles of its training `rows`' probability of the adverse class (`raw`: its raw
+    probabilities), the rows and events of each band on its `valid` rows (or the given
+    `validation`: a refit's are its candidate's, rows it had not learned from), and each
+    segment group's training rows per band (its PSI's reference)."""
+    classes = labels(columns)
+    edges = gains.band_edges(models.risk_score(raw, classes), bands)
+    n = len(edges) + 1
+    if validation is None:
+        adverse = classes[reasons.adverse_index(classes)]
+        validation = gains.band_counts(gains.assign(models.risk_score(valid_raw, classes), edges),
+                                       valid[columns["target"]].astype(str).eq(adverse).to_numpy(), n)
+    training = gains.assign(models.risk_score(raw, classes), edges)
+    segments = {}
+    for column in segment_names(columns):
+        groups = fairness.groups(rows[column], segment_edges(columns, column))
+        segments[column] = {g: np.bincount(training[(groups == g).to_numpy()], minlength=n).tolist()
+                            for g in sorted(groups.unique())}
+    return {"edges": edges, "validation": validation, "segments": segments}
 
 
 @functools.lru_cache(maxsize=4)

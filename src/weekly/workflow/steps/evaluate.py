@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,13 +11,18 @@ from weekly.errors import StepError
 from weekly.inputs.data import (
     labels,
     read_outcomes,
+    segment_edges,
+    segment_names,
 )
 from weekly.io import read_json, write_json, write_parquet
 from weekly.lifecycle import evidence as evidence_logic
+from weekly.lifecycle import fairness, gains
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.metrics import class_mix, classification_report, macro_auc, risk_report
 from weekly.lifecycle.weeks import parse_week
+from weekly.modelling import reasons
 from weekly.reporting import report as report_logic
+from weekly.workflow.steps.common import REFERENCE
 
 log = logging.getLogger(__name__)
 progress = logging.getLogger("weekly.progress")  # the console's one line per week
@@ -24,15 +30,47 @@ progress = logging.getLogger("weekly.progress")  # the console's one line per we
 
 
 
-def _evidence_rows(joined: pd.DataFrame, week: str, target: str, classes: list[str]) -> pd.DataFrame:
-    """A week's labelled rows as an evidence window holds them."""
+def _evidence_rows(joined: pd.DataFrame, week: str, target: str, classes: list[str],
+                   segments: list[str]) -> pd.DataFrame:
+    """A week's labelled rows as an evidence window holds them: outcome, prediction,
+    probabilities, score band and segment columns."""
     return pd.DataFrame({
         "week": week,
         "outcome": joined[target].astype(str).to_numpy(),
         "prediction": joined["prediction"].astype(str).to_numpy(),
         **{f"proba_{c}": joined[f"proba_{c}"].to_numpy(dtype=float) for c in classes},
+        "score_band": joined["score_band"].to_numpy(dtype=np.int64),
+        **{column: joined[column].to_numpy() for column in segments},
         "model_version": joined["model_version"].astype(str).to_numpy(),
     })
+
+
+def window_groups(window: pd.DataFrame, reference: dict, columns: dict, classes: list[str], pooling: dict,
+                  scoring: dict, fairness_band: list[float], seed: list[int]) -> dict:
+    """What the evidence `window` says beyond the pooled figures: its gains table (the
+    serving model's score bands, `reference`: its reference.json, against its validation
+    rows), each segment's groups (weekly.lifecycle.fairness.segment_figures) and the
+    protected attribute's comparison (fairness.compare, against `fairness_band`)."""
+    bands = reference["bands"]
+    n = len(bands["edges"]) + 1
+    adverse = reasons.adverse_index(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    y = window["outcome"].map(index).to_numpy(dtype=np.int64)
+    pred = window["prediction"].map(index).to_numpy(dtype=np.int64)
+    band = gains.band_index(window["score_band"].to_numpy(dtype=np.int64), n)
+    counts = gains.band_counts(band, y == adverse, n)
+    found = {"gains": gains.table(counts, bands["edges"], bands["validation"], pooling["confidence"], scoring["alpha"]),
+             "segments": {}, "fairness": None}
+    proba = window[[f"proba_{c}" for c in classes]].to_numpy(dtype=float)
+    for column in segment_names(columns):
+        groups = fairness.groups(window[column], segment_edges(columns, column))
+        found["segments"][column] = fairness.segment_figures(
+            groups, y, pred, proba, classes, adverse, band, bands["segments"].get(column), pooling["confidence"],
+            pooling["resamples"], scoring["alpha"], seed)
+        if column == columns.get("protected"):
+            found["fairness"] = {"column": column, **fairness.compare(groups, y == adverse, pred == adverse,
+                                                                      pooling["confidence"], tuple(fairness_band))}
+    return found
 
 
 def _pooled(rows: pd.DataFrame, week: str, epoch: str, classes: list[str], pooling: dict,
@@ -89,6 +127,8 @@ def evaluate(
     evidence: str,
     columns: dict,
     pooling: dict,
+    scoring: dict,
+    fairness_band: list[float],
     seed: int,
     estimate: str | None = None,
     previous_evidence: str | None = None,
@@ -103,6 +143,10 @@ def evaluate(
     scored. A week with fewer than evaluate.min_rows outcomes is marked too_small alone;
     its pooled figures judge it. Also says on the console how the week went (see
     report.week_line).
+
+    The window's gains table, segment groups and protected-attribute comparison are in
+    `pooled` too (window_groups; `scoring`: params.yaml score, `fairness_band`: the alert's
+    band of approval-rate ratios).
 
     `estimate` is what was expected of the week when it was scored (predict): its figures
     are recorded beside the realized ones, with the error and whether the interval held
@@ -119,9 +163,11 @@ def evaluate(
         )
     classes = labels(columns)
     proba_columns = [f"proba_{c}" for c in classes]
-    joined = known.merge(scored[[ids, "prediction", "model_version", *proba_columns]], on=ids, how="inner")
+    segments = segment_names(columns)
+    joined = known.merge(scored[[ids, "prediction", "model_version", *proba_columns, "score_band", *segments]], on=ids,
+                         how="inner")
     state = read_json(tracker)
-    this = _evidence_rows(joined, week, target, classes)
+    this = _evidence_rows(joined, week, target, classes, segments)
     this["model_version"] = str(state["model_version"])
     this["epoch"] = tracker_logic.epoch(state)  # see weekly.lifecycle.evidence
     counted = this["outcome"].value_counts()
@@ -142,7 +188,9 @@ def evaluate(
         "predicted_mix": class_mix(scored["prediction"].tolist(), classes),
         "outcome_mix": class_mix(joined[target].tolist(), classes),
         "psi": {key: value for key, value in read_json(drift).items() if key in ("features", "score")},
-        "pooled": pooled,
+        "pooled": {**pooled, **window_groups(window, read_json(Path(state["model_path"]).parent / REFERENCE), columns,
+                                             classes, pooling, scoring, fairness_band,
+                                             [seed, parse_week(week).toordinal(), 3])},
     }
     if estimate is not None:
         result["estimate"] = checked_estimate(read_json(estimate), result)

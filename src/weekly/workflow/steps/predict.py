@@ -77,7 +77,7 @@ def estimate_week(week: str, proba: np.ndarray, predicted: np.ndarray, version: 
 
 
 def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, estimate: str, columns: dict,
-            drift_policy: dict, pooling: dict, seed: int, previous_drift: str | None = None,
+            drift_policy: dict, pooling: dict, scoring: dict, seed: int, previous_drift: str | None = None,
             previous_estimate: str | None = None, registry: dict | None = None,
             ranges: dict | None = None) -> pd.DataFrame:
     """Score the week's applications with the model that serves the week; write them to
@@ -94,7 +94,9 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     params.yaml (data.ranges) are recorded as `out_of_range` findings (a data alert).
 
     The probabilities written are the model's calibrated ones; the drift of the score is
-    that of its raw probability, as its training rows were binned. `estimate` holds the
+    that of its raw probability, as its training rows were binned. Each row also carries
+    its score band, its segment columns and its top score.reasons reason codes
+    (`scoring`: params.yaml score; models.scored_frame). `estimate` holds the
     week's performance expected from those probabilities (estimate_week), pooled with the
     scored weeks of `previous_estimate` as its evidence window will be (params.yaml
     evaluate as `pooling`): it exists as soon as the week is scored, outcomes or not.
@@ -108,9 +110,11 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     model = serving_model(state, f"week {week} ({tracker})")
     classes = labels(columns)
     raw = models.predict_proba(state["model_type"], model, frame, columns)
-    scored = models.scored_frame(frame, raw, columns, state["model_type"], state["model_version"],
-                                 state.get("threshold"), state.get("calibration"))
     ref = read_json(Path(state["model_path"]).parent / REFERENCE)
+    why = models.reason_codes(state["model_type"], model, frame, columns, scoring["reasons"]) if scoring["reasons"] else None
+    scored = models.scored_frame(frame, raw, columns, state["model_type"], state["model_version"],
+                                 state.get("threshold"), state.get("calibration"), edges=ref["bands"]["edges"],
+                                 reasons=why)
     score = raw[:, 0]
     binned = stability.counts(ref, frame, score)
     shift = stability.stability_of_counts(ref, binned)
@@ -145,10 +149,12 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     return scored
 
 
-def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str | None = None) -> pd.DataFrame:
-    """Score any table of applications with the model of a week's tracker; write `out` (.csv or .parquet).
+def score_batch(*, table: str, tracker: str, out: str, columns: dict, reasons: int, sep: str | None = None) -> pd.DataFrame:
+    """Score any table of applications with the model of a week's tracker; write `out` (.csv or .parquet),
+    each row with its score band and its top `reasons` reason codes (as preds.parquet).
 
-    The table needs the id, date and feature columns; other columns (a label) are ignored.
+    The table needs the id, date and feature columns (and the carried segment columns);
+    other columns (a label) are ignored.
     """
     from weekly.inputs.data import DataError
     from weekly.inputs.importing import features, read_table
@@ -166,8 +172,9 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, sep: str |
     frame = pd.DataFrame({columns["id"]: raw[columns["id"]], columns["date"]: dates}).join(
         features(raw, columns, str(path)))
     model = serving_model(state, f"week {state['week']} ({tracker})")
+    ref = read_json(Path(state["model_path"]).parent / REFERENCE)
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"),
-                          state.get("calibration"))
+                          state.get("calibration"), edges=ref["bands"]["edges"], reasons=reasons)
     (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
     scored.attrs["model"] = f"{state['model_type']} version {state['model_version']} (week {state['week']})"
     log.info("%s: scored %d applications with %s -> %s", path, len(scored), scored.attrs["model"], out)

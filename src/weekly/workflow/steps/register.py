@@ -10,21 +10,25 @@ import pandas as pd
 from weekly.errors import StepError
 from weekly.inputs.data import (
     labels,
+    segment_names,
 )
-from weekly.io import atomic_dir, copy_files, read_json, write_json
+from weekly.io import atomic_dir, copy_files, read_json, write_json, write_text
 from weekly.lifecycle import evidence as evidence_logic
-from weekly.lifecycle import selection
+from weekly.lifecycle import gains, selection, stats
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.weeks import parse_week
-from weekly.modelling import fit_cache, models
+from weekly.modelling import calibration, fit_cache, models, reasons
+from weekly.reporting import card as card_page
 from weekly.workflow import provenance
 from weekly.workflow.steps.common import (
+    REFERENCE,
     read_optional,
     save_model,
     serving_model,
     window_files,
     window_parts,
 )
+from weekly.workflow.steps.evaluate import window_groups
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,10 @@ def _winner_model(week: str, winner: dict, window: dict, applications: list[str]
             fitted, fit_metrics = models.refit(algo, train_part, valid_part, columns, winner["hyperparameters"],
                                                winner["seed"], threads, window["weeks"][-1],
                                                fitting["recency_half_life_weeks"])
+            # the validation rows per band are the candidate's: the refit has learned from them
+            validation = read_json(Path(winner["model_path"]).parent / REFERENCE)["bands"]["validation"]
             newest_psi = save_model(algo, fitted, newest, train_part, window, columns, folder, fit_metrics,
-                                     pd.read_parquet(winner["example_path"]))
+                                    pd.read_parquet(winner["example_path"]), fitting["bands"], validation)
             model_path = models.native_path(algo, folder)
             record = {"model_path": str(model_path), "metrics_path": str(Path(folder) / "metrics.json"),
                       "example_path": str(Path(folder) / "input_example.parquet"), "fingerprint": fingerprint,
@@ -77,6 +83,8 @@ def register(
     challenger: dict,
     minimums: dict,
     selection_metric: str,
+    scoring: dict,
+    fairness_band: list[float],
     seed: int,
     threads: int = 1,
     window_applications: list[str] = (),
@@ -94,6 +102,9 @@ def register(
     error; otherwise it is logged, not registered.
     A promoted winner is refitted on the whole window (train.refit) into the folder
     `winner_model`, which is what registers and serves; the folder stays empty otherwise.
+    A registered version gets its model card (model_card) in that folder, card.json and
+    card.html, attached to the version in MLflow (`scoring`: params.yaml score;
+    `fairness_band`: the fairness alert's band of approval-rate ratios).
     """
     verdict, serving = read_json(decision), read_optional(previous_tracker)
     records = [read_json(p) for p in candidates]
@@ -139,6 +150,14 @@ def register(
         log.info("week %s: %s", week, why)
         return state
     state = tracker_logic.after_retraining(week, winner, chosen, registration)
+    candidate = next(c for c in records if c["algo"] == winner["algo"])  # its fit before the refit
+    valid = window_parts(window_applications, window_outcomes, verdict["training_window"], columns)[1]
+    card = model_card(week, winner, candidate, trained, gate, registration, valid, columns, minimums, scoring,
+                      fairness_band)
+    files = [Path(winner_model) / name for name in ("card.json", "card.html")]
+    write_json(files[0], card)
+    write_text(files[1], card_page.html(card))
+    mlflow_registry.attach_card(registry, registration, files)
     write_json(tracker, state)
     log.info(
         "week %s: scores %s, winner %s, %s %s",
@@ -146,6 +165,92 @@ def register(
         "reused" if registration["reused"] else "registered", registration["model_uri"],
     )
     return state
+
+
+def _interval(value: float | None, se: float | None, confidence: float) -> dict:
+    if value is None or se is None:
+        return {"value": value, "low": None, "high": None}
+    z = stats.normal_quantile(0.5 + confidence / 2)
+    return {"value": value, "low": max(0.0, value - z * se), "high": min(1.0, value + z * se)}
+
+
+def model_card(week: str, winner: dict, candidate: dict, trained: list[dict], gate: dict | None, registration: dict,
+               valid: pd.DataFrame, columns: dict, minimums: dict, scoring: dict, fairness_band: list[float]) -> dict:
+    """What a model-risk review reads of a registered version (weekly.reporting.card renders
+    it): training window and rows, features, algorithm and settings, validation figures with
+    intervals, threshold, calibration, the gains table, segment and protected-attribute
+    figures and the challenger comparison, on the `candidate`'s validation rows `valid`
+    (the fit chosen on them, before any refit), and its known limits."""
+    classes = labels(columns)
+    metrics = winner["valid_metrics"]
+    confidence = minimums["confidence"]
+    reference = read_json(Path(candidate["model_path"]).parent / REFERENCE)
+    bands = reference["bands"]
+    model = models.load(candidate["algo"], candidate["model_path"], candidate["model_sha256"])
+    raw = models.predict_proba(candidate["algo"], model, valid, columns)
+    predicted = models.predicted_labels(raw, classes, candidate.get("threshold"))
+    window = pd.DataFrame({
+        "outcome": valid[columns["target"]].astype(str).to_numpy(), "prediction": predicted,
+        **{f"proba_{c}": p for c, p in zip(classes, calibration.apply(raw, candidate.get("calibration"), classes).T)},
+        "score_band": gains.band_number(gains.assign(models.risk_score(raw, classes), bands["edges"]),
+                                        len(bands["edges"]) + 1),
+        **{c: valid[c].to_numpy() for c in segment_names(columns)},
+    })
+    found = window_groups(window, {"bands": {**bands, "validation": None}}, columns, classes, minimums, scoring,
+                          fairness_band, [candidate["seed"], len(valid), 4])
+    refit = winner["fitting"]["refit"]
+    check = metrics.get("calibration_check") or {}
+    return {
+        "model_name": registration["model_name"], "version": registration["version"], "week": week,
+        "algorithm": winner["algo"], "model_uri": registration["model_uri"], "model_sha256": winner["model_sha256"],
+        "classes": classes, "adverse_class": classes[reasons.adverse_index(classes)], "threshold": winner.get("threshold"),
+        "training": {"first_week": winner["window"][0], "last_week": winner["window"][-1],
+                     "weeks": len(winner["window"]), "valid_weeks": winner["valid_weeks"],
+                     "train_rows": winner["train_rows"], "valid_rows": winner["valid_rows"],
+                     "refit_rows": winner.get("refit_rows"), "refit": refit,
+                     "recency_half_life_weeks": winner["fitting"]["recency_half_life_weeks"], "seed": winner["seed"]},
+        "features": {"numeric": columns["numeric"], "categorical": columns["categorical"]},
+        "hyperparameters": winner["hyperparameters"],
+        "validation": {"confidence": confidence, "rows": metrics["rows"],
+                       "macro_f1": _interval(metrics["macro_f1"], metrics["se"]["macro_f1"], confidence),
+                       "auc": _interval(metrics.get("auc"), metrics["se"].get("auc"), confidence),
+                       "accuracy": metrics["accuracy"], "log_loss": metrics["log_loss"],
+                       "per_class": metrics["per_class"]},
+        "calibration": {"method": "Platt scaling per class, fitted on the validation weeks",
+                        "raw": check.get("raw"), "calibrated": check.get("calibrated")},
+        "gains": found["gains"], "segments": found["segments"], "fairness": found["fairness"],
+        "challenger": gate,
+        "candidates": {c["algo"]: c["valid_metrics"]["macro_f1"] for c in trained}, "winner": winner["algo"],
+        "limits": _limits(winner, metrics, found, columns, minimums, refit),
+        "libraries": winner["libraries"],
+    }
+
+
+def _limits(winner: dict, metrics: dict, found: dict, columns: dict, minimums: dict, refit: bool) -> list[str]:
+    """The known limits of a version, from its own figures."""
+    limits = []
+    if refit:
+        limits.append("The validation figures, the calibration and the gains table's validation rates are the "
+                      "candidate fit's on its held-out weeks; the served model was refitted on the whole window, "
+                      "those weeks included (train.refit): its own out-of-sample figures are its weeks' evaluations.")
+    limits.append("The calibration was fitted on the same validation rows its check reads: the calibrated ECE there "
+                  "is optimistic.")
+    short = [c for c, m in metrics["per_class"].items() if m["support"] < minimums["min_class_rows"]]
+    if metrics["rows"] < minimums["min_rows"] or short:
+        limits.append(f"Validated on {metrics['rows']} rows" + (f", with fewer than {minimums['min_class_rows']} of "
+                      f"class(es) {', '.join(short)}" if short else "") + ": its intervals are wide.")
+    protected = columns.get("protected")
+    if protected and protected in columns["numeric"] + columns["categorical"]:
+        limits.append(f"The protected attribute {protected} is a feature of the model.")
+    fair = found["fairness"]
+    if fair and fair["groups_outside"]:
+        limits.append(f"On validation, the approval-rate ratio of {', '.join(fair['groups_outside'])} "
+                      f"({fair['column']}) lies outside {fair['band']} beyond sampling error.")
+    limits.append("Reason codes are the features' exact contributions to the model's log-odds of the adverse class: "
+                  "they explain the score, not the applicant's risk.")
+    limits.append("Estimated performance (estimate.json) assumes the probabilities stay right: it is blind to a "
+                  "change of outcomes given the same applications (concept drift).")
+    return limits
 
 
 def _span(weeks: list[str]) -> str:

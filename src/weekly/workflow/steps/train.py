@@ -42,8 +42,9 @@ def train(
 ) -> dict:
     """Train one candidate when the week's decision says so; record it in `candidate` either way.
 
-    `fitting` is how: train.recency_half_life_weeks (see models.fit_and_validate), and
-    train.refit, which `register` applies to the winner alone.
+    `fitting` is how: train.recency_half_life_weeks (see models.fit_and_validate),
+    train.refit, which `register` applies to the winner alone, and score.bands (the
+    model's score bands, common.score_bands).
 
     The candidate is fitted on the window's training weeks and validated on its newest
     weeks (applications and outcomes come oldest first). The native model, its
@@ -91,7 +92,8 @@ def _fit(algo: str, week: str, weeks: dict, window_applications: list[str], wind
         raise StepError(f"week {week}: {algo} failed to fit on {len(train_part)} rows: {exc}") from exc
     example = pd.read_parquet(window_applications[-1])[feature_names(columns)].head(EXAMPLE_ROWS)
     model_path = models.native_path(algo, model)
-    newest_psi = save_model(algo, fitted, newest, train_part, weeks, columns, model, fit_metrics, example)
+    newest_psi = save_model(algo, fitted, newest, train_part, weeks, columns, model, fit_metrics, example,
+                            fitting["bands"])
     record = {
         "algo": algo,
         "week": week,
