@@ -37,10 +37,14 @@ TINY_WEEKS = ["2022-01-16", "2022-01-23", "2022-01-30", "2022-02-06", "2022-02-1
 TINY_RETRAIN_WEEKS = ["2022-01-16", "2022-02-06", "2022-02-27"]
 
 
+# Mappings an override gives whole: data.columns.segments names one portfolio's columns.
+REPLACED = {"segments"}
+
+
 def merge(base: dict, overrides: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in overrides.items():
-        out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) else value
+        out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) and key not in REPLACED else value
     return out
 
 
@@ -128,10 +132,11 @@ def clone(src: Path, dst: Path) -> Path:
 
 
 def own_table(start: str, end: str, window_weeks: int, rows: int = 200, seed: int = 7, label_delay_weeks: int = 0,
-              yes_no: bool = True) -> "pd.DataFrame":
+              yes_no: bool = True, applicant_age: bool = False) -> "pd.DataFrame":
     """A portfolio of our own, made from the generator: other column names, a binary target
     (`Yes`/`No`, or 0/1), integer-coded regions (with `yes_no`, else their names), rows in
-    any order."""
+    any order; with `applicant_age`, the applicant's age as a column that is no feature
+    (a protected attribute, carried to be compared)."""
     import datetime as dt
 
     import numpy as np
@@ -152,6 +157,7 @@ def own_table(start: str, end: str, window_weeks: int, rows: int = 200, seed: in
             "late_payments": g["num_of_delayed_payment"],
             "region": g["occupation"].astype("category").cat.codes if yes_no else g["occupation"],
             "defaulted": np.where(poor, "Yes", "No") if yes_no else poor.astype(int),
+            **({"applicant_age": g["age"].astype(int)} if applicant_age else {}),
         }))
     return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)
 

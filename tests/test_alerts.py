@@ -454,7 +454,8 @@ def read_log(root):
 def test_the_backfill_sends_one_digest_and_a_rerun_sends_nothing_new(tmp_path, webhook, smtp):
     floor = 0.83  # the tiny chain's weekly macro F1 is 0.77-0.84 (+- ~0.02): some weeks under it beyond doubt
     root = make_project(tmp_path / "digest", {"alerts": {"conditions": {"performance": {"floor": floor},
-                                                                        "drift": {"enabled": False}},
+                                                                        "drift": {"enabled": False},
+                                                                        "fairness": {"enabled": False}},
                                                          "channels": {"email": email_to(smtp.port)}}})
     env = {WEBHOOK_ENV: webhook.url}
     snakemake(root, "all_weeks", env=env)
@@ -583,3 +584,29 @@ def test_a_record_after_a_line_cut_by_a_crash_stays_whole(tmp_path):
     path.write_text('{"id": "a"}\n{"id": "b", "condi')  # kill -9 in the middle of a write
     senders.append_records(path, [{"id": "c"}, {"id": "d"}])
     assert [r["id"] for r in senders.read_records(path)] == ["a", "c", "d"]
+
+
+def test_a_protected_group_outside_the_band_beyond_sampling_error_alerts_once_until_it_comes_back():
+    import numpy as np
+    import pandas as pd
+
+    from weekly.lifecycle import fairness
+
+    def judged(name, young_approved):
+        # 200 applicants under 25 and 800 older, approved 90 % of the time; the young ones `young_approved`
+        group = pd.Series(["<25"] * 200 + [">=25"] * 800)
+        declined = np.r_[np.arange(200) >= 200 * young_approved, np.arange(800) >= 720]
+        compared = fairness.compare(group, np.zeros(1000, dtype=bool), declined, 0.95, (0.8, 1.25))
+        w = week(name)
+        w["evaluation"]["pooled"]["fairness"] = {"column": "age", **compared}
+        return w
+
+    weeks = [judged("2023-02-26", 0.88), judged("2023-03-05", 0.5), judged("2023-03-12", 0.55),
+             week("2023-03-19"), judged("2023-03-26", 0.86)]
+    found = [e for e in alerts.events(weeks, RULES) if e["condition"] == "fairness"]
+    # 0.5 / 0.82 = 0.61 with its interval under 0.8: an onset; the week without the figures holds the state
+    assert ids(found) == ["fairness:2023-03-05:onset", "fairness:2023-03-26:clear"]
+    assert list(found[0]["figures"]["outside"]) == ["<25"] and found[0]["figures"]["outside"]["<25"][1] < 0.8
+    assert "age <25" in found[0]["message"] and "outside [0.8, 1.25]" in found[0]["message"]
+    quiet = alerts.settings(validate_params({"alerts": {"conditions": {"fairness": {"enabled": False}}}}))
+    assert not [e for e in alerts.events(weeks, quiet) if e["condition"] == "fairness"]

@@ -348,3 +348,26 @@ def test_bounds_admit_a_large_portfolio_and_the_generators_columns_in_part():
                                     "ranges": {"income": {"min": 0}}}})
     assert own["data"]["columns"]["numeric"] == ["income"]
     assert validate_params({})["data"]["ranges"] == {}
+
+
+@pytest.mark.parametrize("segments,protected,said", [
+    ({"credit_mix": [1, 2]}, None, "a categorical column takes no band edges"),
+    ({"age": [50, 25]}, None, "must ascend"),
+    ({"credit_score": None}, None, "the id, date or label is no segment"),
+    ({}, "application_id", "the id, date or label is no protected attribute"),
+    ({"gender": None}, None, "not made by the embedded generator"),
+])
+def test_segments_are_checked(segments, protected, said):
+    with pytest.raises(ConfigError, match=said):
+        validate_params({"data": {"columns": {"segments": segments, "protected": protected}}})
+
+
+def test_a_carried_segment_is_an_application_column_never_a_feature():
+    from weekly.inputs.data import application_columns, carried_names, feature_names
+
+    params = validate_params({"data": {"generate": False, "columns": {
+        "numeric": ["income"], "categorical": ["region"], "segments": {"region": None, "age": [25, 50]},
+        "protected": "gender"}}})
+    cols = params["data"]["columns"]
+    assert carried_names(cols) == ["age", "gender"] and feature_names(cols) == ["income", "region"]
+    assert application_columns(cols)[-2:] == ["age", "gender"]

@@ -11,7 +11,8 @@ import pytest
 from helpers import TINY_WEEKS, make_project, own_table, run
 
 OWN_COLUMNS = {"id": "loan_id", "date": "applied_on", "target": "defaulted", "classes": ["No", "Yes"],
-               "numeric": ["income", "debt", "late_payments"], "categorical": ["region"]}
+               "numeric": ["income", "debt", "late_payments"], "categorical": ["region"], "segments": {"region": None},
+               "protected": None}
 # What the backfill makes that a fresh clone must make again, byte for byte
 REPRODUCED = ["reports/weekly.csv", "reports/summary.json", "weeks/*/tracker.json", "weeks/*/decision.json",
               "weeks/*/eval.json", "weeks/*/preds.parquet"]

@@ -21,7 +21,8 @@ from weekly.workflow import jobs
 from weekly.workflow.steps.decide import decide as decide_step
 from weekly.alerting.alerts import LOG_LINE
 from weekly.config import load_params
-from weekly.inputs.data import application_columns, outcome_columns
+from weekly.inputs.data import application_columns, outcome_columns, segment_names
+from weekly.workflow.steps.common import REFERENCE
 from weekly.errors import StateError
 from weekly.inputs.generate import generate_week
 from weekly.io import read_json, write_json, write_parquet
@@ -145,9 +146,12 @@ def test_a_step_writing_onto_a_full_device_logs_one_line(tmp_path, monkeypatch, 
     write_parquet(preds, pd.DataFrame({
         "application_id": scored["application_id"], "prediction": scored["credit_score"],
         **{f"proba_{c}": (scored["credit_score"] == c).astype(float) for c in COLUMNS["classes"]},
-        "model_version": "1", "model_type": "lightgbm"}))
+        "model_version": "1", "model_type": "lightgbm", "score_band": 1,
+        **{c: pd.read_parquet(files["applications"])[c] for c in segment_names(COLUMNS)}}))
     write_json(tmp_path / "decision.json", {"retrain": False, "reasons": []})
+    write_json(tmp_path / "model" / REFERENCE, {"bands": {"edges": [0.5], "validation": None, "segments": {}}})
     write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", "retrained": False,
+                                           "model_path": str(tmp_path / "model" / "model.txt"),
                                            "last_retraining_date": week})
     write_json(tmp_path / "drift.json", {"week": week, "features": {}, "score": 0.0})
     target = tmp_path / "out" / output
@@ -161,7 +165,8 @@ def test_a_step_writing_onto_a_full_device_logs_one_line(tmp_path, monkeypatch, 
     with pytest.raises(OSError) as raised:
         jobs.run("evaluate", week=week, decision=str(tmp_path / "decision.json"), tracker=str(tmp_path / "tracker.json"),
                  preds=str(preds), drift=str(tmp_path / "drift.json"), outcomes=files["outcomes"],
-                 columns=COLUMNS, pooling={**PARAMS["evaluate"], "resamples": 50}, seed=1, log=str(log),
+                 columns=COLUMNS, pooling={**PARAMS["evaluate"], "resamples": 50}, scoring=PARAMS["score"],
+                 fairness_band=[0.8, 1.25], seed=1, log=str(log),
                  **outputs)
     assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(target)
     text = log.read_text()

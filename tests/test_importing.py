@@ -5,7 +5,7 @@ from weekly.inputs.data import DataError
 from weekly.inputs.importing import merge_outcomes, split_table
 
 COLUMNS = {"id": "id", "date": "date", "target": "label", "classes": ["bad", "good"],
-           "numeric": ["income"], "categorical": ["job"]}
+           "numeric": ["income"], "categorical": ["job"], "segments": {}, "protected": None}
 
 
 def table(labels):

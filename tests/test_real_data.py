@@ -19,6 +19,8 @@ COLUMNS = {
     "classes": ["No", "Yes"],
     "numeric": ["income", "debt", "late_payments"],
     "categorical": ["region"],
+    "segments": {},
+    "protected": None,
 }
 OWN = {"data": {"generate": False, "columns": COLUMNS}}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,9 +17,9 @@ from weekly.workflow.steps.predict import predict as predict_step
 from weekly.workflow.steps.publish_tracker import publish_tracker as publish_tracker_step
 from weekly.workflow.steps.train import train as train_step
 from weekly.workflow.steps import register as register_module
-from weekly.workflow.steps.common import REFERENCE
+from weekly.workflow.steps.common import REFERENCE, score_bands
 from weekly.config import load_params
-from weekly.inputs.data import DataError, application_columns, outcome_columns
+from weekly.inputs.data import DataError, application_columns, outcome_columns, segment_names
 from weekly.errors import StepError
 from weekly.inputs.generate import generate_week
 from weekly.io import read_json, write_json, write_parquet
@@ -27,7 +28,7 @@ from weekly.logs import job_log
 PARAMS = load_params(REPO / "params.yaml")
 COLUMNS = PARAMS["data"]["columns"]
 FITTING = {"recency_half_life_weeks": PARAMS["train"]["recency_half_life_weeks"], "refit": PARAMS["train"]["refit"],
-           "threshold": PARAMS["train"]["threshold"], "resamples": 100}
+           "threshold": PARAMS["train"]["threshold"], "resamples": 100, "bands": PARAMS["score"]["bands"]}
 POOLING = PARAMS["evaluate"]
 DRIFT_POLICY = PARAMS["retrain"]["drift"]
 WEEK = "2022-01-16"
@@ -88,13 +89,23 @@ def test_a_fit_that_fails_names_the_week_and_the_algorithm(tmp_path):
 def predictions(tmp_path, outcomes, ids):
     path = tmp_path / "preds.parquet"
     frame = pd.read_parquet(outcomes).set_index("application_id")
+    applications = pd.read_parquet(Path(outcomes).parent.parent / "applications" / Path(outcomes).name)
+    applications = applications.set_index("application_id").loc[ids]
     predicted = frame.loc[ids, "credit_score"].tolist()  # every prediction right, and sure of itself
     write_parquet(path, pd.DataFrame({
         "application_id": ids, "prediction": predicted,
         **{f"proba_{c}": [float(p == c) for p in predicted] for c in COLUMNS["classes"]},
         "model_version": "1", "model_type": "lightgbm",
+        "score_band": [1 if p == "Poor" else 3 for p in predicted],  # three bands, the adverse class riskiest
+        **{c: applications[c].to_numpy() for c in segment_names(COLUMNS)},
     }))
     return str(path)
+
+
+def model_folder(tmp_path) -> str:
+    """A model's folder holding only what evaluate reads of it: its score bands."""
+    write_json(tmp_path / "model" / REFERENCE, {"bands": {"edges": [0.2, 0.6], "validation": None, "segments": {}}})
+    return str(tmp_path / "model" / "model.txt")
 
 
 def as_named(path: str) -> dict:
@@ -107,14 +118,16 @@ def as_named(path: str) -> dict:
 def evaluate(tmp_path, files, preds, min_rows=30):
     decision, tracker, drift = tmp_path / "decision.json", tmp_path / "tracker.json", tmp_path / "drift.json"
     write_json(decision, {"retrain": False, "reasons": []})
-    write_json(tracker, {"model_version": "1", "model_type": "lightgbm", "retrained": False,
-                         "last_retraining_date": WEEK})
+    if not tracker.exists():
+        write_json(tracker, {"model_version": "1", "model_type": "lightgbm", "retrained": False,
+                             "last_retraining_date": WEEK, "model_path": model_folder(tmp_path)})
     if not drift.exists():
         write_json(drift, {"week": WEEK, "features": {}, "score": 0.0})
     return evaluate_step(week=WEEK, decision=str(decision), tracker=str(tracker), preds=preds, drift=str(drift),
                           outcomes=files["outcomes"], evaluation=str(tmp_path / "eval.json"),
                           evidence=str(tmp_path / "evidence.parquet"), columns=COLUMNS,
-                          pooling={**POOLING, "min_rows": min_rows, "resamples": 100}, seed=1)
+                          pooling={**POOLING, "min_rows": min_rows, "resamples": 100}, scoring=PARAMS["score"],
+                          fairness_band=[0.8, 1.25], seed=1)
 
 
 def test_evaluate_refuses_outcomes_of_applications_not_scored(tmp_path):
@@ -150,17 +163,18 @@ def test_an_empty_week_is_scored_and_evaluated(tmp_path):
     native = models.save("lightgbm", fitted, tmp_path / "model")
     from weekly.lifecycle.drift import reference
 
-    score = models.predict_proba("lightgbm", fitted, labelled, COLUMNS)[:, 0]
-    write_json(tmp_path / "model" / REFERENCE, reference(labelled, COLUMNS, score))
+    raw = models.predict_proba("lightgbm", fitted, labelled, COLUMNS)
+    write_json(tmp_path / "model" / REFERENCE, {**reference(labelled, COLUMNS, raw[:, 0]),
+                                                "bands": score_bands(labelled, raw, labelled, raw, COLUMNS, 10)})
     write_json(tmp_path / "tracker.json", {"model_version": "1", "model_type": "lightgbm", **as_named(str(native)),
-                                           "last_retraining_date": WEEK})
+                                           "last_retraining_date": WEEK, "retrained": False})
     for kind in files:  # a holiday: no application, so no outcome
         pd.read_parquet(files[kind]).iloc[0:0].to_parquet(files[kind], index=False)
     preds = str(tmp_path / "preds.parquet")
     scored = predict_step(week=WEEK, tracker=str(tmp_path / "tracker.json"), applications=files["applications"],
                            preds=preds, drift=str(tmp_path / "drift.json"),
                            estimate=str(tmp_path / "estimate.json"), columns=COLUMNS,
-                           drift_policy=DRIFT_POLICY, pooling=POOLING, seed=1)
+                           drift_policy=DRIFT_POLICY, pooling=POOLING, scoring=PARAMS["score"], seed=1)
     assert read_json(tmp_path / "drift.json")["score"] is None
     assert scored.empty and list(scored.columns)[:3] == ["application_id", "application_date", "prediction"]
     result = evaluate(tmp_path, files, preds)
@@ -176,7 +190,7 @@ def test_a_failing_step_writes_its_error_to_its_log(tmp_path):
     log = tmp_path / "logs" / "predict.log"
     with pytest.raises(Exception):
         jobs.run("predict", week=WEEK, tracker=str(tmp_path / "none.json"), applications="x", preds="y", drift="z",
-                 estimate="e", columns=COLUMNS, drift_policy=DRIFT_POLICY, pooling=POOLING, seed=1, log=str(log))
+                 estimate="e", columns=COLUMNS, drift_policy=DRIFT_POLICY, pooling=POOLING, scoring=PARAMS["score"], seed=1, log=str(log))
     text = log.read_text()
     assert "predict started" in text and "predict failed with an unexpected error" in text
     assert "Traceback" in text and "FileNotFoundError" in text  # unexpected: the whole traceback
@@ -191,7 +205,7 @@ def test_an_expected_error_is_logged_as_its_message(tmp_path):
     with pytest.raises(DataError):
         jobs.run("predict", week=WEEK, tracker=str(tracker), applications=str(raw), preds=str(tmp_path / "p.parquet"),
                  drift=str(tmp_path / "drift.json"), estimate=str(tmp_path / "estimate.json"), columns=COLUMNS,
-                 drift_policy=DRIFT_POLICY, pooling=POOLING, seed=1, log=str(log))
+                 drift_policy=DRIFT_POLICY, pooling=POOLING, scoring=PARAMS["score"], seed=1, log=str(log))
     text = log.read_text()
     assert f"ERROR weekly.job: predict failed: {raw} (week {WEEK}): unreadable parquet file" in text
     assert "Traceback" not in text

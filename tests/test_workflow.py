@@ -186,6 +186,11 @@ def test_champion_loads_from_the_registry_and_scores_raw_rows(backfill):
     preds = pd.read_parquet(root / "weeks" / TINY_WEEKS[-1] / "preds.parquet")
     np.testing.assert_allclose(proba.to_numpy(), preds[proba.columns].to_numpy(), rtol=1e-6)
     assert (served["prediction"] == preds["prediction"]).all()  # the class the weekly path predicts
+    # asked for them, the reason codes the weekly path wrote
+    explained = model.predict(raw, params={"reasons": 3})
+    reason_columns = [c for c in preds.columns if c.startswith("reason_")]
+    assert list(explained.columns) == [*served.columns, *reason_columns]
+    pd.testing.assert_frame_equal(explained[reason_columns], preds[reason_columns], check_dtype=False)
 
 
 def job_span(log):

@@ -87,10 +87,21 @@ def outcome_columns(columns: dict) -> list[str]:
     return [columns["id"], columns["target"]]
 
 
-def _exact_columns(frame: pd.DataFrame, expected: list[str], where: str) -> None:
+def missing_columns(missing: list[str], columns: dict) -> str:
+    """The words of missing columns, saying which are segments (data.columns.segments,
+    protected): the example params.yaml names the embedded data's, not yours."""
+    carried = [c for c in missing if c in carried_names(columns)]
+    said = f"missing column(s) {', '.join(map(repr, missing))}"
+    if carried:
+        said += (f" ({', '.join(map(repr, carried))}: segment columns of params.yaml data.columns.segments or "
+                 "protected; name your own there, or leave segments {} and protected empty)")
+    return said
+
+
+def _exact_columns(frame: pd.DataFrame, expected: list[str], where: str, columns: dict) -> None:
     missing = [c for c in expected if c not in frame.columns]
     if missing:
-        raise DataError(f"{where}: missing column(s) {', '.join(map(repr, missing))}")
+        raise DataError(f"{where}: {missing_columns(missing, columns)}")
     extra = [c for c in frame.columns if c not in expected]
     if extra:
         raise DataError(f"{where}: unexpected column(s) {', '.join(map(repr, extra))} (not in params.yaml data.columns)")
@@ -132,7 +143,7 @@ def check_applications(frame: pd.DataFrame, columns: dict, source: str, week: st
     number, or a missing, empty or duplicate id (naming the first such row).
     """
     where = f"{source} (week {week})"
-    _exact_columns(frame, application_columns(columns), where)
+    _exact_columns(frame, application_columns(columns), where, columns)
     out = frame[application_columns(columns)].copy()
     date_col = columns["date"]
     if not pd.api.types.is_datetime64_any_dtype(out[date_col]):
@@ -168,7 +179,7 @@ def check_outcomes(frame: pd.DataFrame, columns: dict, source: str, week: str) -
     empty or duplicate id.
     """
     where = f"{source} (week {week})"
-    _exact_columns(frame, outcome_columns(columns), where)
+    _exact_columns(frame, outcome_columns(columns), where, columns)
     out = frame[outcome_columns(columns)].copy()
     target = columns["target"]
     if out[target].isna().any():

@@ -21,6 +21,7 @@ from weekly.inputs.data import (
     check_outcomes,
     label_values,
     labels,
+    missing_columns,
     missing_ids,
     outcome_columns,
 )
@@ -91,7 +92,7 @@ def split_table(
     needed = [columns["id"], columns["date"]] if outcomes_only else application_columns(columns)
     missing = [c for c in needed if c not in table.columns]
     if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(map(repr, missing))} (columns: {list(table.columns)})")
+        raise DataError(f"{source}: {missing_columns(missing, columns)} (columns: {list(table.columns)})")
     extra = [c for c in table.columns if c not in [*needed, target]]
     if extra:
         raise DataError(f"{source}: unexpected column(s) {', '.join(map(repr, extra))}: leave them out with --drop")

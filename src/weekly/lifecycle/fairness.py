@@ -11,6 +11,7 @@ and pandas; the statistics are weekly.lifecycle.stats and weekly.lifecycle.evide
 from __future__ import annotations
 
 import math
+import re
 from itertools import pairwise
 
 import numpy as np
@@ -57,6 +58,23 @@ def groups(values: pd.Series, edges: list[float] | None) -> pd.Series:
     return pd.Series(labels, index=values.index, dtype=object)
 
 
+_BAND = re.compile(r"^(<|>=)?(-?[\d.]+)(?:-(-?[\d.]+))?$")
+
+
+def in_order(labels) -> list[str]:
+    """Group labels as a person reads them: bands from the lowest up ("<25", "25-35",
+    ">=50"), other values alphabetically, "(missing)" last."""
+    def key(label: str) -> tuple:
+        band = _BAND.match(label)
+        if label == MISSING:
+            return (2, 0.0, label)
+        if band:
+            rank = {"<": -1.0, ">=": 1.0}.get(band.group(1) or "", 0.0)
+            return (0, float(band.group(2)) + rank * 1e-9, label)
+        return (1, 0.0, label)
+    return sorted(set(labels), key=key)
+
+
 def _rate(successes: int, n: int, confidence: float) -> dict:
     bounds = stats.wilson(int(successes), int(n), confidence)
     return {"value": successes / n if n else None,
@@ -80,7 +98,7 @@ def _psi(now: np.ndarray, training: list[int] | None, alpha: float) -> dict:
 def segment_figures(group: pd.Series, y: np.ndarray, pred: np.ndarray, proba: np.ndarray, classes: list[str],
                     adverse: int, band: np.ndarray, training_bands: dict[str, list[int]] | None,
                     confidence: float, resamples: int, alpha: float, seed: list[int]) -> dict:
-    """Each segment group's figures, keyed by group label in sorted order: rows, event rate and
+    """Each segment group's figures, keyed by group label in order (in_order): rows, event rate and
     approval rate (Wilson), macro F1 (seeded bootstrap, seed + [group's index]), AUC (DeLong),
     and the PSI of its score bands against its training band counts with the critical value
     under no change. Groups of `training_bands` absent now appear with 0 rows."""
@@ -90,7 +108,7 @@ def segment_figures(group: pd.Series, y: np.ndarray, pred: np.ndarray, proba: np
     if not len(labels) == len(y) == len(pred) == len(band) == len(proba):
         raise ValueError("group, y, pred, proba and band must have one row each")
     k = len(classes)
-    names = sorted(set(labels.tolist()) | set(training_bands or {}))
+    names = in_order(set(labels.tolist()) | set(training_bands or {}))
     out = {}
     for index, name in enumerate(names):
         inside = labels == name
@@ -144,7 +162,7 @@ def _spread(values: list[float | None]) -> float | None:
 def compare(group: pd.Series, adverse_outcome: np.ndarray, adverse_predicted: np.ndarray, confidence: float,
             band: tuple[float, float]) -> dict:
     """How the groups of a protected attribute are treated (fairlearn's MetricFrame figures,
-    approval = not predicted adverse). Per group (sorted by label): approval rate, false
+    approval = not predicted adverse). Per group (in_order): approval rate, false
     positive rate (predicted adverse among good outcomes), false negative rate (predicted not
     adverse among adverse outcomes), all with Wilson intervals; their signed differences to
     overall (fairlearn's difference is the absolute value); approval_ratio = group / overall
@@ -166,7 +184,7 @@ def compare(group: pd.Series, adverse_outcome: np.ndarray, adverse_predicted: np
     overall = figures(np.ones(len(labels), dtype=bool))
     approved = ~predicted
     out = {}
-    for name in sorted(set(labels.tolist())):
+    for name in in_order(labels.tolist()):
         inside = labels == name
         row = figures(inside)
         ratio = _ratio(int((inside & approved).sum()), int(inside.sum()),

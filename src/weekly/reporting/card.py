@@ -650,13 +650,8 @@ def gains_chart(gains: dict, adverse: str | None = None) -> str:
 
 # ---------------------------------------------------------------- HTML
 
-CARD_CSS = """
-main{max-width:1140px}
-header h1{font-size:24px}
-.cards{gap:8px}
-.card{padding:8px 12px;min-width:0}
-nav{font-size:12.5px;color:#4a5560;margin:10px 0 0;line-height:1.9}
-nav a{color:#0b4f8a;text-decoration:none;margin-right:12px;white-space:nowrap}
+# the tables, notes and chart of a section (the lifecycle page draws its window's with them too)
+BLOCK_CSS = """
 h3{font-size:14.5px;margin:14px 0 4px}
 table{margin:4px 0 10px}
 table.kv th{background:none;text-align:left;font-weight:500;color:#4a5560;min-width:14em;vertical-align:top;
@@ -671,6 +666,14 @@ p.note{margin:4px 0 10px;max-width:70em}
 ul.limits{margin:4px 0 10px;padding-left:1.3em;max-width:70em}
 ul.limits li{margin:3px 0}
 .chart{margin:8px 0 12px}
+"""
+CARD_CSS = BLOCK_CSS + """
+main{max-width:1140px}
+header h1{font-size:24px}
+.cards{gap:8px}
+.card{padding:8px 12px;min-width:0}
+nav{font-size:12.5px;color:#4a5560;margin:10px 0 0;line-height:1.9}
+nav a{color:#0b4f8a;text-decoration:none;margin-right:12px;white-space:nowrap}
 footer{border-top:1px solid #dde1e6;padding-top:8px}
 @media print{
   body{background:#fff;font-size:10.5pt}
@@ -785,6 +788,19 @@ def html(card: dict) -> str:
     parts.append("<footer>Written from card.json when the version registered (models/&lt;week&gt;/winner/); "
                  "self-contained, it opens offline.</footer></main></body></html>")
     return "\n".join(parts) + "\n"
+
+
+WINDOW_SECTIONS = ("gains", "segments", "fairness")
+
+
+def window_html(figures: dict, adverse: str, said: str) -> str:
+    """The gains table, segments and fairness sections of an evidence window (eval.json
+    `pooled`: gains, segments, fairness) drawn as the card draws its validation's, each
+    section's text after `said` (which window): the lifecycle page shows its newest window's."""
+    window = {"adverse_class": adverse, **{key: figures.get(key) for key in WINDOW_SECTIONS}}
+    return "".join(f'<section id="{s.section_id}-section"><h2>{escape(s.title)}</h2>'
+                   f'<p class="sub">{escape(said)} {escape(s.sub)}</p>' + "".join(_html_block(b) for b in s.blocks)
+                   + "</section>" for s in sections(window) if s.section_id in WINDOW_SECTIONS)
 
 
 # ---------------------------------------------------------------- plain text

@@ -20,7 +20,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from weekly.reporting import charts
+from weekly.modelling import reasons
+from weekly.reporting import card, charts
 from weekly.reporting.report import weekly_rows
 
 WIDTH = 1180  # every chart over time: the same width and left margin, so that a week is one column down the page
@@ -1015,6 +1016,20 @@ POLICY_COLUMNS = {
 }
 
 
+def _window_sections(evaluations: dict[str, dict], classes: list[str]) -> str:
+    """The newest evidence window's gains table, segments and protected-attribute comparison
+    (eval.json pooled; weekly.reporting.card draws them as on a model card)."""
+    newest = next((evaluations[w] for w in sorted(evaluations, reverse=True)
+                   if (evaluations[w].get("pooled") or {}).get("gains")), None)
+    if newest is None:
+        return ('<section id="gains-section"><h2>Gains table</h2><p class="sub">No week has been evaluated yet: the '
+                "gains table, the segments and the fairness comparison show once outcomes are known.</p></section>")
+    pooled = newest["pooled"]
+    said = (f"The newest evidence window: {window_text(pooled['weeks'], pooled['rows'])}, version "
+            f"{newest['model_version']} ({newest['model_type']}) serving; every week's is in its eval.json.")
+    return card.window_html(pooled, classes[reasons.adverse_index(classes)], said)
+
+
 def _policies_section(table: pd.DataFrame | None, plot_svg: str | None) -> str:
     if table is None and plot_svg is None:
         return ""
@@ -1107,7 +1122,7 @@ def page(*, trackers: list[dict], decisions: list[dict], evaluations: dict[str, 
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(f'Lifecycle {first} … {last}')}</title>",
-        f"<style>{CSS}</style></head><body>{DEFS}<main>",
+        f"<style>{CSS}{card.BLOCK_CSS}</style></head><body>{DEFS}<main>",
         f"<header><p>Weekly ML lifecycle · {escape(model_name)}</p>"
         f"<h1>{escape(f'{first} … {last}: {len(records)} weeks, {retrains} retrainings')}</h1>",
         _cards(records, summary),
@@ -1117,6 +1132,7 @@ def page(*, trackers: list[dict], decisions: list[dict], evaluations: dict[str, 
         html.append(f'<section id="{section_id}"><h2>{escape(title)}</h2><p class="sub">{escape(sub)}</p>{chart}</section>')
     html.append(_estimate_section(records, summary))
     html.append(_calibration_section(records, evaluations, classes, trackers))
+    html.append(_window_sections(evaluations, classes))
     html.append('<section id="history-section"><h2>Serving history</h2><p class="sub">Every model that served, '
                 "the weeks it served and how it did on them.</p>" + _history_table(records) + "</section>")
     html.append(_policies_section(policies, policies_svg))

@@ -13,7 +13,10 @@ COLUMNS = ["week", "macro_f1", "auc", "accuracy", "rows", "applications", "evalu
            # expected when the week was scored, from the calibrated probabilities (estimate.json):
            # the only figures of a week awaiting its outcomes; beside the realized ones once they land
            "estimated_macro_f1", "estimated_low", "estimated_high", "estimated_auc", "estimate_error",
-           "estimate_covered"]
+           "estimate_covered",
+           # the evidence window's gains table (KS, bands whose event rate moved from validation) and
+           # the protected attribute's lowest approval-rate ratio between groups
+           "pooled_ks", "bands_flagged", "approval_ratio_between"]
 
 
 def _estimated(ev: dict | None, pending: dict | None) -> dict:
@@ -66,6 +69,9 @@ def weekly_rows(trackers: list[dict], evaluations: dict[str, dict], applications
             "model_type": tr["model_type"],
             "retrained": bool(tr["retrained"]),
             **_estimated(ev, estimates.get(tr["week"])),
+            "pooled_ks": (pooled.get("gains") or {}).get("ks"),
+            "bands_flagged": len(pooled["gains"]["flagged_bands"]) if pooled.get("gains") else None,
+            "approval_ratio_between": (pooled.get("fairness") or {}).get("approval_ratio_between"),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 

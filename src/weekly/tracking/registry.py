@@ -734,8 +734,9 @@ def _epoch_ms(week: str) -> int:
 def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, dict], trackers: list[dict]) -> str:
     """One MLflow run per chain (named by its alias) in `<experiment>-monitoring`: the weekly
     figures as series (step = the week's index, timestamp = the week), the evidence
-    window's macro F1 with its interval (`pooled_macro_f1_value`, `_low`, `_high`), and the serving
-    history (which version served which week, and why) as a table. Replaces the chain's
+    window's macro F1 with its interval (`pooled_macro_f1_value`, `_low`, `_high`) and its gains
+    table's KS (`pooled_ks`), the serving history (which version served which week, and why)
+    and every window's gains table (gains.json) as tables. Replaces the chain's
     previous monitoring run; logged in batches. Returns the run id."""
     from mlflow.entities import Metric, Param, RunTag
 
@@ -766,6 +767,9 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
                             for part, key in (("value", "value"), ("low", "low"), ("high", "high"))
                             if pooled["macro_f1"][key] is not None})
             figures["pooled_weeks"] = len(pooled["weeks"])
+        gains = pooled.get("gains") or {}
+        if pooled.get("judged") and gains.get("ks") is not None:  # the gains table's KS and its flagged bands
+            figures.update({"pooled_ks": gains["ks"], "pooled_bands_flagged": float(len(gains["flagged_bands"]))})
         metrics += [Metric(key, float(value), stamp, step) for key, value in figures.items()]
     with _open_store(registry) as (client, embedded):
         _check_versions(client, registry, trackers)
@@ -783,9 +787,25 @@ def log_monitoring(registry: dict, rows: pd.DataFrame, evaluations: dict[str, di
                              tags=[RunTag("mlflow.note.content", "Weekly figures of the serving model, and the serving history.")] if not start else [])
         client.log_table(run_id, history, "serving_history.json")
         client.log_table(run_id, rows, "weekly.json")
+        gains = _gains_rows(evaluations)
+        if not gains.empty:
+            client.log_table(run_id, gains, "gains.json")
         client.set_terminated(run_id)
         _drop_older_monitoring(client, exp_id, chain, registry["project"], run)
     return run_id
+
+
+def _gains_rows(evaluations: dict[str, dict]) -> pd.DataFrame:
+    """Every evaluated week's gains table (its evidence window's, eval.json pooled gains) as
+    rows: week, band, score range, rows, events, event rate and interval, cumulative shares,
+    KS, the validation event rate, the band test's adjusted p-value and whether it flagged."""
+    keys = ("band", "score_low", "score_high", "rows", "events", "cumulative_events", "cumulative_non_events", "ks",
+            "validation_event_rate", "p_adjusted", "flagged")
+    return pd.DataFrame([{"week": week, **{k: band.get(k) for k in keys},
+                          "event_rate": band["event_rate"]["value"], "event_rate_low": band["event_rate"]["low"],
+                          "event_rate_high": band["event_rate"]["high"]}
+                         for week, ev in sorted(evaluations.items())
+                         for band in (((ev.get("pooled") or {}).get("gains") or {}).get("bands") or [])])
 
 
 def _drop_older_monitoring(client: Any, exp_id: str, chain: str, project: str, mine: Any) -> None:

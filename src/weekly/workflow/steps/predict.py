@@ -156,7 +156,7 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, reasons: i
     The table needs the id, date and feature columns (and the carried segment columns);
     other columns (a label) are ignored.
     """
-    from weekly.inputs.data import DataError
+    from weekly.inputs.data import DataError, missing_columns
     from weekly.inputs.importing import features, read_table
 
     state = read_json(tracker)
@@ -164,7 +164,7 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, reasons: i
     raw = read_table(path, columns, sep).reset_index(drop=True)
     missing = [c for c in application_columns(columns) if c not in raw.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
+        raise DataError(f"{path}: {missing_columns(missing, columns)}")
     try:
         dates = pd.to_datetime(raw[columns["date"]])
     except (ValueError, TypeError) as exc:
