@@ -76,10 +76,10 @@ def test_segment_figures_by_hand():
     # B's bands now 2/4, 1/4, 1/4 against training 0.5, 0.3, 0.2
     expected = sum((x - e) * math.log(x / e) for e, x in zip([0.5, 0.3, 0.2], [0.5, 0.25, 0.25]))
     assert b["psi"] == pytest.approx(expected)
-    assert b["psi_critical"] == pytest.approx((1 / 4 + 1 / 100) * sps.chi2.ppf(0.95, 2))
+    assert b["psi_critical"] == stats.psi_critical([0.5, 0.3, 0.2], 4, 100, 0.05, seed=[7, 1, 1])
     assert b["training_rows"] == 100 and not b["psi_moved"]
     # A's six rows all in the riskiest band against thirds at training: moved beyond chance
-    assert a["psi"] > a["psi_critical"] == pytest.approx((1 / 6 + 1 / 300) * sps.chi2.ppf(0.95, 2))
+    assert a["psi"] > a["psi_critical"] == stats.psi_critical([1 / 3] * 3, 6, 300, 0.05, seed=[7, 0, 1])
     assert a["psi_moved"]
 
 
@@ -199,3 +199,15 @@ def test_compare_of_empty_and_degenerate_groups():
     assert alone["groups"]["y"]["approval_ratio"] == {"value": 1.0, "low": 1.0, "high": 1.0}
     nobody = fairness.compare(group, bad, np.ones(9, bool), 0.95, (0.8, 1.25))
     assert nobody["groups"]["y"]["approval_ratio"]["value"] is None and nobody["groups_outside"] == []
+
+
+def test_a_small_groups_psi_is_judged_against_its_own_critical_value():
+    # nothing changed: 6 rows drawn from the training shares of 10 bands. The simulated critical
+    # value fires about alpha of the time; the asymptotic one, made for large groups, far more often.
+    rng = np.random.default_rng(3)
+    shares = np.full(10, 0.1)
+    critical = stats.psi_critical(shares, 6, 1000, 0.05, seed=1)
+    draws = [stats.psi(shares.tolist(), (rng.multinomial(6, shares) / 6).tolist()) for _ in range(2000)]
+    simulated = np.mean(np.asarray(draws) > critical)
+    asymptotic = np.mean(np.asarray(draws) > stats.psi_critical_asymptotic(6, 1000, 10, 0.05))
+    assert simulated <= 0.08 and asymptotic > 0.2

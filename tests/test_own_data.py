@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers import TINY_WEEKS, make_project, own_table, registry_client, run, snakemake
-from weekly.lifecycle import fairness, gains
+from weekly.lifecycle import fairness
 from weekly.modelling import reasons
 
 COLUMNS = {

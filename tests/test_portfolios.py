@@ -126,5 +126,6 @@ def test_a_portfolio_file_is_prepared_for_an_import(tmp_path):
     write_grid(root / "portfolios.yaml", "portfolios", {"smb": {"data.generate": False, "data.columns": OWN_COLUMNS}})
     run(["weekly", "portfolios", "--prepare"], root)
     params = yaml.safe_load((root / "portfolios/smb/params.yaml").read_text())
-    assert params["data"]["raw_dir"] == "../../data/portfolios/smb" and params["data"]["columns"] == OWN_COLUMNS
+    assert params["data"]["raw_dir"] == "../../data/portfolios/smb"
+    assert params["data"]["columns"] == {**OWN_COLUMNS, "segments": {}, "protected": None}  # none given: none
     assert not (root / "portfolios/smb/weeks").exists()

@@ -120,8 +120,9 @@ def test_a_steps_code_digest_follows_the_code_it_imports_and_nothing_else(tmp_pa
     # logging and the alerts: the alerts only, no step of the chain
     for module in ("logs", "alerting/alerts", "alerting/senders"):
         assert edit(module.replace("/", ".")) == {"alerts"}, module
-    # the page: only its own step
+    # the page: only its own step; the look it shares with the model cards: the register step's cards too
     assert edit("reporting.page") == {"lifecycle_report"}
+    assert edit("reporting.style") == {"lifecycle_report", "register"}
     # one step's own code: that step only
     assert edit("workflow.steps.predict") == {"predict"}
     assert edit("inputs.generate") == {"generate_week"}

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from test_models import COLUMNS, HYPER, labelled
+from weekly.inputs.data import adverse_index
 from weekly.modelling import models, reasons
 from weekly.modelling.algorithms import ALGORITHMS, algorithm
 
@@ -35,7 +36,7 @@ def test_contributions_sum_to_the_libraries_raw_score(algo, classes):
     assert every.shape == (len(X), 1 if len(classes) == 2 else len(classes), X.shape[1] + 1)
     np.testing.assert_allclose(every.sum(axis=2), _library_raw_score(algo, model, X, len(classes)), atol=1e-6)
     adverse = reasons.raw_contributions(algo, model, X, list(classes))
-    column = 0 if len(classes) == 2 else reasons.adverse_index(list(classes))
+    column = 0 if len(classes) == 2 else adverse_index(list(classes))
     np.testing.assert_array_equal(adverse, every[:, column, :])
     top = reasons.top_reasons(adverse, X, 2)
     assert list(top.columns) == reasons.columns(2) == [

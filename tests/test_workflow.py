@@ -15,7 +15,7 @@ from helpers import (TINY_RETRAIN_WEEKS, TINY_WEEKS, clone, file_states, make_pr
                      run, snakemake)
 from weekly.config import load_params
 from weekly.inputs.data import read_applications
-from weekly.modelling import calibration, models
+from weekly.modelling import calibration, models, reasons
 from weekly.modelling.algorithms import algorithm
 
 CLASSES = ["Poor", "Standard", "Good"]
@@ -106,7 +106,8 @@ def test_predictions_and_evaluation_match_the_serving_model(backfill):
         outcomes = pd.read_parquet(root / "data" / "raw" / "outcomes" / f"{week}.parquet")
         assert preds["application_id"].tolist() == raw["application_id"].tolist() == outcomes["application_id"].tolist()
         assert list(preds.columns) == ["application_id", "application_date", "prediction",
-                                       "proba_Poor", "proba_Standard", "proba_Good", "model_version", "model_type"]
+                                       "proba_Poor", "proba_Standard", "proba_Good", "model_version", "model_type",
+                                       "score_band", "credit_mix", "age", *reasons.columns(3)]
         proba = preds[[f"proba_{c}" for c in CLASSES]].to_numpy()
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
         # the probabilities are the serving model's, calibrated; the class is its own decision on its raw ones

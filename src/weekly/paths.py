@@ -14,6 +14,9 @@ EVIDENCE = "weeks/{week}/evidence.parquet"  # the labelled rows of the week's ev
 CANDIDATE = "weeks/{week}/candidates/{algo}.json"  # what a trainer did for the week, trained or not
 MODEL_DIR = "models/{week}/{algo}"  # a trainer's native model (fitted on the training weeks), on retraining weeks
 WINNER_DIR = "models/{week}/winner"  # the promoted winner refitted on the whole window: what serves from the week on
+# inside a model's folder: its training rows' distributions and score bands, and its model card
+REFERENCE = "reference.json"
+CARD_JSON, CARD_HTML = "card.json", "card.html"
 WEEKLY_REPORT = "reports/weekly.csv"
 SUMMARY = "reports/summary.json"
 LIFECYCLE_REPORT = "reports/lifecycle.html"  # the weeks at a glance, self-contained (weekly.reporting.page)

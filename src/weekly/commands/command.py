@@ -360,7 +360,6 @@ def _lifecycle(args: argparse.Namespace) -> tuple[dict, str]:
     return {"lifecycle": page}, f"lifecycle page -> {page}"
 
 
-CARD_JSON, CARD_HTML = "card.json", "card.html"  # a registered version's model card, beside its model
 
 
 def card_folder(project: Path, version: str) -> tuple[str, str, Path]:
@@ -403,11 +402,12 @@ def card_folder(project: Path, version: str) -> tuple[str, str, Path]:
 
 
 def _card(args: argparse.Namespace) -> tuple[dict, str]:
+    from weekly import paths
     from weekly.reporting import card as cards
 
     project = Path.cwd()
     version, week, folder = card_folder(project, args.version)
-    card_file, page = folder / CARD_JSON, folder / CARD_HTML
+    card_file, page = folder / paths.CARD_JSON, folder / paths.CARD_HTML
     if not (project / card_file).is_file():
         raise WeeklyError(f"version {version} has no model card ({card_file} is missing): cards are written when a "
                           f"version registers; a store made before model cards: re-run week {week} to write it")
@@ -425,7 +425,7 @@ def _card(args: argparse.Namespace) -> tuple[dict, str]:
     if not (args.html or args.open):
         return answer, cards.text(card)
     if not (project / page).is_file():
-        raise WeeklyError(f"{page} is missing (its {CARD_JSON} is there): re-run week {week}, or read the card "
+        raise WeeklyError(f"{page} is missing (its {paths.CARD_JSON} is there): re-run week {week}, or read the card "
                           f"as text: `weekly card {version}`")
     if args.open:
         import webbrowser
@@ -456,7 +456,8 @@ def parser() -> argparse.ArgumentParser:
     explain = command("explain", _explain, "who served a week and why: triggers, selection, the week's metrics")
     explain.add_argument("week", help="the week, by its first day (YYYY-MM-DD)")
     score = command("score", _score, "score a CSV or Parquet table of applications with a week's serving model")
-    score.add_argument("table", help="CSV or Parquet file: id, date and feature columns (a label column is ignored)")
+    score.add_argument("table", help="CSV or Parquet file: id, date, feature columns and carried segment columns "
+                       "(a label column is ignored)")
     score.add_argument("--week", help="whose serving model: a week of the chain, YYYY-MM-DD, its tracker "
                                       "weeks/<week>/tracker.json (default: the latest week's)")
     score.add_argument("--out", default="scored.csv", help="predictions to write, .csv or .parquet (default: %(default)s)")

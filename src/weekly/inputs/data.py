@@ -23,6 +23,13 @@ def labels(columns: dict) -> list[str]:
     return [str(c) for c in columns["classes"]]
 
 
+def adverse_index(classes: list[str]) -> int:
+    """The adverse class's index among the classes: the event of a binary problem (its
+    second class, a default), else the first class (`Poor`). Reason codes push toward it,
+    score bands rank by it, approval is its absence."""
+    return 1 if len(classes) == 2 else 0
+
+
 def feature_names(columns: dict) -> list[str]:
     """Every feature column, numeric first."""
     return [*columns["numeric"], *columns["categorical"]]

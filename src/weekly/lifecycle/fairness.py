@@ -81,7 +81,7 @@ def _rate(successes: int, n: int, confidence: float) -> dict:
             "low": bounds[0] if bounds else None, "high": bounds[1] if bounds else None}
 
 
-def _psi(now: np.ndarray, training: list[int] | None, alpha: float) -> dict:
+def _psi(now: np.ndarray, training: list[int] | None, alpha: float, seed: list[int]) -> dict:
     if training is None or len(now) == 0 or sum(training) == 0:
         return {"training_rows": int(sum(training)) if training else None,
                 "psi": None, "psi_critical": None, "psi_moved": False}
@@ -90,7 +90,9 @@ def _psi(now: np.ndarray, training: list[int] | None, alpha: float) -> dict:
         raise ValueError(f"band index {int(now.max())} beyond the {bins} training bands")
     shares = np.bincount(now, minlength=bins) / len(now)
     value = stats.psi([c / m for c in training], shares.tolist())
-    critical = stats.psi_critical_asymptotic(len(now), m, bins, alpha) if bins >= 2 else None
+    # a group holds few rows: its critical value is simulated (stats.psi_critical), the
+    # asymptotic one would pass a 6-row group's PSI for a shift one time in three
+    critical = stats.psi_critical([c / m for c in training], len(now), m, alpha, seed=seed) if bins >= 2 else None
     return {"training_rows": m, "psi": value, "psi_critical": critical,
             "psi_moved": critical is not None and value > critical}
 
@@ -100,8 +102,8 @@ def segment_figures(group: pd.Series, y: np.ndarray, pred: np.ndarray, proba: np
                     confidence: float, resamples: int, alpha: float, seed: list[int]) -> dict:
     """Each segment group's figures, keyed by group label in order (in_order): rows, event rate and
     approval rate (Wilson), macro F1 (seeded bootstrap, seed + [group's index]), AUC (DeLong),
-    and the PSI of its score bands against its training band counts with the critical value
-    under no change. Groups of `training_bands` absent now appear with 0 rows."""
+    and the PSI of its score bands against its training band counts with its critical value
+    under no change (simulated for the group's rows: stats.psi_critical). Groups of `training_bands` absent now appear with 0 rows."""
     labels = np.asarray(group, dtype=object)
     y, pred = np.asarray(y, dtype=np.int64), np.asarray(pred, dtype=np.int64)
     band, proba = np.asarray(band, dtype=np.int64), np.asarray(proba, dtype=float)
@@ -123,7 +125,7 @@ def segment_figures(group: pd.Series, y: np.ndarray, pred: np.ndarray, proba: np
             "macro_f1": stats.bootstrap_macro_f1(gy, gpred, k, resamples, [*seed, index], confidence),
             "auc": {"value": auc.get("auc", auc.get("value")), "se": auc.get("se"),
                     "low": auc.get("low"), "high": auc.get("high")},
-            **_psi(band[inside], (training_bands or {}).get(name), alpha),
+            **_psi(band[inside], (training_bands or {}).get(name), alpha, [*seed, index, 1]),
         }
     return out
 

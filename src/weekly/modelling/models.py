@@ -16,7 +16,7 @@ from weekly.lifecycle import gains, stats
 from weekly.modelling import calibration as calibration_logic
 from weekly.modelling import reasons as reasons_logic
 from weekly.modelling.algorithms import algorithm
-from weekly.inputs.data import feature_names, labels, segment_names
+from weekly.inputs.data import adverse_index, feature_names, labels, segment_names
 from weekly.errors import StateError
 from weekly.lifecycle.metrics import classification_report, macro_auc, risk_report
 from weekly.lifecycle.weeks import WEEK, parse_week
@@ -110,7 +110,7 @@ def reason_codes(algo: str, model: Any, frame: pd.DataFrame, columns: dict, k: i
 def risk_score(raw: np.ndarray, classes: list[str]) -> np.ndarray:
     """The model's raw probability of the adverse class (weekly.modelling.reasons): what its
     score bands (the gains table's) are cut on."""
-    return raw[:, reasons_logic.adverse_index(classes)]
+    return raw[:, adverse_index(classes)]
 
 
 def scored_frame(frame: pd.DataFrame, raw: np.ndarray, columns: dict, algo: str, version: str,

@@ -19,17 +19,13 @@ import logging
 import numpy as np
 import pandas as pd
 
+from weekly.inputs.data import adverse_index
 from weekly.modelling.algorithms import algorithm
 
 log = logging.getLogger(__name__)
 
 # contributions plus expected value must give the raw score to this (log-odds)
 ADDITIVITY_TOLERANCE = 1e-6
-
-
-def adverse_index(classes: list[str]) -> int:
-    """The adverse class's index among the classes: the binary event, else the first class."""
-    return 1 if len(classes) == 2 else 0
 
 
 def adverse_score_column(classes: list[str]) -> int:

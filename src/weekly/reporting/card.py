@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from html import escape
 
 from weekly.reporting import charts
+from weekly.reporting.style import CSS
 
 NA = "n/a"  # a figure that is not there
 NOT_AVAILABLE = "not available"  # a section whose data is not there
@@ -765,8 +766,6 @@ def html(card: dict) -> str:
     """The card as one self-contained HTML page: title, headline figures, then every
     section (sections) with its tables, the gains chart inline. Opens offline, prints as
     a document; the same card gives the same bytes."""
-    # the lifecycle page's style sheet; imported here, so that `weekly card` (text) stays light
-    from weekly.reporting.page import CSS
 
     heading = title(card)
     algorithm, week, uri = card.get("algorithm") or NA, card.get("week") or NA, card.get("model_uri")

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from weekly.errors import StateError, StepError
+from weekly.paths import REFERENCE
 from weekly.inputs.data import (
+    adverse_index,
     labels,
     read_training_window,
     segment_edges,
@@ -22,12 +24,11 @@ from weekly.inputs.data import (
 from weekly.io import atomic_dir, read_json, write_json, write_parquet
 from weekly.lifecycle import drift as stability
 from weekly.lifecycle import fairness, gains
-from weekly.modelling import models, reasons
+from weekly.modelling import models
 
 log = logging.getLogger(__name__)
 
 EXAMPLE_ROWS = 5
-REFERENCE = "reference.json"  # beside a native model: its training rows' distributions (weekly.lifecycle.drift)
 
 
 
@@ -108,7 +109,7 @@ def score_bands(rows: pd.DataFrame, raw: np.ndarray, valid: pd.DataFrame, valid_
     edges = gains.band_edges(models.risk_score(raw, classes), bands)
     n = len(edges) + 1
     if validation is None:
-        adverse = classes[reasons.adverse_index(classes)]
+        adverse = classes[adverse_index(classes)]
         validation = gains.band_counts(gains.assign(models.risk_score(valid_raw, classes), edges),
                                        valid[columns["target"]].astype(str).eq(adverse).to_numpy(), n)
     training = gains.assign(models.risk_score(raw, classes), edges)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from weekly.errors import StepError
 from weekly.inputs.data import (
+    adverse_index,
     labels,
     read_outcomes,
     segment_edges,
@@ -20,9 +21,8 @@ from weekly.lifecycle import fairness, gains
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.metrics import class_mix, classification_report, macro_auc, risk_report
 from weekly.lifecycle.weeks import parse_week
-from weekly.modelling import reasons
 from weekly.reporting import report as report_logic
-from weekly.workflow.steps.common import REFERENCE
+from weekly.paths import REFERENCE
 
 log = logging.getLogger(__name__)
 progress = logging.getLogger("weekly.progress")  # the console's one line per week
@@ -53,7 +53,7 @@ def window_groups(window: pd.DataFrame, reference: dict, columns: dict, classes:
     protected attribute's comparison (fairness.compare, against `fairness_band`)."""
     bands = reference["bands"]
     n = len(bands["edges"]) + 1
-    adverse = reasons.adverse_index(classes)
+    adverse = adverse_index(classes)
     index = {c: i for i, c in enumerate(classes)}
     y = window["outcome"].map(index).to_numpy(dtype=np.int64)
     pred = window["prediction"].map(index).to_numpy(dtype=np.int64)

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from weekly import paths
 from weekly.errors import StepError
 from weekly.inputs.data import (
+    adverse_index,
     labels,
     segment_names,
 )
@@ -17,7 +19,7 @@ from weekly.lifecycle import evidence as evidence_logic
 from weekly.lifecycle import gains, selection, stats
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.weeks import parse_week
-from weekly.modelling import calibration, fit_cache, models, reasons
+from weekly.modelling import calibration, fit_cache, models
 from weekly.reporting import card as card_page
 from weekly.workflow import provenance
 from weekly.workflow.steps.common import (
@@ -154,7 +156,7 @@ def register(
     valid = window_parts(window_applications, window_outcomes, verdict["training_window"], columns)[1]
     card = model_card(week, winner, candidate, trained, gate, registration, valid, columns, minimums, scoring,
                       fairness_band)
-    files = [Path(winner_model) / name for name in ("card.json", "card.html")]
+    files = [Path(winner_model) / name for name in (paths.CARD_JSON, paths.CARD_HTML)]
     write_json(files[0], card)
     write_text(files[1], card_page.html(card))
     mlflow_registry.attach_card(registry, registration, files)
@@ -196,14 +198,16 @@ def model_card(week: str, winner: dict, candidate: dict, trained: list[dict], ga
                                         len(bands["edges"]) + 1),
         **{c: valid[c].to_numpy() for c in segment_names(columns)},
     })
-    found = window_groups(window, {"bands": {**bands, "validation": None}}, columns, classes, minimums, scoring,
-                          fairness_band, [candidate["seed"], len(valid), 4])
+    # no validation rates to test the bands against (they are these rows'), and no segment PSI:
+    # held-out rows against the training rows' in-sample scores would read as moved
+    found = window_groups(window, {"bands": {**bands, "validation": None, "segments": {}}}, columns, classes, minimums,
+                          scoring, fairness_band, [candidate["seed"], len(valid), 4])
     refit = winner["fitting"]["refit"]
     check = metrics.get("calibration_check") or {}
     return {
         "model_name": registration["model_name"], "version": registration["version"], "week": week,
         "algorithm": winner["algo"], "model_uri": registration["model_uri"], "model_sha256": winner["model_sha256"],
-        "classes": classes, "adverse_class": classes[reasons.adverse_index(classes)], "threshold": winner.get("threshold"),
+        "classes": classes, "adverse_class": classes[adverse_index(classes)], "threshold": winner.get("threshold"),
         "training": {"first_week": winner["window"][0], "last_week": winner["window"][-1],
                      "weeks": len(winner["window"]), "valid_weeks": winner["valid_weeks"],
                      "train_rows": winner["train_rows"], "valid_rows": winner["valid_rows"],
