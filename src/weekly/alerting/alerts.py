@@ -145,16 +145,24 @@ def _data(week: dict, rule: dict) -> State:
 
 def _fairness(week: dict, rule: dict) -> State:
     # The protected attribute's groups over the week's evidence window (eval.json pooled
-    # fairness, weekly.lifecycle.fairness.compare): a group whose approval-rate ratio to
-    # overall lies outside the band beyond sampling error.
+    # fairness, weekly.lifecycle.fairness.compare). On: a group's approval-rate ratio to
+    # overall outside the band beyond sampling error. Off: every group's ratio inside the
+    # band. A ratio outside it within its sampling error says neither: the state holds, so
+    # a group sitting near the band's edge does not alert and clear week after week.
     pooled = ((week.get("evaluation") or {}).get("pooled")) or {}
     found = pooled.get("fairness")
     if not found or not pooled.get("judged"):
         return None
-    outside = {g: [_round(found["groups"][g]["approval_ratio"]["low"]), _round(found["groups"][g]["approval_ratio"]["high"])]
-               for g in found["groups_outside"]}
-    return bool(outside), {"column": found["column"], "outside": outside, "band": found["band"],
-                           "weeks": f"{pooled['weeks'][-1]}..{pooled['weeks'][0]}", "rows": pooled["rows"]}
+    low, high = found["band"]
+    ratios = {g: f["approval_ratio"] for g, f in found["groups"].items() if f["approval_ratio"]["value"] is not None}
+    outside = {g: [_round(ratios[g]["low"]), _round(ratios[g]["high"])] for g in found["groups_outside"]}
+    figures = {"column": found["column"], "outside": outside, "band": found["band"],
+               "weeks": f"{pooled['weeks'][-1]}..{pooled['weeks'][0]}", "rows": pooled["rows"]}
+    if outside:
+        return True, figures
+    if all(low <= r["value"] <= high for r in ratios.values()):
+        return False, figures
+    return None
 
 
 def _promotion(week: dict, rule: dict) -> dict | None:
