@@ -41,6 +41,9 @@ SCENARIOS = {
     "three-class-1500": {"rows": 1500, "event_rate": None, "classes": ["Poor", "Standard", "Good"], "retrain": {}},
     "binary-60": {"rows": 60, "event_rate": 0.03, "classes": ["No", "Yes"],
                   "retrain": {"performance": {"floor": None}}},
+    # the same without the refit: the serving model is the fit its validation rows were scored by
+    "binary-60-no-refit": {"rows": 60, "event_rate": 0.03, "classes": ["No", "Yes"],
+                           "retrain": {"performance": {"floor": None}}, "train": {"refit": False}},
 }
 
 
@@ -61,13 +64,14 @@ def table(params: dict, rows: int, event_rate: float | None, classes: list[str])
 def run(folder: Path, scenario: dict, end: str) -> Path:
     prepare(folder, end)
     params = yaml.safe_load((folder / "params.yaml").read_text())
-    params = merge(params, {"data": {"generate": False, "raw_dir": "data/own"}, "retrain": scenario["retrain"]})
+    params = merge(params, {"data": {"generate": False, "raw_dir": "data/own"}, "retrain": scenario["retrain"],
+                            "train": scenario.get("train", {})})
     params["data"]["columns"] = {**params["data"]["columns"], "classes": scenario["classes"],
                                  "segments": {"credit_mix": None, "group": None}, "protected": "group"}
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     table(params, scenario["rows"], scenario["event_rate"], scenario["classes"]).to_csv(folder / "table.csv",
                                                                                         index=False)
-    for args in (["python", "scripts/import_table.py", "--table", "table.csv"],
+    for args in (["weekly", "import", "table.csv"],
                  ["snakemake", "--cores", "2", "reports/summary.json", "reports/alerts.json"]):
         done = subprocess.run(args, cwd=folder, env=environment(), capture_output=True, text=True)
         if done.returncode:

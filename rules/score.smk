@@ -39,6 +39,7 @@ rule evaluate:
         pooling=config["evaluate"],
         scoring=config["score"],
         fairness_band=config["alerts"]["conditions"]["fairness"]["band"],
+        psi_floor=config["retrain"]["drift"]["score_threshold"],
         seed=config["seed"],
         code=step_code("evaluate"),
     log:

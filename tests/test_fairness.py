@@ -81,6 +81,10 @@ def test_segment_figures_by_hand():
     # A's six rows all in the riskiest band against thirds at training: moved beyond chance
     assert a["psi"] > a["psi_critical"] == stats.psi_critical([1 / 3] * 3, 6, 300, 0.05, seed=[7, 0, 1])
     assert a["psi_moved"]
+    # beyond chance but under the magnitude floor (retrain.drift.score_threshold): not moved
+    floored = fairness.segment_figures(group, y, pred, proba, CLASSES, 1, band, training, 0.95, 200, 0.05, [7],
+                                       psi_floor=a["psi"] + 0.01)["A"]
+    assert floored["psi"] == a["psi"] and not floored["psi_moved"]
 
 
 def test_a_segment_with_no_rows_now_and_no_training_counts():

@@ -166,7 +166,7 @@ def test_a_step_writing_onto_a_full_device_logs_one_line(tmp_path, monkeypatch, 
         jobs.run("evaluate", week=week, decision=str(tmp_path / "decision.json"), tracker=str(tmp_path / "tracker.json"),
                  preds=str(preds), drift=str(tmp_path / "drift.json"), outcomes=files["outcomes"],
                  columns=COLUMNS, pooling={**PARAMS["evaluate"], "resamples": 50}, scoring=PARAMS["score"],
-                 fairness_band=[0.8, 1.25], seed=1, log=str(log),
+                 fairness_band=[0.8, 1.25], psi_floor=0.1, seed=1, log=str(log),
                  **outputs)
     assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(target)
     text = log.read_text()

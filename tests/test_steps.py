@@ -127,7 +127,7 @@ def evaluate(tmp_path, files, preds, min_rows=30):
                           outcomes=files["outcomes"], evaluation=str(tmp_path / "eval.json"),
                           evidence=str(tmp_path / "evidence.parquet"), columns=COLUMNS,
                           pooling={**POOLING, "min_rows": min_rows, "resamples": 100}, scoring=PARAMS["score"],
-                          fairness_band=[0.8, 1.25], seed=1)
+                          fairness_band=[0.8, 1.25], psi_floor=0.1, seed=1)
 
 
 def test_evaluate_refuses_outcomes_of_applications_not_scored(tmp_path):

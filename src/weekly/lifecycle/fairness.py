@@ -81,7 +81,7 @@ def _rate(successes: int, n: int, confidence: float) -> dict:
             "low": bounds[0] if bounds else None, "high": bounds[1] if bounds else None}
 
 
-def _psi(now: np.ndarray, training: list[int] | None, alpha: float, seed: list[int]) -> dict:
+def _psi(now: np.ndarray, training: list[int] | None, alpha: float, seed: list[int], floor: float) -> dict:
     if training is None or len(now) == 0 or sum(training) == 0:
         return {"training_rows": int(sum(training)) if training else None,
                 "psi": None, "psi_critical": None, "psi_moved": False}
@@ -93,17 +93,19 @@ def _psi(now: np.ndarray, training: list[int] | None, alpha: float, seed: list[i
     # a group holds few rows: its critical value is simulated (stats.psi_critical), the
     # asymptotic one would pass a 6-row group's PSI for a shift one time in three
     critical = stats.psi_critical([c / m for c in training], len(now), m, alpha, seed=seed) if bins >= 2 else None
+    # moved: beyond chance and by more than the magnitude floor, as the drift test reads a feature
     return {"training_rows": m, "psi": value, "psi_critical": critical,
-            "psi_moved": critical is not None and value > critical}
+            "psi_moved": critical is not None and value > critical and value > floor}
 
 
 def segment_figures(group: pd.Series, y: np.ndarray, pred: np.ndarray, proba: np.ndarray, classes: list[str],
                     adverse: int, band: np.ndarray, training_bands: dict[str, list[int]] | None,
-                    confidence: float, resamples: int, alpha: float, seed: list[int]) -> dict:
+                    confidence: float, resamples: int, alpha: float, seed: list[int], psi_floor: float = 0.0) -> dict:
     """Each segment group's figures, keyed by group label in order (in_order): rows, event rate and
     approval rate (Wilson), macro F1 (seeded bootstrap, seed + [group's index]), AUC (DeLong),
     and the PSI of its score bands against its training band counts with its critical value
-    under no change (simulated for the group's rows: stats.psi_critical). Groups of `training_bands` absent now appear with 0 rows."""
+    under no change (simulated for the group's rows: stats.psi_critical); it moved when it
+    passes both that and `psi_floor` (a magnitude, as retrain.drift.score_threshold). Groups of `training_bands` absent now appear with 0 rows."""
     labels = np.asarray(group, dtype=object)
     y, pred = np.asarray(y, dtype=np.int64), np.asarray(pred, dtype=np.int64)
     band, proba = np.asarray(band, dtype=np.int64), np.asarray(proba, dtype=float)
@@ -125,7 +127,7 @@ def segment_figures(group: pd.Series, y: np.ndarray, pred: np.ndarray, proba: np
             "macro_f1": stats.bootstrap_macro_f1(gy, gpred, k, resamples, [*seed, index], confidence),
             "auc": {"value": auc.get("auc", auc.get("value")), "se": auc.get("se"),
                     "low": auc.get("low"), "high": auc.get("high")},
-            **_psi(band[inside], (training_bands or {}).get(name), alpha, [*seed, index, 1]),
+            **_psi(band[inside], (training_bands or {}).get(name), alpha, [*seed, index, 1], psi_floor),
         }
     return out
 

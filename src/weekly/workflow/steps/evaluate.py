@@ -46,11 +46,12 @@ def _evidence_rows(joined: pd.DataFrame, week: str, target: str, classes: list[s
 
 
 def window_groups(window: pd.DataFrame, reference: dict, columns: dict, classes: list[str], pooling: dict,
-                  scoring: dict, fairness_band: list[float], seed: list[int]) -> dict:
+                  scoring: dict, fairness_band: list[float], seed: list[int], psi_floor: float = 0.0) -> dict:
     """What the evidence `window` says beyond the pooled figures: its gains table (the
     serving model's score bands, `reference`: its reference.json, against its validation
     rows), each segment's groups (weekly.lifecycle.fairness.segment_figures) and the
-    protected attribute's comparison (fairness.compare, against `fairness_band`)."""
+    protected attribute's comparison (fairness.compare, against `fairness_band`); a
+    segment's PSI moves beyond chance and `psi_floor`."""
     bands = reference["bands"]
     n = len(bands["edges"]) + 1
     adverse = adverse_index(classes)
@@ -66,7 +67,7 @@ def window_groups(window: pd.DataFrame, reference: dict, columns: dict, classes:
         groups = fairness.groups(window[column], segment_edges(columns, column))
         found["segments"][column] = fairness.segment_figures(
             groups, y, pred, proba, classes, adverse, band, bands["segments"].get(column), pooling["confidence"],
-            pooling["resamples"], scoring["alpha"], seed)
+            pooling["resamples"], scoring["alpha"], seed, psi_floor)
         if column == columns.get("protected"):
             found["fairness"] = {"column": column, **fairness.compare(groups, y == adverse, pred == adverse,
                                                                       pooling["confidence"], tuple(fairness_band))}
@@ -129,6 +130,7 @@ def evaluate(
     pooling: dict,
     scoring: dict,
     fairness_band: list[float],
+    psi_floor: float,
     seed: int,
     estimate: str | None = None,
     previous_evidence: str | None = None,
@@ -146,7 +148,8 @@ def evaluate(
 
     The window's gains table, segment groups and protected-attribute comparison are in
     `pooled` too (window_groups; `scoring`: params.yaml score, `fairness_band`: the alert's
-    band of approval-rate ratios).
+    band of approval-rate ratios; `psi_floor`: retrain.drift.score_threshold, the magnitude
+    a segment's score PSI must pass besides its critical value).
 
     `estimate` is what was expected of the week when it was scored (predict): its figures
     are recorded beside the realized ones, with the error and whether the interval held
@@ -190,7 +193,7 @@ def evaluate(
         "psi": {key: value for key, value in read_json(drift).items() if key in ("features", "score")},
         "pooled": {**pooled, **window_groups(window, read_json(Path(state["model_path"]).parent / REFERENCE), columns,
                                              classes, pooling, scoring, fairness_band,
-                                             [seed, parse_week(week).toordinal(), 3])},
+                                             [seed, parse_week(week).toordinal(), 3], psi_floor)},
     }
     if estimate is not None:
         result["estimate"] = checked_estimate(read_json(estimate), result)
