@@ -18,6 +18,9 @@ rule predict:
         code=step_code("predict"),
     log:
         paths.log("predict", "week"),
+    # the reason codes' contributions (TreeSHAP) take most of the step: a chain's predict
+    # runs alone (the week's next step waits for it), and two threads halve them
+    threads: 2
     run:
         run_step(rule, wildcards, input, output, params, log, threads)
 

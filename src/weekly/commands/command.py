@@ -219,6 +219,8 @@ def serving_tracker(params: dict, week: str | None, project: Path) -> tuple[str,
 
 
 def _score(args: argparse.Namespace) -> tuple[dict, str]:
+    import os
+
     params = _params(args)
     # the tracker and the digest of its model are checked before the model is loaded
     tracker, _ = serving_tracker(params, args.week, Path.cwd())
@@ -226,7 +228,7 @@ def _score(args: argparse.Namespace) -> tuple[dict, str]:
 
     reasons = params["score"]["reasons"] if args.reasons is None else args.reasons
     scored = score_batch_step(table=args.table, tracker=tracker, out=args.out, columns=params["data"]["columns"],
-                              reasons=reasons, sep=args.sep)
+                              reasons=reasons, sep=args.sep, threads=os.cpu_count() or 1)
     answer = {"scored": len(scored), "model": scored.attrs["model"], "out": args.out}
     return answer, f"scored {len(scored)} applications with {scored.attrs['model']} -> {args.out}"
 

@@ -88,10 +88,11 @@ class Algorithm:
         (binary: 1, the event's; else one per class)."""
         raise NotImplementedError
 
-    def contributions(self, model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray | None:
-        """Each feature's exact contribution to each row's raw score (TreeSHAP), rows x score
-        columns (as raw_score) x (features + 1: the last is the expected value); they sum to
-        the raw score (weekly.modelling.reasons checks it). None when there is none."""
+    def contributions(self, model: Any, X: pd.DataFrame, n_classes: int, threads: int = 1) -> np.ndarray | None:
+        """Each feature's exact contribution to each row's raw score (TreeSHAP, on `threads`
+        threads: each row's alone, so the same whatever their number), rows x score columns
+        (as raw_score) x (features + 1: the last is the expected value); they sum to the raw
+        score (weekly.modelling.reasons checks it). None when there is none."""
         return None
 
     def save(self, model: Any, path: Path) -> None:
@@ -139,8 +140,8 @@ class LightGBM(Algorithm):
     def raw_score(self, model, X, n_classes):
         return np.asarray(model.predict(X, raw_score=True)).reshape(len(X), 1 if n_classes == 2 else n_classes)
 
-    def contributions(self, model, X, n_classes):
-        values = np.asarray(model.predict(X, pred_contrib=True))
+    def contributions(self, model, X, n_classes, threads=1):
+        values = np.asarray(model.predict(X, pred_contrib=True, num_threads=threads))
         return values.reshape(len(X), 1 if n_classes == 2 else n_classes, X.shape[1] + 1)
 
     def loads(self, data):
@@ -182,11 +183,11 @@ class CatBoost(Algorithm):
         raw = np.asarray(model.predict(X, prediction_type="RawFormulaVal"))
         return raw.reshape(len(X), 1 if n_classes == 2 else n_classes)
 
-    def contributions(self, model, X, n_classes):
+    def contributions(self, model, X, n_classes, threads=1):
         from catboost import Pool
 
         pool = Pool(X, cat_features=model.get_cat_feature_indices())
-        values = np.asarray(model.get_feature_importance(data=pool, type="ShapValues"))
+        values = np.asarray(model.get_feature_importance(data=pool, type="ShapValues", thread_count=threads))
         return values.reshape(len(X), 1 if n_classes == 2 else n_classes, X.shape[1] + 1)
 
     def save(self, model, path):
@@ -241,7 +242,7 @@ class HistGradientBoosting(Algorithm):
             raw = np.asarray(model.decision_function(X))
         return raw.reshape(len(X), -1)
 
-    def contributions(self, model, X, n_classes):
+    def contributions(self, model, X, n_classes, threads=1):
         # scikit-learn has no TreeSHAP of its own: shap's TreeExplainer reads the fitted trees.
         # It misreads their categorical splits (its sums then miss the raw score by whole
         # log-odds, measured): reasons.raw_contributions checks the sums and drops them.
@@ -251,7 +252,7 @@ class HistGradientBoosting(Algorithm):
         from threadpoolctl import threadpool_limits
 
         explainer = shap.TreeExplainer(model)
-        with threadpool_limits(limits=1, user_api="openmp"):
+        with threadpool_limits(limits=threads, user_api="openmp"):
             values = np.asarray(explainer.shap_values(X.apply(_codes_as_numbers)))
         base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
         if values.ndim == 2:  # binary: rows x features

@@ -90,20 +90,21 @@ def predict_proba(algo: str, model: Any, frame: pd.DataFrame, columns: dict) -> 
 
 def score(algo: str, model: Any, frame: pd.DataFrame, columns: dict, version: str,
           threshold: float | None = None, calibration: dict | None = None, *, edges: list[float] | None = None,
-          reasons: int = 0) -> pd.DataFrame:
+          reasons: int = 0, threads: int = 1) -> pd.DataFrame:
     """One row per application: id, date, predicted class (binary: the event from the
     model's decision `threshold` on), one probability per class, model version and type;
     its score band and its `reasons` top reason codes (see scored_frame)."""
     raw = predict_proba(algo, model, frame, columns)
-    why = reason_codes(algo, model, frame, columns, reasons) if reasons else None
+    why = reason_codes(algo, model, frame, columns, reasons, threads) if reasons else None
     return scored_frame(frame, raw, columns, algo, version, threshold, calibration, edges=edges, reasons=why)
 
 
-def reason_codes(algo: str, model: Any, frame: pd.DataFrame, columns: dict, k: int) -> pd.DataFrame:
+def reason_codes(algo: str, model: Any, frame: pd.DataFrame, columns: dict, k: int, threads: int = 1) -> pd.DataFrame:
     """The top `k` reason codes of every row of `frame` (weekly.modelling.reasons): the
-    features that pushed its score most toward the adverse class, with their values."""
+    features that pushed its score most toward the adverse class, with their values; the
+    contributions computed on `threads` threads."""
     X = features_for(algo, frame, columns) if len(frame) else frame[feature_names(columns)]
-    contributions = reasons_logic.raw_contributions(algo, model, X, labels(columns))
+    contributions = reasons_logic.raw_contributions(algo, model, X, labels(columns), threads)
     return reasons_logic.top_reasons(contributions, X, k).reset_index(drop=True)
 
 

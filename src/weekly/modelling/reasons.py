@@ -38,13 +38,13 @@ def columns(k: int) -> list[str]:
     return [f"reason_{i}{part}" for i in range(1, k + 1) for part in ("", "_value", "_contribution")]
 
 
-def raw_contributions(algo: str, model, X: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
+def raw_contributions(algo: str, model, X: pd.DataFrame, classes: list[str], threads: int = 1) -> np.ndarray | None:
     """Rows x (features + 1) contributions to the adverse class's raw score, checked to sum
     to the library's raw score; None when the algorithm has none or they do not add up."""
     if X.empty:
         return np.zeros((0, X.shape[1] + 1))
     adapter = algorithm(algo)
-    values = adapter.contributions(model, X, len(classes))
+    values = adapter.contributions(model, X, len(classes), threads)
     if values is None:
         return None
     column = adverse_score_column(classes)

@@ -79,7 +79,7 @@ def estimate_week(week: str, proba: np.ndarray, predicted: np.ndarray, version: 
 def predict(*, week: str, tracker: str, applications: str, preds: str, drift: str, estimate: str, columns: dict,
             drift_policy: dict, pooling: dict, scoring: dict, seed: int, previous_drift: str | None = None,
             previous_estimate: str | None = None, registry: dict | None = None,
-            ranges: dict | None = None) -> pd.DataFrame:
+            ranges: dict | None = None, threads: int = 1) -> pd.DataFrame:
     """Score the week's applications with the model that serves the week; write them to
     `preds`, and their population stability against the model's training rows to `drift`:
     the week's own PSI of every feature and of the score (the probability of the first
@@ -96,7 +96,8 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     The probabilities written are the model's calibrated ones; the drift of the score is
     that of its raw probability, as its training rows were binned. Each row also carries
     its score band, its segment columns and its top score.reasons reason codes
-    (`scoring`: params.yaml score; models.scored_frame). `estimate` holds the
+    (`scoring`: params.yaml score; models.scored_frame), their contributions on `threads`
+    threads (the same values whatever their number). `estimate` holds the
     week's performance expected from those probabilities (estimate_week), pooled with the
     scored weeks of `previous_estimate` as its evidence window will be (params.yaml
     evaluate as `pooling`): it exists as soon as the week is scored, outcomes or not.
@@ -111,7 +112,8 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     classes = labels(columns)
     raw = models.predict_proba(state["model_type"], model, frame, columns)
     ref = read_json(Path(state["model_path"]).parent / REFERENCE)
-    why = models.reason_codes(state["model_type"], model, frame, columns, scoring["reasons"]) if scoring["reasons"] else None
+    why = (models.reason_codes(state["model_type"], model, frame, columns, scoring["reasons"], threads)
+           if scoring["reasons"] else None)
     scored = models.scored_frame(frame, raw, columns, state["model_type"], state["model_version"],
                                  state.get("threshold"), state.get("calibration"), edges=ref["bands"]["edges"],
                                  reasons=why)
@@ -149,7 +151,8 @@ def predict(*, week: str, tracker: str, applications: str, preds: str, drift: st
     return scored
 
 
-def score_batch(*, table: str, tracker: str, out: str, columns: dict, reasons: int, sep: str | None = None) -> pd.DataFrame:
+def score_batch(*, table: str, tracker: str, out: str, columns: dict, reasons: int, sep: str | None = None,
+                threads: int = 1) -> pd.DataFrame:
     """Score any table of applications with the model of a week's tracker; write `out` (.csv or .parquet),
     each row with its score band and its top `reasons` reason codes (as preds.parquet).
 
@@ -174,7 +177,7 @@ def score_batch(*, table: str, tracker: str, out: str, columns: dict, reasons: i
     model = serving_model(state, f"week {state['week']} ({tracker})")
     ref = read_json(Path(state["model_path"]).parent / REFERENCE)
     scored = models.score(state["model_type"], model, frame, columns, state["model_version"], state.get("threshold"),
-                          state.get("calibration"), edges=ref["bands"]["edges"], reasons=reasons)
+                          state.get("calibration"), edges=ref["bands"]["edges"], reasons=reasons, threads=threads)
     (write_csv if str(out).endswith(".csv") else write_parquet)(out, scored)
     scored.attrs["model"] = f"{state['model_type']} version {state['model_version']} (week {state['week']})"
     log.info("%s: scored %d applications with %s -> %s", path, len(scored), scored.attrs["model"], out)
