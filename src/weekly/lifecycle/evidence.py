@@ -60,9 +60,11 @@ def pool_weeks(newest_first: Sequence[dict], classes: Sequence[str], minimums: d
     return chosen
 
 
-def _interval(value: float | None, se: float | None, confidence: float) -> dict:
-    if value is None:
-        return {"value": None, "se": None, "low": None, "high": None}
+def interval(value: float | None, se: float | None, confidence: float) -> dict:
+    """A figure with its normal interval at `confidence` from its standard error, within [0, 1]
+    (no interval without an error)."""
+    if value is None or se is None:
+        return {"value": value, "se": se, "low": None, "high": None}
     z = stats.normal_quantile(0.5 + confidence / 2)
     return {"value": value, "se": se, "low": max(0.0, value - z * se), "high": min(1.0, value + z * se)}
 
@@ -79,16 +81,16 @@ def macro_auc_interval(y: np.ndarray, proba: np.ndarray, n_classes: int, confide
     from the per-class variances as if independent (an approximation, stated)."""
     if n_classes == 2:
         result = stats.delong(y == 1, proba[:, 1], confidence=confidence)
-        return result or _interval(None, None, confidence)
+        return result or interval(None, None, confidence)
     parts = [stats.delong(y == i, proba[:, i], confidence=confidence) for i in range(n_classes)]
     parts = [p for p in parts if p is not None]
     if not parts:
-        return _interval(None, None, confidence)
+        return interval(None, None, confidence)
     value = float(np.mean([p["auc"] for p in parts]))
     if any(p["se"] is None for p in parts):  # a class of a single row: no variance to speak of
         return {"value": value, "se": None, "low": None, "high": None}
     se = math.sqrt(sum(p["se"] ** 2 for p in parts)) / len(parts)
-    return {**_interval(value, se, confidence), "value": value}
+    return {**interval(value, se, confidence), "value": value}
 
 
 def pooled_figures(y: np.ndarray, pred: np.ndarray, proba: np.ndarray, classes: Sequence[str], weeks: list[str],
@@ -105,7 +107,7 @@ def pooled_figures(y: np.ndarray, pred: np.ndarray, proba: np.ndarray, classes: 
     why_not = enough(n, class_rows, minimums)
     report = classification_report([classes[i] for i in y], [classes[i] for i in pred], classes)
     f1 = stats.bootstrap_macro_f1(y, pred, k, minimums["resamples"], seed, confidence) if n else None
-    auc = macro_auc_interval(y, proba, k, confidence) if n else _interval(None, None, confidence)
+    auc = macro_auc_interval(y, proba, k, confidence) if n else interval(None, None, confidence)
     predicted = sorted({classes[i] for i in pred})
     outcomes_present = [c for c, m in class_rows.items() if m]
     return {

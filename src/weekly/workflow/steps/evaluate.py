@@ -9,15 +9,13 @@ import pandas as pd
 
 from weekly.errors import StepError
 from weekly.inputs.data import (
-    adverse_index,
     labels,
     read_outcomes,
-    segment_edges,
     segment_names,
 )
 from weekly.io import read_json, write_json, write_parquet
 from weekly.lifecycle import evidence as evidence_logic
-from weekly.lifecycle import fairness, gains
+from weekly.lifecycle import review
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.metrics import class_mix, classification_report, macro_auc, risk_report
 from weekly.lifecycle.weeks import parse_week
@@ -43,35 +41,6 @@ def _evidence_rows(joined: pd.DataFrame, week: str, target: str, classes: list[s
         **{column: joined[column].to_numpy() for column in segments},
         "model_version": joined["model_version"].astype(str).to_numpy(),
     })
-
-
-def window_groups(window: pd.DataFrame, reference: dict, columns: dict, classes: list[str], pooling: dict,
-                  scoring: dict, fairness_band: list[float], seed: list[int], psi_floor: float = 0.0) -> dict:
-    """What the evidence `window` says beyond the pooled figures: its gains table (the
-    serving model's score bands, `reference`: its reference.json, against its validation
-    rows), each segment's groups (weekly.lifecycle.fairness.segment_figures) and the
-    protected attribute's comparison (fairness.compare, against `fairness_band`); a
-    segment's PSI moves beyond chance and `psi_floor`."""
-    bands = reference["bands"]
-    n = len(bands["edges"]) + 1
-    adverse = adverse_index(classes)
-    index = {c: i for i, c in enumerate(classes)}
-    y = window["outcome"].map(index).to_numpy(dtype=np.int64)
-    pred = window["prediction"].map(index).to_numpy(dtype=np.int64)
-    band = gains.band_index(window["score_band"].to_numpy(dtype=np.int64), n)
-    counts = gains.band_counts(band, y == adverse, n)
-    found = {"gains": gains.table(counts, bands["edges"], bands["validation"], pooling["confidence"], scoring["alpha"]),
-             "segments": {}, "fairness": None}
-    proba = window[[f"proba_{c}" for c in classes]].to_numpy(dtype=float)
-    for column in segment_names(columns):
-        groups = fairness.groups(window[column], segment_edges(columns, column))
-        found["segments"][column] = fairness.segment_figures(
-            groups, y, pred, proba, classes, adverse, band, bands["segments"].get(column), pooling["confidence"],
-            pooling["resamples"], scoring["alpha"], seed, psi_floor)
-        if column == columns.get("protected"):
-            found["fairness"] = {"column": column, **fairness.compare(groups, y == adverse, pred == adverse,
-                                                                      pooling["confidence"], tuple(fairness_band))}
-    return found
 
 
 def _pooled(rows: pd.DataFrame, week: str, epoch: str, classes: list[str], pooling: dict,
@@ -147,7 +116,7 @@ def evaluate(
     report.week_line).
 
     The window's gains table, segment groups and protected-attribute comparison are in
-    `pooled` too (window_groups; `scoring`: params.yaml score, `fairness_band`: the alert's
+    `pooled` too (weekly.lifecycle.review.window_groups; `scoring`: params.yaml score, `fairness_band`: the alert's
     band of approval-rate ratios; `psi_floor`: retrain.drift.score_threshold, the magnitude
     a segment's score PSI must pass besides its critical value).
 
@@ -191,7 +160,7 @@ def evaluate(
         "predicted_mix": class_mix(scored["prediction"].tolist(), classes),
         "outcome_mix": class_mix(joined[target].tolist(), classes),
         "psi": {key: value for key, value in read_json(drift).items() if key in ("features", "score")},
-        "pooled": {**pooled, **window_groups(window, read_json(Path(state["model_path"]).parent / REFERENCE), columns,
+        "pooled": {**pooled, **review.window_groups(window, read_json(Path(state["model_path"]).parent / REFERENCE), columns,
                                              classes, pooling, scoring, fairness_band,
                                              [seed, parse_week(week).toordinal(), 3], psi_floor)},
     }

@@ -16,7 +16,7 @@ from weekly.inputs.data import (
 )
 from weekly.io import atomic_dir, copy_files, read_json, write_json, write_text
 from weekly.lifecycle import evidence as evidence_logic
-from weekly.lifecycle import gains, selection, stats
+from weekly.lifecycle import gains, review, selection
 from weekly.lifecycle import tracker as tracker_logic
 from weekly.lifecycle.weeks import parse_week
 from weekly.modelling import calibration, fit_cache, models
@@ -30,7 +30,6 @@ from weekly.workflow.steps.common import (
     window_files,
     window_parts,
 )
-from weekly.workflow.steps.evaluate import window_groups
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +168,6 @@ def register(
     return state
 
 
-def _interval(value: float | None, se: float | None, confidence: float) -> dict:
-    if value is None or se is None:
-        return {"value": value, "low": None, "high": None}
-    z = stats.normal_quantile(0.5 + confidence / 2)
-    return {"value": value, "low": max(0.0, value - z * se), "high": min(1.0, value + z * se)}
-
-
 def model_card(week: str, winner: dict, candidate: dict, trained: list[dict], gate: dict | None, registration: dict,
                valid: pd.DataFrame, columns: dict, minimums: dict, scoring: dict, fairness_band: list[float]) -> dict:
     """What a model-risk review reads of a registered version (weekly.reporting.card renders
@@ -200,7 +192,7 @@ def model_card(week: str, winner: dict, candidate: dict, trained: list[dict], ga
     })
     # no validation rates to test the bands against (they are these rows'), and no segment PSI:
     # held-out rows against the training rows' in-sample scores would read as moved
-    found = window_groups(window, {"bands": {**bands, "validation": None, "segments": {}}}, columns, classes, minimums,
+    found = review.window_groups(window, {"bands": {**bands, "validation": None, "segments": {}}}, columns, classes, minimums,
                           scoring, fairness_band, [candidate["seed"], len(valid), 4])
     refit = winner["fitting"]["refit"]
     check = metrics.get("calibration_check") or {}
@@ -216,8 +208,8 @@ def model_card(week: str, winner: dict, candidate: dict, trained: list[dict], ga
         "features": {"numeric": columns["numeric"], "categorical": columns["categorical"]},
         "hyperparameters": winner["hyperparameters"],
         "validation": {"confidence": confidence, "rows": metrics["rows"],
-                       "macro_f1": _interval(metrics["macro_f1"], metrics["se"]["macro_f1"], confidence),
-                       "auc": _interval(metrics.get("auc"), metrics["se"].get("auc"), confidence),
+                       "macro_f1": evidence_logic.interval(metrics["macro_f1"], metrics["se"]["macro_f1"], confidence),
+                       "auc": evidence_logic.interval(metrics.get("auc"), metrics["se"].get("auc"), confidence),
                        "accuracy": metrics["accuracy"], "log_loss": metrics["log_loss"],
                        "per_class": metrics["per_class"]},
         "calibration": {"method": "Platt scaling per class, fitted on the validation weeks",
