@@ -29,7 +29,7 @@ COLUMNS = {
 @pytest.fixture(scope="module")
 def own(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("own"), {"data": {"generate": False, "raw_dir": "data/own",
-                                                                  "columns": COLUMNS}})
+                                                                  "columns": COLUMNS}, "score": {"reasons": 3}})
     table = own_table("2022-01-16", "2022-03-06", 6, yes_no=False, applicant_age=True)
     table.to_csv(root / "applications.csv", index=False)
     result = run(["python", "scripts/import_table.py", "--table", "applications.csv"], root)

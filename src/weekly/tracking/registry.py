@@ -529,12 +529,24 @@ def register_week(
 def attach_card(registry: dict, registration: dict, files: list[Path]) -> None:
     """A registered version's model card (card.json, card.html), logged to the version's run
     under card/ and named by the version's tag `model_card`: the MLflow version carries it.
-    A re-run week logs the same bytes again."""
+    A version that carries it already (a re-run week, or a copy of the chain that registered
+    the same training at the same moment) is left as it is."""
+    from mlflow.exceptions import MlflowException
+
     name, version, run_id = registration["model_name"], registration["version"], registration["run_id"]
+    uri = f"runs:/{run_id}/card/{Path(files[-1]).name}"
     with _open_store(registry) as (client, _):
+        if client.get_model_version(name, version).tags.get("model_card") == uri:
+            return
         for path in files:
-            client.log_artifact(run_id, str(path), "card")
-        client.set_model_version_tag(name, version, "model_card", f"runs:/{run_id}/card/{Path(files[-1]).name}")
+            client.log_artifact(run_id, str(path), "card")  # the same bytes from any copy
+        try:
+            client.set_model_version_tag(name, version, "model_card", uri)
+        except MlflowException:
+            # a copy of the chain tagged it between the look and the write (a server's store
+            # refuses the second insert): what counts is that the tag is there
+            if client.get_model_version(name, version).tags.get("model_card") != uri:
+                raise
 
 
 def verify_serving(registry: dict, state: dict) -> None:
