@@ -20,6 +20,6 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def backfill(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The tiny workflow, backfilled once from clean by the real Snakemake."""
-    root = make_project(tmp_path_factory.mktemp("backfill"), {"score": {"reasons": 3}})  # the reason codes too
+    root = make_project(tmp_path_factory.mktemp("backfill"))
     result = snakemake(root, "all_weeks")
     return root, result
